@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DB ?= $(CURDIR)/.newswatch/newswatch.db
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/newswatch: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Ingest the bundled sample articles into a local database and open the app on it.
+run: $(BIN)/newswatch
+	mkdir -p $(dir $(DB))
+	$(BIN)/newswatch --db $(DB) ingest
+	$(BIN)/newswatch --db $(DB)
+
+test: $(BIN)/newswatch
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(BIN)/newswatch
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/newswatch
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(BIN)/newswatch
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .newswatch .pytest_cache

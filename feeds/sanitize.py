@@ -1,0 +1,79 @@
+"""Make untrusted feed text safe to store and to print.
+
+Feed text is written by strangers. It may carry ANSI/CSI and OSC sequences (clear the screen, retitle the
+window, write the clipboard with OSC 52), C0/C1 control characters, NUL, bidi overrides that reorder what a
+reader sees, and zero-width characters that hide words from search. We keep the readable text and drop the
+rest, once at ingest (`clean_text`) and again at every output boundary (`terminal_safe`), because stored
+data may predate a rule and because the database can be written by other tools.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# A whole escape sequence first, so its parameters ("[2J", "]52;c;...") go with the ESC byte rather than
+# being left behind as visible junk. CSI: ESC [ params final; OSC/DCS/APC/PM/SOS: ESC ] ... (BEL | ESC \).
+_ESCAPE_SEQUENCE = re.compile(
+    r"""
+    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]              # CSI (7-bit or 8-bit introducer)
+    | (?:\x1b[\]PX^_]|[\x90\x9d\x98\x9e\x9f])     # OSC, DCS, SOS, PM, APC introducers
+      [^\x07\x1b\x9c]{0,4096}(?:\x07|\x1b\\|\x9c)?
+    | \x1b[ -/]*[0-~]                             # other two/three-byte ESC sequences
+    """,
+    re.VERBOSE,
+)
+
+# C0 controls except TAB and LF, DEL, C1 controls.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+# Bidi embeddings/overrides/isolates and zero-width characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM).
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def strip_controls(text: str) -> str:
+    """Remove escape sequences, control characters (but newline and tab) and invisible characters."""
+    if not text:
+        return ""
+    text = _ESCAPE_SEQUENCE.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    return _INVISIBLE.sub("", text)
+
+
+def clean_text(text: str | None, *, max_chars: int | None = None) -> str:
+    """Normalise stored body text: controls removed, NFC, runs of spaces collapsed, at most one blank line."""
+    if not text:
+        return ""
+    if max_chars is not None and len(text) > max_chars * 2:
+        # Cut before the regexes run, so a 10 MB single line costs no more than the cap allows.
+        text = text[: max_chars * 2]
+    text = unicodedata.normalize("NFC", strip_controls(text))
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    if max_chars is not None and len(text) > max_chars:
+        text = text[:max_chars].rstrip() + "…"
+    return text
+
+
+def clean_line(text: str | None, *, max_chars: int | None = 1000) -> str:
+    """A single-line field (title, author, outlet): like `clean_text`, with all whitespace folded to spaces."""
+    return clean_text(" ".join((text or "").split()), max_chars=max_chars)
+
+
+def terminal_safe(text: str | None) -> str:
+    """Text for a terminal: no escape sequences or controls, newlines kept."""
+    return strip_controls(text or "")
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if a browser may be pointed at it (http or https only), else None."""
+    if not url:
+        return None
+    candidate = strip_controls(url).strip()
+    if re.match(r"(?i)^https?://[^\s/]", candidate) and not any(ch.isspace() for ch in candidate):
+        return candidate
+    return None

@@ -1,0 +1,3 @@
+"""newswatch: a terminal news monitor."""
+
+__version__ = "0.1.0"
