@@ -1,0 +1,317 @@
+"""config.toml: a typed schema read with tomllib, every problem reported at once with file, key and expectation.
+
+Lookup order (documented in the README):
+  config file: --config FILE, then $NEWSWATCH_CONFIG, then <user config dir>/config.toml, then the bundled one;
+  database:    --db FILE, then $NEWSWATCH_DB, then `database` in the config file, then <user data dir>.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from store.sources import SourceSpec
+
+APP_NAME = "newswatch"
+BUNDLED_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
+DEFAULT_INTERVAL_SECONDS = 30 * 60
+
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
+
+
+class ConfigError(ValueError):
+    """All the problems found in one config file; str() gives one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def parse_duration(value: str | int) -> int:
+    """'15m', '1h30m', '2d', '45s' or a number of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like \"15m\"")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError("expected a positive number of seconds")
+        return value
+    match = _DURATION.match(value)
+    if not match or not any(match.groups()):
+        raise ValueError(f'expected a duration like "15m", "1h" or "2d", got {value!r}')
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    total = days * 86400 + hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        raise ValueError("expected a positive duration")
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class TopicConfig:
+    name: str
+    query: str
+    alert: bool = False
+
+
+@dataclass(slots=True)
+class Config:
+    path: Path
+    sources: list[SourceSpec] = field(default_factory=list)
+    source_outlets: dict[str, str] = field(default_factory=dict)
+    database: Path | None = None
+    terms: dict[str, list[str]] = field(default_factory=dict)
+    topics: list[TopicConfig] = field(default_factory=list)
+    realert_sizes: list[int] = field(default_factory=list)
+    mark_story_read: bool = True
+    fetch_timeout: float = 20.0
+    fetch_deadline: float = 60.0
+    max_body_mb: float = 10.0
+    concurrency: int = 32
+    per_host: int = 4
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME) / "config.toml"
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME) / "newswatch.db"
+
+
+def resolve_config_path(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser()
+    if env := os.environ.get("NEWSWATCH_CONFIG"):
+        return Path(env).expanduser()
+    user = default_config_path()
+    return user if user.exists() else BUNDLED_CONFIG
+
+
+def resolve_db_path(explicit: str | None, config: Config | None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser()
+    if env := os.environ.get("NEWSWATCH_DB"):
+        return Path(env).expanduser()
+    if config is not None and config.database is not None:
+        return config.database
+    return default_db_path()
+
+
+class _Checker:
+    """Collects problems as 'file: key: expected …' lines instead of stopping at the first."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.problems: list[str] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.path}: {key}: {message}")
+
+    def unknown_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                self.problem(f"{where}{key}", f"unknown key (expected one of: {known})")
+
+    def typed(self, table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+        if key not in table:
+            return None
+        value = table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            value_ok = False
+        else:
+            value_ok = isinstance(value, kinds)
+        if not value_ok:
+            names = " or ".join(_type_name(k) for k in kinds)
+            self.problem(f"{where}{key}", f"expected {names}, got {_type_name(type(value))} {value!r}")
+            return None
+        return value
+
+
+def _type_name(kind: type) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}.get(
+        kind, kind.__name__
+    )
+
+
+_TOP_KEYS = {"database", "opml", "sources", "terms", "topics", "alerts", "ui", "fetch"}
+_SOURCE_KEYS = {"name", "path", "url", "interval", "outlet"}
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file; raises ConfigError listing every problem."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError([f"{path}: cannot read: {error}"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: invalid TOML: {error}"]) from None
+
+    check = _Checker(path)
+    base = path.resolve().parent
+    config = Config(path=path)
+    check.unknown_keys(raw, _TOP_KEYS, "")
+
+    if (database := check.typed(raw, "database", str, "")) is not None:
+        config.database = (base / Path(database).expanduser()).resolve()
+
+    names: set[str] = set()
+    sources = raw.get("sources", [])
+    if not isinstance(sources, list) or not all(isinstance(item, dict) for item in sources):
+        check.problem("sources", "expected an array of tables ([[sources]])")
+        sources = []
+    for index, table in enumerate(sources):
+        where = f"sources[{index}]."
+        check.unknown_keys(table, _SOURCE_KEYS, where)
+        name = check.typed(table, "name", str, where)
+        location_path = check.typed(table, "path", str, where)
+        url = check.typed(table, "url", str, where)
+        outlet = check.typed(table, "outlet", str, where)
+        interval = None
+        if "interval" in table:
+            try:
+                interval = parse_duration(table["interval"])
+            except ValueError as error:
+                check.problem(f"{where}interval", str(error))
+        if not name:
+            check.problem(f"{where}name", "required: a unique name for the source")
+            continue
+        if name in names:
+            check.problem(f"{where}name", f"duplicate source name {name!r}")
+        names.add(name)
+        if (location_path is None) == (url is None):
+            check.problem(where.rstrip("."), "expected exactly one of `path` or `url`")
+            continue
+        if url is not None:
+            if not re.match(r"(?i)^https?://", url):
+                check.problem(f"{where}url", f"expected an http(s) URL, got {url!r}")
+                continue
+            config.sources.append(SourceSpec(name, "url", url, interval))
+        else:
+            assert location_path is not None
+            config.sources.append(SourceSpec(name, "path", str(base / location_path), interval))
+        if outlet:
+            config.source_outlets[name] = outlet
+
+    opml = raw.get("opml")
+    opml_files = [opml] if isinstance(opml, str) else opml
+    if opml is not None and not (isinstance(opml_files, list) and all(isinstance(o, str) for o in opml_files)):
+        check.problem("opml", "expected a path or a list of paths to OPML files")
+    elif opml_files:
+        _load_opml_sources(check, config, base, opml_files, names)
+
+    terms = raw.get("terms", {})
+    if not isinstance(terms, dict):
+        check.problem("terms", "expected a table of term lists")
+        terms = {}
+    for list_name, items in terms.items():
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
+            check.problem(f"terms.{list_name}", "expected a non-empty list of strings")
+            continue
+        config.terms[list_name] = items
+
+    topics = raw.get("topics", {})
+    if not isinstance(topics, dict):
+        check.problem("topics", 'expected tables like [topics."DPRK troops"]')
+        topics = {}
+    for topic_name, table in topics.items():
+        where = f"topics.{_toml_key(topic_name)}."
+        if not isinstance(table, dict):
+            check.problem(where.rstrip("."), "expected a table with `query` (and optional `alert`)")
+            continue
+        check.unknown_keys(table, {"query", "alert"}, where)
+        query = check.typed(table, "query", str, where)
+        alert = check.typed(table, "alert", bool, where)
+        if query is None:
+            if "query" not in table:
+                check.problem(f"{where}query", "required: the topic's search query")
+            continue
+        config.topics.append(TopicConfig(topic_name, query, bool(alert)))
+
+    alerts = _subtable(check, raw, "alerts", {"realert_sizes"})
+    if (sizes := check.typed(alerts, "realert_sizes", list, "alerts.")) is not None:
+        if all(isinstance(s, int) and not isinstance(s, bool) and s > 1 for s in sizes):
+            config.realert_sizes = sorted(set(sizes))
+        else:
+            check.problem("alerts.realert_sizes", "expected a list of story sizes greater than 1, e.g. [5, 20]")
+
+    ui = _subtable(check, raw, "ui", {"mark_story_read"})
+    if (mark := check.typed(ui, "mark_story_read", bool, "ui.")) is not None:
+        config.mark_story_read = mark
+
+    fetch = _subtable(check, raw, "fetch", {"timeout", "deadline", "max_body_mb", "concurrency", "per_host"})
+    for key, kind in (("timeout", (int, float)), ("deadline", (int, float)), ("max_body_mb", (int, float))):
+        if (value := check.typed(fetch, key, kind, "fetch.")) is not None:
+            if value <= 0:
+                check.problem(f"fetch.{key}", "expected a positive number")
+            else:
+                setattr(config, {"timeout": "fetch_timeout", "deadline": "fetch_deadline"}.get(key, key), value)
+    for key in ("concurrency", "per_host"):
+        if (value := check.typed(fetch, key, int, "fetch.")) is not None:
+            if value <= 0:
+                check.problem(f"fetch.{key}", "expected a positive integer")
+            else:
+                setattr(config, key, value)
+
+    _check_topic_queries(check, config)
+    if check.problems:
+        raise ConfigError(check.problems)
+    return config
+
+
+def _subtable(check: _Checker, raw: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+    table = raw.get(key, {})
+    if not isinstance(table, dict):
+        check.problem(key, f"expected a table [{key}]")
+        return {}
+    check.unknown_keys(table, allowed, f"{key}.")
+    return table
+
+
+def _toml_key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else '"' + name.replace('"', '\\"') + '"'
+
+
+def _load_opml_sources(
+    check: _Checker, config: Config, base: Path, files: list[str], names: set[str]
+) -> None:
+    from feeds.opml import OpmlError, read_opml
+
+    for file in files:
+        opml_path = base / file
+        try:
+            feeds = read_opml(opml_path)
+        except OpmlError as error:
+            check.problem("opml", str(error))
+            continue
+        for name, url in feeds:
+            if name in names:
+                continue
+            names.add(name)
+            config.sources.append(SourceSpec(name, "url", url, None))
+
+
+def _check_topic_queries(check: _Checker, config: Config) -> None:
+    """Compile every topic now, so a bad query stops the run before anything is ingested."""
+    from topics.query import QueryError, compile_query, validate_term_lists
+
+    try:
+        validate_term_lists(config.terms)
+    except QueryError as error:
+        check.problem("terms", str(error))
+        return
+    for topic in config.topics:
+        try:
+            compile_query(topic.query, config.terms)
+        except QueryError as error:
+            check.problem(f"topics.{_toml_key(topic.name)}.query", str(error))

@@ -1,0 +1,214 @@
+"""Writing articles (upsert keyed by (source, guid)) and reading them back for the CLI and the TUI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from feeds.records import ArticleRecord
+from store.db import to_db_time
+
+# SQLite's default limit on host parameters is 32766 since 3.32; stay well below it.
+_CHUNK = 500
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    new_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def upsert_articles(
+    db: sqlite_utils.Database, source_id: int, records: Sequence[ArticleRecord], *, now: datetime
+) -> UpsertResult:
+    """Insert new records, update changed ones in place, leave unchanged ones untouched.
+
+    Must run inside a `write_batch`. Duplicate guids within one batch keep the last record, as a feed
+    that repeats an item means its latest version.
+    """
+    result = UpsertResult()
+    by_guid: dict[str, ArticleRecord] = {}
+    for record in records:
+        by_guid[record.guid] = record
+    if not by_guid:
+        return result
+    existing: dict[str, tuple[int, str]] = {}
+    guids = list(by_guid)
+    for chunk in _chunks(guids):
+        marks = ",".join("?" * len(chunk))
+        for guid, article_id, content_hash in db.execute(
+            f"SELECT guid, id, content_hash FROM articles WHERE source_id = ? AND guid IN ({marks})",
+            [source_id, *chunk],
+        ):
+            existing[guid] = (article_id, content_hash)
+
+    now_text = to_db_time(now)
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    for guid, record in by_guid.items():
+        digest = record.content_hash()
+        published = to_db_time(record.published)
+        row = (
+            record.title,
+            record.body,
+            record.url,
+            record.author,
+            record.outlet,
+            published,
+            to_db_time(record.updated),
+            record.date_origin,
+            digest,
+            len(record.body),
+        )
+        if guid not in existing:
+            inserts.append((source_id, guid, *row, published or now_text, now_text, now_text))
+        elif existing[guid][1] != digest:
+            updates.append((*row, published or now_text, now_text, existing[guid][0]))
+        else:
+            result.unchanged += 1
+
+    conn = db.conn
+    for values in inserts:
+        cursor = conn.execute(
+            """INSERT INTO articles (source_id, guid, title, body, url, author, outlet, published, updated,
+                   date_origin, content_hash, body_chars, sort_time, first_seen, changed_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            values,
+        )
+        result.new_ids.append(int(cursor.lastrowid or 0))
+    conn.executemany(
+        """UPDATE articles SET title = ?, body = ?, url = ?, author = ?, outlet = ?, published = ?,
+               updated = ?, date_origin = ?, content_hash = ?, body_chars = ?,
+               sort_time = COALESCE(?, first_seen), changed_at = ?
+           WHERE id = ?""",
+        updates,
+    )
+    result.updated_ids.extend(update[-1] for update in updates)
+    return result
+
+
+def count_articles(db: sqlite_utils.Database) -> int:
+    return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+
+@dataclass(slots=True)
+class ArticleFilter:
+    """What a listing asks for. `fts` is an FTS5 MATCH expression from the query language, never raw input."""
+
+    fts: str | None = None
+    source: str | None = None
+    topic: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    unread_only: bool = False
+    starred_only: bool = False
+    story_id: int | None = None
+
+
+def _where(filters: ArticleFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.fts:
+        clauses.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+        params.append(filters.fts)
+    if filters.source:
+        clauses.append("a.source_id IN (SELECT id FROM sources WHERE name = ? COLLATE NOCASE)")
+        params.append(filters.source)
+    if filters.topic:
+        clauses.append(
+            "a.id IN (SELECT article_id FROM article_topics WHERE topic_id ="
+            " (SELECT id FROM topics WHERE name = ? COLLATE NOCASE))"
+        )
+        params.append(filters.topic)
+    if filters.since:
+        clauses.append("a.sort_time >= ?")
+        params.append(to_db_time(filters.since))
+    if filters.until:
+        clauses.append("a.sort_time < ?")
+        params.append(to_db_time(filters.until))
+    if filters.unread_only:
+        clauses.append("a.read = 0")
+    if filters.starred_only:
+        clauses.append("a.starred = 1")
+    if filters.story_id is not None:
+        clauses.append("a.story_id = ?")
+        params.append(filters.story_id)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+_ARTICLE_COLUMNS = """a.id, a.title, a.url, a.author, a.outlet, a.published, a.updated, a.date_origin,
+    a.sort_time, a.body_chars, a.read, a.starred, a.story_id, a.duplicate_of, a.first_seen,
+    s.name AS source"""
+
+
+def list_articles(
+    db: sqlite_utils.Database, filters: ArticleFilter | None = None, *, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Articles newest first, each with the names of its topics."""
+    where, params = _where(filters or ArticleFilter())
+    rows = list(
+        db.query(
+            f"""SELECT {_ARTICLE_COLUMNS},
+                    (SELECT json_group_array(t.name) FROM article_topics at JOIN topics t ON t.id = at.topic_id
+                     WHERE at.article_id = a.id) AS topics_json
+                FROM articles a JOIN sources s ON s.id = a.source_id
+                {where}
+                ORDER BY a.sort_time DESC, a.id DESC LIMIT ? OFFSET ?""",
+            [*params, limit, offset],
+        )
+    )
+    for row in rows:
+        row["topics"] = sorted(json.loads(row.pop("topics_json") or "[]"))
+    return rows
+
+
+def count_matching(db: sqlite_utils.Database, filters: ArticleFilter) -> int:
+    where, params = _where(filters)
+    return int(db.execute(f"SELECT count(*) FROM articles a {where}", params).fetchone()[0])
+
+
+def get_article(db: sqlite_utils.Database, article_id: int) -> dict[str, Any] | None:
+    """One article with its body and, per topic, the terms that matched."""
+    rows = list(
+        db.query(
+            f"SELECT {_ARTICLE_COLUMNS}, a.body, a.guid FROM articles a JOIN sources s ON s.id = a.source_id"
+            " WHERE a.id = ?",
+            [article_id],
+        )
+    )
+    if not rows:
+        return None
+    article = rows[0]
+    article["topic_matches"] = {
+        name: json.loads(terms)
+        for name, terms in db.execute(
+            """SELECT t.name, at.matched_terms FROM article_topics at JOIN topics t ON t.id = at.topic_id
+               WHERE at.article_id = ? ORDER BY t.name""",
+            [article_id],
+        )
+    }
+    article["topics"] = sorted(article["topic_matches"])
+    return article
+
+
+def set_read(db: sqlite_utils.Database, article_ids: Iterable[int], read: bool = True) -> None:
+    ids = list(article_ids)
+    for chunk in _chunks(ids):
+        db.conn.execute(
+            f"UPDATE articles SET read = ? WHERE id IN ({','.join('?' * len(chunk))})", [int(read), *chunk]
+        )
+
+
+def set_starred(db: sqlite_utils.Database, article_id: int, starred: bool) -> None:
+    db.conn.execute("UPDATE articles SET starred = ? WHERE id = ?", [int(starred), article_id])

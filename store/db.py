@@ -1,0 +1,113 @@
+"""Opening the database: one SQLite file, WAL, a busy timeout, foreign keys, migrated on open."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from store.schema import migrate
+
+# Long enough to ride out another process's batch commit; short enough that a stuck writer is reported.
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+class StoreError(RuntimeError):
+    """A database problem worth one clear line to the user (unwritable file, full disk, corrupt file)."""
+
+
+def open_db(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Database:
+    """Open (creating and migrating if needed) the database at `path`.
+
+    The connection runs in autocommit mode: every batch is an explicit transaction (`write_batch`), so a
+    reader never sees half of one and sqlite3's implicit transactions never hold a write lock by surprise.
+    """
+    db_path = Path(path).expanduser()
+    try:
+        if readonly:
+            conn = sqlite3.connect(
+                f"file:{db_path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
+            )
+        else:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+        conn.isolation_level = None
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL is durable across application crashes (kill -9); only an OS crash can lose the
+            # last commits, never corrupt the file.
+            conn.execute("PRAGMA synchronous = NORMAL")
+        db = sqlite_utils.Database(conn)
+        if not readonly:
+            migrate(db)
+        return db
+    except sqlite3.DatabaseError as error:
+        raise StoreError(describe_db_error(db_path, error)) from error
+    except OSError as error:
+        raise StoreError(f"{db_path}: cannot open database: {error.strerror or error}") from error
+
+
+def describe_db_error(path: str | Path, error: BaseException) -> str:
+    """One line for the user, naming the file and what it means."""
+    text = str(error)
+    lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered:
+        hint = "the database file (or its folder) is read-only"
+    elif "disk is full" in lowered or "database or disk is full" in lowered:
+        hint = "the disk is full; nothing already stored was lost"
+    elif "not a database" in lowered or "malformed" in lowered:
+        hint = "the file is not a valid newswatch database"
+    elif "unable to open" in lowered:
+        hint = "cannot open the file (missing folder or no permission)"
+    elif "locked" in lowered or "busy" in lowered:
+        hint = f"the database stayed locked by another process for {BUSY_TIMEOUT_SECONDS:.0f}s"
+    else:
+        hint = text
+    return f"{path}: {hint}"
+
+
+@contextlib.contextmanager
+def write_batch(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One all-or-nothing write transaction, taking the write lock up front.
+
+    BEGIN IMMEDIATE rather than sqlite-utils' deferred BEGIN: a deferred transaction that reads and then
+    writes can fail with SQLITE_BUSY (not wait) if the TUI committed a read-flag change in between.
+    """
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_db_time(value: datetime | None) -> str | None:
+    """Times are stored as ISO 8601 UTC text ('2024-11-05T00:00:00+00:00'), which sorts correctly."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_db_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def data_version(db: sqlite_utils.Database) -> int:
+    """Changes whenever another connection commits: a cheap 'is there anything new?' poll for the TUI."""
+    return int(db.execute("PRAGMA data_version").fetchone()[0])

@@ -1,0 +1,185 @@
+"""Schema and forward migrations, versioned with PRAGMA user_version.
+
+Each migration is a function that takes the schema from version N-1 to N inside one transaction. Never edit
+a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+# FTS5 over the text a user searches. Porter stems words (troop/troops, sanction/sanctioned); unicode61 with
+# remove_diacritics 2 folds accents. The triggers fire only when indexed columns change, so toggling read
+# or starred never re-indexes a body.
+_FTS_SQL = """
+CREATE VIRTUAL TABLE articles_fts USING fts5(
+    title, body, outlet,
+    content='articles', content_rowid='id',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts (rowid, title, body, outlet) VALUES (new.id, new.title, new.body, new.outlet);
+END;
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, title, body, outlet)
+    VALUES ('delete', old.id, old.title, old.body, old.outlet);
+END;
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body, outlet ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, title, body, outlet)
+    VALUES ('delete', old.id, old.title, old.body, old.outlet);
+    INSERT INTO articles_fts (rowid, title, body, outlet) VALUES (new.id, new.title, new.body, new.outlet);
+END;
+"""
+
+
+def _run_script(db: sqlite_utils.Database, script: str) -> None:
+    """Run statements one by one: sqlite3's executescript() would COMMIT the migration's transaction first."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {statement.strip()[:60]}")
+
+
+def _v1_initial(db: sqlite_utils.Database) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('path', 'url')),
+            location TEXT NOT NULL,
+            interval_seconds INTEGER,
+            origin TEXT NOT NULL DEFAULT 'config',      -- config | cli | opml
+            active INTEGER NOT NULL DEFAULT 1,           -- 0: dropped from config; articles kept
+            etag TEXT,
+            last_modified TEXT,
+            last_attempt_at TEXT,
+            last_success_at TEXT,
+            last_error TEXT,
+            last_error_at TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            next_fetch_after TEXT,                       -- backoff, Retry-After, ttl/max-age lower bound
+            created_at TEXT NOT NULL
+        );
+
+        -- Which local files were read, so an unchanged file is not parsed again on every pass.
+        CREATE TABLE source_files (
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY (source_id, path)
+        );
+
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            guid TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            url TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL DEFAULT '',
+            outlet TEXT NOT NULL DEFAULT '',
+            published TEXT,
+            updated TEXT,
+            date_origin TEXT NOT NULL,
+            sort_time TEXT NOT NULL,                     -- published, else first_seen: 'newest first'
+            content_hash TEXT NOT NULL,
+            body_chars INTEGER NOT NULL,
+            first_seen TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            read INTEGER NOT NULL DEFAULT 0,
+            starred INTEGER NOT NULL DEFAULT 0,
+            story_id INTEGER,
+            duplicate_of INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+            UNIQUE (source_id, guid)
+        );
+        CREATE INDEX articles_by_time ON articles (sort_time DESC, id DESC);
+        CREATE INDEX articles_by_story ON articles (story_id);
+        CREATE INDEX articles_by_source_time ON articles (source_id, sort_time DESC);
+
+        CREATE TABLE topics (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            query TEXT NOT NULL,
+            query_hash TEXT NOT NULL,                    -- of the expanded query: re-tag when it changes
+            alert INTEGER NOT NULL DEFAULT 0,
+            tagged_at TEXT
+        );
+
+        CREATE TABLE article_topics (
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            topic_id INTEGER NOT NULL REFERENCES topics(id) ON DELETE CASCADE,
+            matched_terms TEXT NOT NULL DEFAULT '[]',    -- JSON list: why the article matched
+            PRIMARY KEY (article_id, topic_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX article_topics_by_topic ON article_topics (topic_id, article_id);
+
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,                      -- the id of the story's first article: stable
+            lead_article_id INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            outlets INTEGER NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL
+        );
+        CREATE INDEX stories_by_last_seen ON stories (last_seen DESC, id DESC);
+
+        -- One row per (story, topic) that was printed: alerts are once per story, not per outlet.
+        CREATE TABLE alerts (
+            story_id INTEGER NOT NULL,
+            topic_id INTEGER NOT NULL REFERENCES topics(id) ON DELETE CASCADE,
+            article_id INTEGER NOT NULL,
+            alerted_at TEXT NOT NULL,
+            size_at_alert INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (story_id, topic_id)
+        ) WITHOUT ROWID;
+        """
+    )
+    _run_script(db, _FTS_SQL)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the schema up to date; returns the version. Each step commits with its version bump."""
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"database schema version {current} is newer than this newswatch understands ({SCHEMA_VERSION})"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        conn = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the lock.
+            if schema_version(db) >= version:
+                conn.execute("ROLLBACK")
+                continue
+            MIGRATIONS[version - 1](db)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION

@@ -1,0 +1,170 @@
+"""The sources table: what to read, the HTTP validators, and how the last attempt went."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from store.db import to_db_time
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """A source as configured: a local path/glob or a feed URL."""
+
+    name: str
+    kind: str  # "path" | "url"
+    location: str
+    interval_seconds: int | None = None
+    origin: str = "config"
+
+
+class SourceError(ValueError):
+    pass
+
+
+def sync_sources(db: sqlite_utils.Database, specs: Iterable[SourceSpec], *, now: datetime) -> None:
+    """Make the table agree with the config: add new sources, update changed ones, deactivate dropped ones.
+
+    Sources added from the command line or an OPML import are kept; a config source that disappears is
+    deactivated, not deleted, so its articles stay.
+    """
+    specs = list(specs)
+    names = [spec.name for spec in specs]
+    conn = db.conn
+    for spec in specs:
+        row = conn.execute("SELECT id, kind, location FROM sources WHERE name = ?", [spec.name]).fetchone()
+        if row is None:
+            conn.execute(
+                """INSERT INTO sources (name, kind, location, interval_seconds, origin, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                [spec.name, spec.kind, spec.location, spec.interval_seconds, spec.origin, to_db_time(now)],
+            )
+        else:
+            moved = (row[1], row[2]) != (spec.kind, spec.location)
+            conn.execute(
+                f"""UPDATE sources SET kind = ?, location = ?, interval_seconds = ?, active = 1,
+                        origin = CASE WHEN origin = 'config' OR ? = 'config' THEN ? ELSE origin END
+                        {", etag = NULL, last_modified = NULL" if moved else ""}
+                    WHERE id = ?""",
+                [spec.kind, spec.location, spec.interval_seconds, spec.origin, spec.origin, row[0]],
+            )
+    marks = ",".join("?" * len(names))
+    conn.execute(
+        f"UPDATE sources SET active = 0 WHERE origin = 'config' AND name NOT IN ({marks})"
+        if names
+        else "UPDATE sources SET active = 0 WHERE origin = 'config'",
+        names,
+    )
+
+
+def active_sources(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM sources WHERE active = 1 ORDER BY name COLLATE NOCASE"))
+
+
+def add_source(db: sqlite_utils.Database, spec: SourceSpec, *, now: datetime) -> int:
+    existing = db.execute(
+        "SELECT name FROM sources WHERE name = ? COLLATE NOCASE OR (kind = ? AND location = ?)",
+        [spec.name, spec.kind, spec.location],
+    ).fetchone()
+    if existing:
+        raise SourceError(f"a source named {existing[0]!r} already reads {spec.location}")
+    cursor = db.conn.execute(
+        """INSERT INTO sources (name, kind, location, interval_seconds, origin, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        [spec.name, spec.kind, spec.location, spec.interval_seconds, spec.origin, to_db_time(now)],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def remove_source(db: sqlite_utils.Database, name: str) -> int:
+    """Delete a source added from the command line or OPML, with its articles; returns how many went."""
+    row = db.execute("SELECT id, origin, name FROM sources WHERE name = ? COLLATE NOCASE", [name]).fetchone()
+    if row is None:
+        raise SourceError(f"no source named {name!r}")
+    if row[1] == "config":
+        raise SourceError(f"source {row[2]!r} is defined in the config file: remove it there")
+    count = int(db.execute("SELECT count(*) FROM articles WHERE source_id = ?", [row[0]]).fetchone()[0])
+    db.conn.execute("DELETE FROM sources WHERE id = ?", [row[0]])
+    return count
+
+
+def source_overview(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every source with its article counts and the outcome of its last fetch."""
+    return list(
+        db.query(
+            """SELECT s.id, s.name, s.kind, s.location, s.origin, s.active, s.interval_seconds,
+                      s.last_attempt_at, s.last_success_at, s.last_error, s.last_error_at,
+                      s.consecutive_failures, s.next_fetch_after,
+                      (SELECT count(*) FROM articles a WHERE a.source_id = s.id) AS articles,
+                      (SELECT count(*) FROM articles a WHERE a.source_id = s.id AND a.read = 0) AS unread
+               FROM sources s ORDER BY s.name COLLATE NOCASE"""
+        )
+    )
+
+
+def record_success(
+    db: sqlite_utils.Database,
+    source_id: int,
+    *,
+    now: datetime,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    new_location: str | None = None,
+    next_fetch_after: datetime | None = None,
+) -> None:
+    db.conn.execute(
+        """UPDATE sources SET last_attempt_at = ?, last_success_at = ?, last_error = NULL,
+               consecutive_failures = 0, etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),
+               location = COALESCE(?, location), next_fetch_after = ?
+           WHERE id = ?""",
+        [
+            to_db_time(now),
+            to_db_time(now),
+            etag,
+            last_modified,
+            new_location,
+            to_db_time(next_fetch_after),
+            source_id,
+        ],
+    )
+
+
+def record_failure(
+    db: sqlite_utils.Database,
+    source_id: int,
+    reason: str,
+    *,
+    now: datetime,
+    next_fetch_after: datetime | None = None,
+) -> None:
+    db.conn.execute(
+        """UPDATE sources SET last_attempt_at = ?, last_error = ?, last_error_at = ?,
+               consecutive_failures = consecutive_failures + 1, next_fetch_after = ?
+           WHERE id = ?""",
+        [to_db_time(now), reason, to_db_time(now), to_db_time(next_fetch_after), source_id],
+    )
+
+
+def known_files(db: sqlite_utils.Database, source_id: int) -> dict[str, tuple[int, int]]:
+    """path -> (mtime_ns, size) of the files this source read last time."""
+    return {
+        path: (mtime_ns, size)
+        for path, mtime_ns, size in db.execute(
+            "SELECT path, mtime_ns, size FROM source_files WHERE source_id = ?", [source_id]
+        )
+    }
+
+
+def remember_files(
+    db: sqlite_utils.Database, source_id: int, files: Iterable[tuple[str, int, int]]
+) -> None:
+    db.conn.executemany(
+        """INSERT INTO source_files (source_id, path, mtime_ns, size) VALUES (?, ?, ?, ?)
+           ON CONFLICT (source_id, path) DO UPDATE SET mtime_ns = excluded.mtime_ns, size = excluded.size""",
+        [(source_id, path, mtime_ns, size) for path, mtime_ns, size in files],
+    )
