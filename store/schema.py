@@ -76,6 +76,7 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
             path TEXT NOT NULL,
             mtime_ns INTEGER NOT NULL,
             size INTEGER NOT NULL,
+            articles INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (source_id, path)
         );
 

@@ -150,21 +150,28 @@ def record_failure(
     )
 
 
-def known_files(db: sqlite_utils.Database, source_id: int) -> dict[str, tuple[int, int]]:
-    """path -> (mtime_ns, size) of the files this source read last time."""
+@dataclass(frozen=True, slots=True)
+class FileFingerprint:
+    path: str
+    mtime_ns: int
+    size: int
+    articles: int = 0
+
+
+def known_files(db: sqlite_utils.Database, source_id: int) -> dict[str, FileFingerprint]:
+    """The files this source read last time, by path."""
     return {
-        path: (mtime_ns, size)
-        for path, mtime_ns, size in db.execute(
-            "SELECT path, mtime_ns, size FROM source_files WHERE source_id = ?", [source_id]
+        row[0]: FileFingerprint(*row)
+        for row in db.execute(
+            "SELECT path, mtime_ns, size, articles FROM source_files WHERE source_id = ?", [source_id]
         )
     }
 
 
-def remember_files(
-    db: sqlite_utils.Database, source_id: int, files: Iterable[tuple[str, int, int]]
-) -> None:
+def remember_files(db: sqlite_utils.Database, source_id: int, files: Iterable[FileFingerprint]) -> None:
     db.conn.executemany(
-        """INSERT INTO source_files (source_id, path, mtime_ns, size) VALUES (?, ?, ?, ?)
-           ON CONFLICT (source_id, path) DO UPDATE SET mtime_ns = excluded.mtime_ns, size = excluded.size""",
-        [(source_id, path, mtime_ns, size) for path, mtime_ns, size in files],
+        """INSERT INTO source_files (source_id, path, mtime_ns, size, articles) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (source_id, path) DO UPDATE SET mtime_ns = excluded.mtime_ns, size = excluded.size,
+               articles = excluded.articles""",
+        [(source_id, f.path, f.mtime_ns, f.size, f.articles) for f in files],
     )

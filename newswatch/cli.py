@@ -1,0 +1,707 @@
+"""The `newswatch` command: thin argument parsing over the pipeline, store and topic functions.
+
+Exit status: 0 success (also "nothing new" and "another ingest is running"), 1 a runtime failure
+(database, I/O; the message is on stderr), 2 a bad config or bad arguments.
+Only the standard library is imported at module level, so `newswatch --help` answers at once and the cron
+path never imports textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+
+_EPILOG = """\
+commands without a subcommand open the interactive interface.
+
+exit status: 0 ok (including nothing new, or another ingest already running), 1 runtime failure
+(message on stderr), 2 bad config or arguments.
+
+config lookup: --config, $NEWSWATCH_CONFIG, the user config dir, then the bundled config.toml.
+database: --db, $NEWSWATCH_DB, `database` in the config, then the user data dir.
+
+cron example (fetch every 15 minutes, mail only new alerts):
+  */15 * * * *  newswatch ingest --quiet --alerts
+"""
+
+
+class CliError(Exception):
+    def __init__(self, message: str, status: int = EXIT_FAILURE):
+        super().__init__(message)
+        self.status = status
+
+
+# --- argument parsing ---------------------------------------------------------------------------------
+
+
+def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Accepted before or after the subcommand; SUPPRESS keeps a subcommand from erasing the top-level value.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", metavar="FILE", default=default, help="config file (default: see below)")
+    parser.add_argument("--db", metavar="FILE", default=default, help="SQLite database file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newswatch",
+        description="A terminal news monitor: ingest feeds and article files, tag topics, group stories, alert.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from newswatch import __version__
+
+    parser.add_argument("--version", action="version", version=f"newswatch {__version__}")
+    _global_options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _global_options(sub, top=False)
+        return sub
+
+    ingest = command("ingest", "one pass over all sources, then a one-line summary")
+    ingest.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors (for cron)")
+    ingest.add_argument("--force", action="store_true", help="fetch feeds even if their ttl/max-age says wait")
+    ingest.add_argument("--alerts", action="store_true", help="then print new alerts, as `newswatch alerts`")
+    ingest.add_argument("--json", action="store_true", help="JSON output (summary and alerts)")
+
+    watch = command("watch", "poll each source at its interval until interrupted")
+    watch.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    watch.add_argument("--alerts", action="store_true", help="print new alerts after each pass")
+    watch.add_argument("--json", action="store_true", help="JSON output")
+
+    sources = command("sources", "list sources with their last fetch and article counts")
+    sources.add_argument("--json", action="store_true")
+    source_commands = sources.add_subparsers(dest="sources_command", metavar="ACTION")
+    add = source_commands.add_parser("add", help="add a feed URL")
+    _global_options(add, top=False)
+    add.add_argument("url")
+    add.add_argument("--name", help="a name for the source (default: the URL's host)")
+    add.add_argument("--interval", help='poll interval for `watch`, e.g. "15m"')
+    remove = source_commands.add_parser("remove", help="remove a source added with `sources add` or OPML")
+    _global_options(remove, top=False)
+    remove.add_argument("name")
+
+    opml = command("opml", "import or export feeds as OPML")
+    opml_commands = opml.add_subparsers(dest="opml_command", metavar="ACTION", required=True)
+    opml_import = opml_commands.add_parser("import", help="add every feed in an OPML file")
+    _global_options(opml_import, top=False)
+    opml_import.add_argument("file")
+    opml_export = opml_commands.add_parser("export", help="print all feed sources as OPML")
+    _global_options(opml_export, top=False)
+
+    articles = command("articles", "list articles, newest first")
+    articles.add_argument("query", nargs="?", help="a query in the search language (see docs/query-language.md)")
+    _listing_options(articles)
+
+    search = command("search", "search articles with the query language")
+    search.add_argument("query")
+    _listing_options(search)
+
+    topics = command("topics", "topics with article, story and unread counts")
+    topics.add_argument("--json", action="store_true")
+    topic_commands = topics.add_subparsers(dest="topics_command", metavar="ACTION")
+    test = topic_commands.add_parser("test", help="what a query would match among stored articles")
+    _global_options(test, top=False)
+    test.add_argument("query")
+    test.add_argument("--since", help='only articles since a date or age, e.g. "7d" or 2024-11-01')
+    test.add_argument("--limit", type=_positive_int, default=10)
+    test.add_argument("--json", action="store_true")
+
+    alerts = command("alerts", "print new matches on alerting topics, once each")
+    _alert_options(alerts)
+
+    stories = command("stories", "list stories: one event, many outlets")
+    stories.add_argument("query", nargs="?")
+    stories.add_argument("--topic", metavar="NAME")
+    stories.add_argument("--source", metavar="NAME")
+    stories.add_argument("--since", metavar="DATE")
+    stories.add_argument("--limit", type=_positive_int, default=50)
+    stories.add_argument("--sort", choices=["newest", "outlets"], default="newest")
+    stories.add_argument("--json", action="store_true")
+
+    command("regroup", "rebuild all stories from scratch (same result as incremental ingest)")
+    return parser
+
+
+def _listing_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", metavar="NAME", help="only this source")
+    parser.add_argument("--topic", metavar="NAME", help="only articles tagged with this topic")
+    parser.add_argument("--since", metavar="DATE", help='a date (2024-11-01) or an age ("7d", "12h")')
+    parser.add_argument("--limit", type=_positive_int, default=50)
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def _alert_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--since", metavar="DATE", help="only stories seen since a date or age")
+    parser.add_argument("--topic", metavar="NAME", help="only this topic")
+    parser.add_argument("--dry-run", action="store_true", help="print without remembering")
+    parser.add_argument("--mark-read", action="store_true", help="also mark the alerted articles read")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | None:
+    """'7d' / '12h' (an age) or '2024-11-01' / an ISO datetime -> a UTC datetime."""
+    if not text:
+        return None
+    from newswatch.config import parse_duration
+
+    now = now or datetime.now(UTC)
+    try:
+        return now - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(f'--since: expected a date like 2024-11-01 or an age like "7d", got {text!r}', 2) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --- shared context -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    config: Any
+    db_path: Path
+    _db: Any = None
+    _topics: Any = None
+
+    @property
+    def db(self) -> Any:
+        if self._db is None:
+            from store.db import open_db
+
+            self._db = open_db(self.db_path)
+        return self._db
+
+    @property
+    def topics(self) -> Any:
+        if self._topics is None:
+            from topics.tagging import compile_topics
+
+            self._topics = compile_topics(
+                [(t.name, t.query, t.alert) for t in self.config.topics], self.config.terms
+            )
+        return self._topics
+
+    def compile(self, query: str) -> Any:
+        from topics.query import QueryError, compile_query
+
+        try:
+            return compile_query(query, self.config.terms)
+        except QueryError as error:
+            raise CliError(f"query: {error}", EXIT_CONFIG) from None
+
+
+def _context(args: argparse.Namespace) -> Context:
+    from newswatch.config import load_config, resolve_config_path, resolve_db_path
+
+    config = load_config(resolve_config_path(getattr(args, "config", None)))
+    return Context(config, resolve_db_path(getattr(args, "db", None), config))
+
+
+# --- output ---------------------------------------------------------------------------------------------
+
+
+def emit_json(obj: dict[str, Any]) -> None:
+    # ensure_ascii keeps every control or bidi character escaped, so JSON output is terminal-safe too.
+    sys.stdout.write(json.dumps(obj, ensure_ascii=True, default=str) + "\n")
+
+
+def emit_line(text: str) -> None:
+    from feeds.sanitize import terminal_safe
+
+    sys.stdout.write(terminal_safe(text) + "\n")
+
+
+def _short_time(value: str | None) -> str:
+    return (value or "")[:16].replace("T", " ")
+
+
+class _Progress:
+    """A one-line progress display on stderr, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        if not self.enabled:
+            return
+        from feeds.sanitize import clean_line
+
+        width = 24
+        filled = int(width * done / max(total, 1))
+        label = clean_line(name, max_chars=40)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}\x1b[K")
+        if done >= total:
+            sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
+
+
+# --- commands -------------------------------------------------------------------------------------------
+
+
+def _ingest_options(ctx: Context, *, progress: Any = None, force: bool = False, only_due: bool = False) -> Any:
+    from feeds.fetch import FetchLimits
+    from newswatch.config import DEFAULT_INTERVAL_SECONDS
+    from newswatch.pipeline import IngestOptions
+    from newswatch.storying import place_new_articles
+
+    config = ctx.config
+    limits = FetchLimits(
+        read_timeout=config.fetch_timeout,
+        deadline=config.fetch_deadline,
+        max_body_bytes=int(config.max_body_mb * 1024 * 1024),
+        concurrency=config.concurrency,
+        per_host=config.per_host,
+    )
+    return IngestOptions(
+        topics=ctx.topics,
+        source_outlets=config.source_outlets,
+        force=force,
+        only_due=only_due,
+        default_interval=DEFAULT_INTERVAL_SECONDS,
+        fetch_limits=limits,
+        progress=progress,
+        place_stories=place_new_articles,
+    )
+
+
+def _one_pass(ctx: Context, options: Any) -> Any:
+    """Sync the config, take the ingest lock and run one pass; None if another ingest holds the lock."""
+    from newswatch.pipeline import run_ingest, sync_config
+    from store.db import utc_now
+    from store.lock import IngestBusy, ingest_lock
+
+    try:
+        with ingest_lock(ctx.db_path):
+            now = utc_now()
+            retagged = sync_config(ctx.db, ctx.config.sources, ctx.topics, now=now)
+            summary = run_ingest(ctx.db, options, now=now)
+            summary.retagged_topics = retagged
+            return summary
+    except IngestBusy as busy:
+        print(f"newswatch: {busy}", file=sys.stderr)
+        return None
+
+
+def _print_summary(summary: Any, *, quiet: bool, as_json: bool) -> None:
+    from feeds.sanitize import terminal_safe
+
+    for outcome in summary.failed:
+        print(f"newswatch: {terminal_safe(outcome.name)}: {terminal_safe(outcome.error)}", file=sys.stderr)
+    if quiet:
+        return
+    for outcome in summary.outcomes:
+        for warning in outcome.warnings[:20]:
+            print(f"newswatch: {terminal_safe(outcome.name)}: {terminal_safe(warning)}", file=sys.stderr)
+    if as_json:
+        emit_json(
+            {
+                "new": summary.new,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+                "failed_sources": [{"source": o.name, "error": o.error} for o in summary.failed],
+                "not_due": [o.name for o in summary.skipped],
+                "retagged_topics": summary.retagged_topics,
+            }
+        )
+    else:
+        print(summary.line())
+
+
+def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
+    options = _ingest_options(ctx, progress=_Progress(not args.quiet), force=args.force)
+    summary = _one_pass(ctx, options)
+    if summary is None:
+        return EXIT_OK
+    _print_summary(summary, quiet=args.quiet, as_json=args.json)
+    if args.alerts:
+        return _print_alerts(ctx, as_json=args.json)
+    return EXIT_OK
+
+
+def cmd_watch(ctx: Context, args: argparse.Namespace) -> int:
+    from newswatch.watch import watch_loop
+
+    options = _ingest_options(ctx, only_due=True)
+
+    def after_pass(summary: Any) -> None:
+        if summary is not None and (summary.new or summary.updated or summary.failed):
+            _print_summary(summary, quiet=args.quiet, as_json=args.json)
+        if args.alerts:
+            _print_alerts(ctx, as_json=args.json)
+        sys.stdout.flush()
+
+    watch_loop(lambda: _one_pass(ctx, options), after_pass, ctx.db, default_interval=options.default_interval)
+    return EXIT_OK
+
+
+def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
+    from store.db import utc_now, write_batch
+    from store.sources import SourceError, SourceSpec, add_source, remove_source, source_overview
+
+    db = ctx.db
+    if args.sources_command == "add":
+        from newswatch.config import parse_duration
+
+        url = args.url
+        if not url.lower().startswith(("http://", "https://")):
+            raise CliError(f"sources add: expected an http(s) feed URL, got {url!r}", EXIT_CONFIG)
+        interval = None
+        if args.interval:
+            try:
+                interval = parse_duration(args.interval)
+            except ValueError as error:
+                raise CliError(f"--interval: {error}", EXIT_CONFIG) from None
+        name = args.name or _name_from_url(url)
+        try:
+            with write_batch(db):
+                add_source(db, SourceSpec(name, "url", url, interval, origin="cli"), now=utc_now())
+        except SourceError as error:
+            raise CliError(f"sources add: {error}", EXIT_CONFIG) from None
+        print(f"added source {name!r}: {url}")
+        return EXIT_OK
+    if args.sources_command == "remove":
+        try:
+            with write_batch(db):
+                removed = remove_source(db, args.name)
+        except SourceError as error:
+            raise CliError(f"sources remove: {error}", EXIT_CONFIG) from None
+        print(f"removed source {args.name!r} and its {removed} articles")
+        return EXIT_OK
+    # Show configured sources even before the first ingest.
+    from newswatch.pipeline import sync_config
+
+    with _maybe_lock(ctx):
+        sync_config(db, ctx.config.sources, ctx.topics, now=utc_now())
+    rows = source_overview(db)
+    for row in rows:
+        if args.json:
+            emit_json(row)
+            continue
+        status = "never fetched"
+        if row["last_error"]:
+            status = f"FAILED {_short_time(row['last_error_at'])}: {row['last_error']}"
+        elif row["last_success_at"]:
+            status = f"ok {_short_time(row['last_success_at'])}"
+        inactive = "" if row["active"] else " (inactive: not in config)"
+        emit_line(f"{row['name']}{inactive}  {row['articles']} articles ({row['unread']} unread)  {status}")
+        emit_line(f"    {row['location']}")
+    return EXIT_OK
+
+
+def _maybe_lock(ctx: Context) -> Any:
+    """Hold the ingest lock if it is free; if an ingest runs, it syncs the config itself."""
+    import contextlib
+
+    from store.lock import IngestBusy, ingest_lock
+
+    @contextlib.contextmanager
+    def guard() -> Any:
+        try:
+            with ingest_lock(ctx.db_path):
+                yield
+        except IngestBusy:
+            yield
+
+    return guard()
+
+
+def _name_from_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return (parts.hostname or url) + (parts.path.rstrip("/") if parts.path not in ("", "/") else "")
+
+
+def cmd_opml(ctx: Context, args: argparse.Namespace) -> int:
+    from feeds.opml import OpmlError, read_opml, write_opml
+    from store.db import utc_now, write_batch
+    from store.sources import SourceError, SourceSpec, add_source, source_overview
+
+    if args.opml_command == "export":
+        feeds = [(row["name"], row["location"]) for row in source_overview(ctx.db) if row["kind"] == "url"]
+        sys.stdout.write(write_opml(feeds))
+        return EXIT_OK
+    try:
+        feeds = read_opml(Path(args.file))
+    except OpmlError as error:
+        raise CliError(str(error), EXIT_CONFIG) from None
+    added = skipped = 0
+    with write_batch(ctx.db):
+        for name, url in feeds:
+            try:
+                add_source(ctx.db, SourceSpec(name, "url", url, None, origin="opml"), now=utc_now())
+                added += 1
+            except SourceError:
+                skipped += 1
+    print(f"imported {added} feeds from {args.file} ({skipped} already present)")
+    return EXIT_OK
+
+
+def _article_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "source": row["source"],
+        "outlet": row["outlet"],
+        "url": row["url"],
+        "published": row["published"],
+        "date_origin": row["date_origin"],
+        "body_chars": row["body_chars"],
+        "topics": row["topics"],
+        "story": row["story_id"],
+        "duplicate_of": row["duplicate_of"],
+        "read": bool(row["read"]),
+        "starred": bool(row["starred"]),
+    }
+
+
+def cmd_articles(ctx: Context, args: argparse.Namespace) -> int:
+    from store.articles import ArticleFilter, list_articles
+
+    compiled = ctx.compile(args.query) if args.query else None
+    filters = ArticleFilter(
+        fts=compiled.fts if compiled else None,
+        source=args.source,
+        topic=args.topic,
+        since=parse_since(args.since),
+    )
+    _check_names(ctx, topic=args.topic, source=args.source)
+    for row in list_articles(ctx.db, filters, limit=args.limit):
+        if args.json:
+            emit_json(_article_json(row))
+        else:
+            topics = f"  [{', '.join(row['topics'])}]" if row["topics"] else ""
+            emit_line(f"{_short_time(row['sort_time'])}  {row['outlet'] or row['source']}: {row['title']}{topics}")
+    return EXIT_OK
+
+
+def _check_names(ctx: Context, *, topic: str | None = None, source: str | None = None) -> None:
+    """An unknown --topic or --source is a typo to report, not an empty result."""
+    if topic and topic.casefold() not in {t.name.casefold() for t in ctx.config.topics}:
+        known = ", ".join(t.name for t in ctx.config.topics) or "none configured"
+        raise CliError(f"--topic: no topic named {topic!r} (known: {known})", EXIT_CONFIG)
+    if source:
+        from store.sources import source_overview
+
+        names = {row["name"].casefold() for row in source_overview(ctx.db)}
+        if source.casefold() not in names:
+            raise CliError(f"--source: no source named {source!r}", EXIT_CONFIG)
+
+
+def cmd_topics(ctx: Context, args: argparse.Namespace) -> int:
+    from newswatch.pipeline import sync_config
+    from store.db import utc_now
+    from store.topics import topic_overview
+
+    if args.topics_command == "test":
+        return _topic_test(ctx, args)
+    with _maybe_lock(ctx):
+        sync_config(ctx.db, ctx.config.sources, ctx.topics, now=utc_now())
+    for row in topic_overview(ctx.db):
+        if args.json:
+            emit_json({**row, "alert": bool(row["alert"])})
+        else:
+            alert = " (alerts)" if row["alert"] else ""
+            emit_line(
+                f"{row['name']}{alert}: {row['articles']} articles, {row['stories']} stories, "
+                f"{row['unread']} unread, last match {_short_time(row['last_match']) or 'never'}"
+            )
+            emit_line(f"    {row['query']}")
+    return EXIT_OK
+
+
+def _topic_test(ctx: Context, args: argparse.Namespace) -> int:
+    from store.articles import ArticleFilter, count_matching, get_article, list_articles
+
+    compiled = ctx.compile(args.query)
+    filters = ArticleFilter(fts=compiled.fts, since=parse_since(args.since))
+    total = count_matching(ctx.db, filters)
+    rows = list_articles(ctx.db, filters, limit=args.limit)
+    stories = len({row["story_id"] for row in list_articles(ctx.db, filters, limit=100000)})
+    window = f" since {args.since}" if args.since else ""
+    if not args.json:
+        emit_line(f"would match {total} articles in {stories} stories{window}")
+    for row in rows:
+        article = get_article(ctx.db, row["id"]) or {}
+        terms = compiled.matched_terms(article.get("title", ""), article.get("body", ""), article.get("outlet", ""))
+        if args.json:
+            emit_json({**_article_json(row), "matched_terms": terms})
+        else:
+            emit_line(f"  {_short_time(row['sort_time'])}  {row['outlet']}: {row['title']}")
+            emit_line(f"      matched: {', '.join(terms)}")
+    return EXIT_OK
+
+
+def cmd_alerts(ctx: Context, args: argparse.Namespace) -> int:
+    return _print_alerts(
+        ctx,
+        as_json=args.json,
+        since=parse_since(args.since),
+        topic=args.topic,
+        dry_run=args.dry_run,
+        mark_read=args.mark_read,
+    )
+
+
+def _print_alerts(
+    ctx: Context,
+    *,
+    as_json: bool,
+    since: datetime | None = None,
+    topic: str | None = None,
+    dry_run: bool = False,
+    mark_read: bool = False,
+) -> int:
+    from topics.alerts import collect_alerts, format_alert_line
+
+    _check_names(ctx, topic=topic)
+    for alert in collect_alerts(
+        ctx.db,
+        since=since,
+        topic=topic,
+        remember=not dry_run,
+        mark_read=mark_read,
+        realert_sizes=ctx.config.realert_sizes,
+    ):
+        if as_json:
+            emit_json(alert.as_json())
+        else:
+            emit_line(format_alert_line(alert))
+    return EXIT_OK
+
+
+def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
+    from store.stories import list_stories
+
+    compiled = ctx.compile(args.query) if args.query else None
+    _check_names(ctx, topic=args.topic, source=args.source)
+    for story in list_stories(
+        ctx.db,
+        fts=compiled.fts if compiled else None,
+        topic=args.topic,
+        source=args.source,
+        since=parse_since(args.since),
+        limit=args.limit,
+        order=args.sort,
+    ):
+        if args.json:
+            emit_json(
+                {
+                    "id": story["id"],
+                    "title": story["title"],
+                    "size": story["size"],
+                    "outlets": story["outlets"],
+                    "sources": story["sources"],
+                    "article_ids": story["article_ids"],
+                    "lead_article_id": story["lead_article_id"],
+                    "topics": story["topics"],
+                    "first_seen": story["first_seen"],
+                    "last_seen": story["last_seen"],
+                }
+            )
+        else:
+            topics = f"  [{', '.join(story['topics'])}]" if story["topics"] else ""
+            emit_line(
+                f"{_short_time(story['last_seen'])}  {story['title']}  "
+                f"({story['size']} articles, {story['outlets']} outlets){topics}"
+            )
+    return EXIT_OK
+
+
+def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:
+    from newswatch.storying import regroup_all
+    from store.lock import IngestBusy, ingest_lock
+
+    try:
+        with ingest_lock(ctx.db_path):
+            count = regroup_all(ctx.db)
+    except IngestBusy as busy:
+        raise CliError(str(busy)) from None
+    print(f"regrouped {count} articles")
+    return EXIT_OK
+
+
+def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
+    from tui.app import run_app
+
+    return run_app(ctx.config, ctx.db_path)
+
+
+_COMMANDS = {
+    "ingest": cmd_ingest,
+    "watch": cmd_watch,
+    "sources": cmd_sources,
+    "opml": cmd_opml,
+    "articles": cmd_articles,
+    "search": cmd_articles,
+    "topics": cmd_topics,
+    "alerts": cmd_alerts,
+    "stories": cmd_stories,
+    "regroup": cmd_regroup,
+    None: cmd_tui,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        ctx = _context(args)
+        status = _COMMANDS[args.command](ctx, args)
+    except CliError as error:
+        print(f"newswatch: {error}", file=sys.stderr)
+        return error.status
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `newswatch articles | head`: the reader left; not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as error:
+        from newswatch.config import ConfigError
+        from store.db import StoreError, describe_db_error
+
+        if isinstance(error, ConfigError):
+            for problem in error.problems:
+                print(f"newswatch: {problem}", file=sys.stderr)
+            return EXIT_CONFIG
+        if isinstance(error, StoreError):
+            print(f"newswatch: {error}", file=sys.stderr)
+            return EXIT_FAILURE
+        import sqlite3
+
+        if isinstance(error, sqlite3.DatabaseError):
+            db_path = getattr(args, "db", None) or "database"
+            print(f"newswatch: {describe_db_error(db_path, error)}", file=sys.stderr)
+            return EXIT_FAILURE
+        raise
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

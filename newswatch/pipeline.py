@@ -1,0 +1,344 @@
+"""One ingest pass: sources -> feeds/ (read, fetch, parse) -> store/ -> topic tags -> stories.
+
+Each source is one batch, written in one transaction together with its tags and story placement, so a
+reader (the TUI) never sees an article without its topics, and a crash loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from feeds.files import SUPPORTED_SUFFIXES, read_path
+from feeds.records import ArticleRecord, ParseResult
+from store import sources as source_store
+from store.articles import upsert_articles
+from store.db import from_db_time, utc_now, write_batch
+from store.sources import FileFingerprint, SourceSpec
+from topics.tagging import Topic, sync_and_retag, tag_articles
+
+# Below this many feeds to parse, a process pool costs more to start than it saves.
+_POOL_THRESHOLD = 8
+# Backoff after repeated failures: 1, 2, 4 … intervals, capped.
+_MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(slots=True)
+class SourceOutcome:
+    name: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    skipped: bool = False  # not due yet (interval, Retry-After, backoff)
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    new_article_ids: list[int] = field(default_factory=list)
+    retagged_topics: list[str] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    @property
+    def updated(self) -> int:
+        return sum(o.updated for o in self.outcomes)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(o.unchanged for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[SourceOutcome]:
+        return [o for o in self.outcomes if o.error]
+
+    @property
+    def skipped(self) -> list[SourceOutcome]:
+        return [o for o in self.outcomes if o.skipped]
+
+    def line(self) -> str:
+        parts = [f"{self.new} new", f"{self.updated} updated", f"{self.unchanged} unchanged"]
+        failed = len(self.failed)
+        parts.append(f"{failed} failed source{'s' if failed != 1 else ''}")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} not due")
+        return ", ".join(parts)
+
+
+@dataclass(slots=True)
+class IngestOptions:
+    topics: Sequence[Topic] = ()
+    source_outlets: dict[str, str] = field(default_factory=dict)
+    force: bool = False  # fetch feeds even when not due (Retry-After and backoff still apply)
+    only_due: bool = False  # `watch`: honour each source's interval
+    default_interval: int = 30 * 60
+    fetch_limits: Any = None
+    progress: Callable[[int, int, str], None] | None = None
+    place_stories: Callable[[sqlite_utils.Database, Sequence[int]], None] | None = None
+
+
+def sync_config(
+    db: sqlite_utils.Database, specs: Sequence[SourceSpec], topics: Sequence[Topic], *, now: datetime
+) -> list[str]:
+    """Bring sources and topics in the database in line with the config; returns re-tagged topic names."""
+    with write_batch(db):
+        source_store.sync_sources(db, specs, now=now)
+        return sync_and_retag(db, topics, now=now)
+
+
+def run_ingest(db: sqlite_utils.Database, options: IngestOptions, *, now: datetime | None = None) -> IngestSummary:
+    """One pass over every active source. The caller holds the ingest lock and has synced the config."""
+    now = now or utc_now()
+    summary = IngestSummary()
+    rows = source_store.active_sources(db)
+    total = len(rows)
+    done = 0
+
+    def report(name: str) -> None:
+        nonlocal done
+        done += 1
+        if options.progress:
+            options.progress(done, total, name)
+
+    feed_rows = []
+    for row in rows:
+        if row["kind"] == "path":
+            outcome = _ingest_path_source(db, row, options, summary, now=now)
+            summary.outcomes.append(outcome)
+            report(row["name"])
+        elif _is_due(row, options, now):
+            feed_rows.append(row)
+        else:
+            summary.outcomes.append(SourceOutcome(row["name"], skipped=True))
+            report(row["name"])
+    if feed_rows:
+        _ingest_feeds(db, feed_rows, options, summary, now=now, report=report)
+    return summary
+
+
+def _is_due(row: dict[str, Any], options: IngestOptions, now: datetime) -> bool:
+    not_before = from_db_time(row["next_fetch_after"])
+    if not_before and now < not_before and (row["consecutive_failures"] or not options.force):
+        return False
+    if options.only_due and row["last_attempt_at"]:
+        interval = timedelta(seconds=row["interval_seconds"] or options.default_interval)
+        last = from_db_time(row["last_attempt_at"])
+        return last is None or now - last >= interval
+    return True
+
+
+# --- local files -------------------------------------------------------------------------------------
+
+
+def expand_path_source(location: str) -> list[Path]:
+    """A glob, a folder (its supported files, recursively) or a single file -> sorted files."""
+    path = Path(location).expanduser()
+    if path.is_dir():
+        candidates = [p for p in path.rglob("*") if p.is_file()]
+    elif glob.has_magic(location):
+        candidates = [Path(p) for p in glob.glob(os.path.expanduser(location), recursive=True)]
+    else:
+        candidates = [path] if path.exists() else []
+    return sorted(p for p in candidates if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+
+
+def _ingest_path_source(
+    db: sqlite_utils.Database,
+    row: dict[str, Any],
+    options: IngestOptions,
+    summary: IngestSummary,
+    *,
+    now: datetime,
+) -> SourceOutcome:
+    outcome = SourceOutcome(row["name"])
+    files = expand_path_source(row["location"])
+    if not files:
+        with write_batch(db):
+            source_store.record_failure(db, row["id"], f"no matching files for {row['location']}", now=now)
+        outcome.error = f"no matching files for {row['location']}"
+        return outcome
+    known = source_store.known_files(db, row["id"])
+    outlet = options.source_outlets.get(row["name"], row["name"])
+    records: list[ArticleRecord] = []
+    fingerprints: list[FileFingerprint] = []
+    errors: list[str] = []
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError as error:
+            errors.append(f"{file}: {error.strerror or error}")
+            continue
+        previous = known.get(str(file))
+        if previous and (previous.mtime_ns, previous.size) == (stat.st_mtime_ns, stat.st_size):
+            outcome.unchanged += previous.articles
+            continue
+        parsed = read_path(file, default_outlet=outlet)
+        outcome.warnings.extend(parsed.warnings)
+        if parsed.error:
+            errors.append(parsed.error)
+        records.extend(parsed.records)
+        fingerprints.append(FileFingerprint(str(file), stat.st_mtime_ns, stat.st_size, len(parsed.records)))
+    with write_batch(db):
+        _store_records(db, row["id"], records, options, summary, outcome, now=now)
+        source_store.remember_files(db, row["id"], fingerprints)
+        if errors:
+            reason = errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more files)"
+            source_store.record_failure(db, row["id"], reason, now=now)
+            outcome.error = reason
+        else:
+            source_store.record_success(db, row["id"], now=now)
+    return outcome
+
+
+# --- feeds ---------------------------------------------------------------------------------------------
+
+
+def _ingest_feeds(
+    db: sqlite_utils.Database,
+    rows: list[dict[str, Any]],
+    options: IngestOptions,
+    summary: IngestSummary,
+    *,
+    now: datetime,
+    report: Callable[[str], None],
+) -> None:
+    from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
+    from feeds.parse import parse_feed
+
+    limits = options.fetch_limits or FetchLimits()
+    by_url = {row["location"]: row for row in rows}
+    pending: dict[str, Future[ParseResult] | ParseResult] = {}
+    pool: Executor | None = ProcessPoolExecutor(max_workers=os.cpu_count() or 2) if len(rows) >= _POOL_THRESHOLD else None
+    results: dict[str, FetchResult] = {}
+
+    def on_result(result: FetchResult) -> None:
+        # Parse while other feeds are still downloading: a process pool keeps the event loop free.
+        results[result.url] = result
+        if result.body is None or result.error or result.not_modified:
+            return
+        row = by_url[result.url]
+        outlet = options.source_outlets.get(row["name"], row["name"])
+        args = (result.body,)
+        kwargs = {"url": result.final_url or result.url, "default_outlet": outlet, "fetched_at": now}
+        if pool is not None:
+            pending[result.url] = pool.submit(parse_feed, *args, **kwargs)
+            result.body = None  # the worker has its copy; don't hold thousands of bodies twice
+        else:
+            pending[result.url] = parse_feed(*args, **kwargs)
+
+    requests = [FetchRequest(row["location"], row["etag"], row["last_modified"]) for row in rows]
+    try:
+        fetch_all(requests, limits, on_result=on_result)
+        for url, row in by_url.items():
+            outcome = SourceOutcome(row["name"])
+            result = results.get(url)
+            parsed = pending.get(url)
+            if isinstance(parsed, Future):
+                try:
+                    parsed = parsed.result()
+                except Exception as error:  # a crashed worker must not stop the other feeds
+                    parsed = ParseResult(error=f"parser failed: {error}")
+            _store_feed(db, row, result, parsed, options, summary, outcome, now=now)
+            summary.outcomes.append(outcome)
+            report(row["name"])
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _store_feed(
+    db: sqlite_utils.Database,
+    row: dict[str, Any],
+    result: Any,
+    parsed: ParseResult | None,
+    options: IngestOptions,
+    summary: IngestSummary,
+    outcome: SourceOutcome,
+    *,
+    now: datetime,
+) -> None:
+    with write_batch(db):
+        if result is None:
+            outcome.error = "not fetched (run deadline reached)"
+            source_store.record_failure(db, row["id"], outcome.error, now=now)
+            return
+        if result.error:
+            outcome.error = result.error
+            source_store.record_failure(
+                db, row["id"], result.error, now=now, next_fetch_after=_retry_time(row, result, options, now)
+            )
+            return
+        next_fetch = _polite_next_fetch(result, parsed, now)
+        if result.not_modified:
+            source_store.record_success(db, row["id"], now=now, next_fetch_after=next_fetch)
+            return
+        assert parsed is not None
+        outcome.warnings.extend(parsed.warnings)
+        if parsed.error and not parsed.records:
+            outcome.error = parsed.error
+            source_store.record_failure(db, row["id"], parsed.error, now=now)
+            return
+        _store_records(db, row["id"], parsed.records, options, summary, outcome, now=now)
+        source_store.record_success(
+            db,
+            row["id"],
+            now=now,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            new_location=result.permanent_redirect_url,
+            next_fetch_after=next_fetch,
+        )
+
+
+def _retry_time(row: dict[str, Any], result: Any, options: IngestOptions, now: datetime) -> datetime:
+    """Retry-After when the server gave one; otherwise exponential backoff on repeated failures."""
+    if result.retry_after_seconds:
+        return now + timedelta(seconds=min(result.retry_after_seconds, _MAX_BACKOFF.total_seconds()))
+    interval = row["interval_seconds"] or options.default_interval
+    failures = int(row["consecutive_failures"] or 0)
+    if failures == 0:
+        return now  # the first failure is retried on the next pass
+    return now + min(timedelta(seconds=interval * (2 ** (failures - 1))), _MAX_BACKOFF)
+
+
+def _polite_next_fetch(result: Any, parsed: ParseResult | None, now: datetime) -> datetime | None:
+    """A feed's <ttl> and Cache-Control max-age are lower bounds on how soon we poll again."""
+    hints = [result.max_age_seconds or 0, (parsed.ttl_seconds if parsed else None) or 0]
+    wait = max(hints)
+    return now + timedelta(seconds=min(wait, _MAX_BACKOFF.total_seconds())) if wait > 0 else None
+
+
+# --- shared --------------------------------------------------------------------------------------------
+
+
+def _store_records(
+    db: sqlite_utils.Database,
+    source_id: int,
+    records: list[ArticleRecord],
+    options: IngestOptions,
+    summary: IngestSummary,
+    outcome: SourceOutcome,
+    *,
+    now: datetime,
+) -> None:
+    result = upsert_articles(db, source_id, records, now=now)
+    outcome.new += len(result.new_ids)
+    outcome.updated += len(result.updated_ids)
+    outcome.unchanged += result.unchanged
+    tag_articles(db, options.topics, result.new_ids)
+    tag_articles(db, options.topics, result.updated_ids, replace=True)
+    if options.place_stories is not None and result.new_ids:
+        options.place_stories(db, result.new_ids)
+    summary.new_article_ids.extend(result.new_ids)

@@ -1,0 +1,147 @@
+"""Stories: which articles tell one event, the story's lead, size, outlets and time span."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from store.articles import _chunks
+from store.db import to_db_time
+
+
+def assign_story(db: sqlite_utils.Database, article_id: int, story_id: int, duplicate_of: int | None) -> None:
+    db.conn.execute(
+        "UPDATE articles SET story_id = ?, duplicate_of = ? WHERE id = ?", [story_id, duplicate_of, article_id]
+    )
+
+
+def refresh_stories(db: sqlite_utils.Database, story_ids: Iterable[int]) -> None:
+    """Recompute each story's row from its members.
+
+    The lead is the fullest primary copy (not a duplicate), the earliest one on a tie, so a reader opens the
+    most complete text.
+    """
+    conn = db.conn
+    for story_id in sorted(set(story_ids)):
+        members = conn.execute(
+            """SELECT id, title, body_chars, sort_time, outlet, duplicate_of FROM articles
+               WHERE story_id = ? ORDER BY sort_time, id""",
+            [story_id],
+        ).fetchall()
+        if not members:
+            conn.execute("DELETE FROM stories WHERE id = ?", [story_id])
+            continue
+        primaries = [m for m in members if m[5] is None] or members
+        lead = max(primaries, key=lambda m: (m[2], -members.index(m)))
+        outlets = {m[4].casefold() for m in members if m[4]} or {""}
+        conn.execute(
+            """INSERT INTO stories (id, lead_article_id, title, size, outlets, first_seen, last_seen)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET lead_article_id = excluded.lead_article_id, title = excluded.title,
+                   size = excluded.size, outlets = excluded.outlets, first_seen = excluded.first_seen,
+                   last_seen = excluded.last_seen""",
+            [story_id, lead[0], lead[1], len(members), len(outlets), members[0][3], members[-1][3]],
+        )
+
+
+def clear_all_stories(db: sqlite_utils.Database) -> None:
+    """For a full regroup: forget every placement (article rows stay)."""
+    db.conn.execute("UPDATE articles SET story_id = NULL, duplicate_of = NULL")
+    db.conn.execute("DELETE FROM stories")
+
+
+def story_sizes(db: sqlite_utils.Database, story_ids: Sequence[int]) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for chunk in _chunks(sorted(set(story_ids))):
+        marks = ",".join("?" * len(chunk))
+        sizes.update(db.execute(f"SELECT id, size FROM stories WHERE id IN ({marks})", list(chunk)).fetchall())
+    return sizes
+
+
+def _story_where(
+    fts: str | None, topic: str | None, since: Any, source: str | None
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if fts:
+        clauses.append(
+            "st.id IN (SELECT a.story_id FROM articles a WHERE a.id IN"
+            " (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?))"
+        )
+        params.append(fts)
+    if topic:
+        clauses.append(
+            """st.id IN (SELECT a.story_id FROM article_topics at JOIN articles a ON a.id = at.article_id
+                         WHERE at.topic_id = (SELECT id FROM topics WHERE name = ? COLLATE NOCASE))"""
+        )
+        params.append(topic)
+    if source:
+        clauses.append(
+            """st.id IN (SELECT a.story_id FROM articles a JOIN sources s ON s.id = a.source_id
+                         WHERE s.name = ? COLLATE NOCASE)"""
+        )
+        params.append(source)
+    if since:
+        clauses.append("st.last_seen >= ?")
+        params.append(to_db_time(since))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def list_stories(
+    db: sqlite_utils.Database,
+    *,
+    fts: str | None = None,
+    topic: str | None = None,
+    source: str | None = None,
+    since: Any = None,
+    limit: int = 50,
+    offset: int = 0,
+    order: str = "newest",
+) -> list[dict[str, Any]]:
+    """Stories newest first (or by most outlets), with member ids, outlets and topics."""
+    where, params = _story_where(fts, topic, since, source)
+    order_by = "st.outlets DESC, st.last_seen DESC, st.id DESC" if order == "outlets" else "st.last_seen DESC, st.id DESC"
+    stories = list(
+        db.query(
+            f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.lead_article_id,
+                       a.url AS lead_url, a.outlet AS lead_outlet
+                FROM stories st JOIN articles a ON a.id = st.lead_article_id
+                {where} ORDER BY {order_by} LIMIT ? OFFSET ?""",
+            [*params, limit, offset],
+        )
+    )
+    for story in stories:
+        members = db.execute(
+            "SELECT id, outlet FROM articles WHERE story_id = ? ORDER BY sort_time, id", [story["id"]]
+        ).fetchall()
+        story["article_ids"] = [m[0] for m in members]
+        story["sources"] = sorted({m[1] for m in members if m[1]}, key=str.casefold)
+        story["topics"] = sorted(
+            name
+            for (name,) in db.execute(
+                """SELECT DISTINCT t.name FROM article_topics at JOIN topics t ON t.id = at.topic_id
+                   JOIN articles a ON a.id = at.article_id WHERE a.story_id = ?""",
+                [story["id"]],
+            )
+        )
+    return stories
+
+
+def story_members(db: sqlite_utils.Database, story_id: int) -> list[dict[str, Any]]:
+    rows = list(
+        db.query(
+            """SELECT a.id, a.title, a.outlet, a.url, a.sort_time, a.published, a.read, a.starred,
+                      a.duplicate_of, a.body_chars, s.name AS source
+               FROM articles a JOIN sources s ON s.id = a.source_id
+               WHERE a.story_id = ? ORDER BY a.sort_time, a.id""",
+            [story_id],
+        )
+    )
+    return rows
+
+
+def dumps_ids(ids: Sequence[int]) -> str:
+    return json.dumps(list(ids))

@@ -1,0 +1,134 @@
+"""Topics and tags: which articles match which saved query, and which terms made them match."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from store.articles import _chunks
+from store.db import to_db_time
+
+
+def sync_topics(
+    db: sqlite_utils.Database, topics: Iterable[tuple[str, str, str, bool]]
+) -> list[tuple[int, str]]:
+    """Make the topics table match the config, given (name, query, query_hash, alert) tuples.
+
+    Returns (id, name) of the topics that are new or whose query changed: only those need re-tagging.
+    Topics no longer configured are deleted with their tags (their alerts history goes too).
+    """
+    wanted = list(topics)
+    changed: list[tuple[int, str]] = []
+    conn = db.conn
+    for name, query, query_hash, alert in wanted:
+        row = conn.execute("SELECT id, query_hash FROM topics WHERE name = ?", [name]).fetchone()
+        if row is None:
+            cursor = conn.execute(
+                "INSERT INTO topics (name, query, query_hash, alert) VALUES (?, ?, ?, ?)",
+                [name, query, query_hash, int(alert)],
+            )
+            changed.append((int(cursor.lastrowid or 0), name))
+        else:
+            conn.execute("UPDATE topics SET query = ?, alert = ? WHERE id = ?", [query, int(alert), row[0]])
+            if row[1] != query_hash:
+                changed.append((row[0], name))
+    names = [name for name, *_ in wanted]
+    marks = ",".join("?" * len(names))
+    conn.execute(f"DELETE FROM topics WHERE name NOT IN ({marks})" if names else "DELETE FROM topics", names)
+    return changed
+
+
+def topic_ids(db: sqlite_utils.Database) -> dict[str, int]:
+    return {name: topic_id for topic_id, name in db.execute("SELECT id, name FROM topics")}
+
+
+def set_topic_hash(db: sqlite_utils.Database, topic_id: int, query_hash: str, *, now: datetime) -> None:
+    db.conn.execute(
+        "UPDATE topics SET query_hash = ?, tagged_at = ? WHERE id = ?", [query_hash, to_db_time(now), topic_id]
+    )
+
+
+def fts_matching_ids(
+    db: sqlite_utils.Database, fts: str, article_ids: Sequence[int] | None = None
+) -> list[int]:
+    """Ids of articles matching an FTS5 expression, among `article_ids` (or all articles when None)."""
+    if article_ids is None:
+        return [row[0] for row in db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [fts])]
+    found: list[int] = []
+    ids = sorted(article_ids)
+    if not ids:
+        return found
+    if len(ids) > 50 and ids[-1] - ids[0] < 4 * len(ids):
+        # A dense batch of new ids: one rowid range scan inside FTS beats a long IN list.
+        rows = db.execute(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ?",
+            [fts, ids[0], ids[-1]],
+        )
+        wanted = set(ids)
+        return [row[0] for row in rows if row[0] in wanted]
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        found.extend(
+            row[0]
+            for row in db.execute(
+                f"SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid IN ({marks})",
+                [fts, *chunk],
+            )
+        )
+    return found
+
+
+def article_texts(db: sqlite_utils.Database, article_ids: Sequence[int]) -> Iterable[tuple[int, str, str, str]]:
+    """(id, title, body, outlet) for the given articles, read in chunks."""
+    for chunk in _chunks(list(article_ids)):
+        marks = ",".join("?" * len(chunk))
+        yield from db.execute(f"SELECT id, title, body, outlet FROM articles WHERE id IN ({marks})", list(chunk))
+
+
+def clear_tags(db: sqlite_utils.Database, *, topic_id: int | None = None, article_ids: Sequence[int] = ()) -> None:
+    if topic_id is not None:
+        db.conn.execute("DELETE FROM article_topics WHERE topic_id = ?", [topic_id])
+    for chunk in _chunks(list(article_ids)):
+        marks = ",".join("?" * len(chunk))
+        db.conn.execute(f"DELETE FROM article_topics WHERE article_id IN ({marks})", list(chunk))
+
+
+def add_tags(db: sqlite_utils.Database, topic_id: int, matches: Iterable[tuple[int, list[str]]]) -> None:
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO article_topics (article_id, topic_id, matched_terms) VALUES (?, ?, ?)",
+        [(article_id, topic_id, json.dumps(terms, ensure_ascii=False)) for article_id, terms in matches],
+    )
+
+
+def topic_overview(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Each topic with article, story and unread counts and the time of its newest match."""
+    return list(
+        db.query(
+            """SELECT t.id, t.name, t.query, t.alert,
+                      count(a.id) AS articles,
+                      count(DISTINCT a.story_id) AS stories,
+                      coalesce(sum(a.read = 0), 0) AS unread,
+                      max(a.sort_time) AS last_match
+               FROM topics t
+               LEFT JOIN article_topics at ON at.topic_id = t.id
+               LEFT JOIN articles a ON a.id = at.article_id
+               GROUP BY t.id ORDER BY t.name COLLATE NOCASE"""
+        )
+    )
+
+
+def topic_daily_counts(db: sqlite_utils.Database, since: datetime) -> dict[str, dict[str, int]]:
+    """topic name -> {YYYY-MM-DD: article count} since a date (for sparklines)."""
+    counts: dict[str, dict[str, int]] = {}
+    for name, day, count in db.execute(
+        """SELECT t.name, substr(a.sort_time, 1, 10) AS day, count(*)
+           FROM article_topics at JOIN topics t ON t.id = at.topic_id JOIN articles a ON a.id = at.article_id
+           WHERE a.sort_time >= ? GROUP BY t.id, day""",
+        [to_db_time(since)],
+    ):
+        counts.setdefault(name, {})[day] = count
+    return counts
