@@ -265,26 +265,26 @@ class _Progress:
 
 
 def _ingest_options(ctx: Context, *, progress: Any = None, force: bool = False, only_due: bool = False) -> Any:
-    from feeds.fetch import FetchLimits
     from newswatch.config import DEFAULT_INTERVAL_SECONDS
     from newswatch.pipeline import IngestOptions
     from newswatch.storying import place_new_articles
 
     config = ctx.config
-    limits = FetchLimits(
-        read_timeout=config.fetch_timeout,
-        deadline=config.fetch_deadline,
-        max_body_bytes=int(config.max_body_mb * 1024 * 1024),
-        concurrency=config.concurrency,
-        per_host=config.per_host,
-    )
+    # Plain settings: httpx is imported only when a pass actually has feeds to fetch.
+    limits = {
+        "read_timeout": config.fetch_timeout,
+        "deadline": config.fetch_deadline,
+        "max_body_bytes": int(config.max_body_mb * 1024 * 1024),
+        "concurrency": config.concurrency,
+        "per_host": config.per_host,
+    }
     return IngestOptions(
         topics=ctx.topics,
         source_outlets=config.source_outlets,
         force=force,
         only_due=only_due,
         default_interval=DEFAULT_INTERVAL_SECONDS,
-        fetch_limits=limits,
+        fetch_settings=limits,
         progress=progress,
         place_stories=place_new_articles,
     )

@@ -84,7 +84,7 @@ class IngestOptions:
     force: bool = False  # fetch feeds even when not due (Retry-After and backoff still apply)
     only_due: bool = False  # `watch`: honour each source's interval
     default_interval: int = 30 * 60
-    fetch_limits: Any = None
+    fetch_settings: dict[str, Any] = field(default_factory=dict)  # FetchLimits keyword arguments
     progress: Callable[[int, int, str], None] | None = None
     place_stories: Callable[[sqlite_utils.Database, Sequence[int]], None] | None = None
 
@@ -217,7 +217,7 @@ def _ingest_feeds(
     from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
     from feeds.parse import parse_feed
 
-    limits = options.fetch_limits or FetchLimits()
+    limits = FetchLimits(**options.fetch_settings)
     by_url = {row["location"]: row for row in rows}
     pending: dict[str, Future[ParseResult] | ParseResult] = {}
     pool: Executor | None = ProcessPoolExecutor(max_workers=os.cpu_count() or 2) if len(rows) >= _POOL_THRESHOLD else None

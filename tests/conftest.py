@@ -1,0 +1,70 @@
+"""Shared fixtures: a real SQLite file per test, the repo's paths, and a helper to run the CLI in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "seeds"
+BUNDLED_CONFIG = REPO / "config.toml"
+SHARED_EVAL = REPO.parent / "shared" / "eval"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Never read or write the developer's real config or data dirs."""
+    monkeypatch.delenv("NEWSWATCH_CONFIG", raising=False)
+    monkeypatch.delenv("NEWSWATCH_DB", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "news.db"
+
+
+@pytest.fixture
+def seed_config(tmp_path: Path) -> Path:
+    """A copy of the bundled config with its own copy of the seeds, so tests may touch files."""
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    shutil.copytree(SEEDS, workdir / "seeds")
+    config = workdir / "config.toml"
+    config.write_text(BUNDLED_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    return config
+
+
+class CliRun:
+    def __init__(self, status: int, stdout: str, stderr: str):
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def json_lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+def run_cli(*argv: str) -> CliRun:
+    """Run `newswatch ARGV` in this process, capturing stdout and stderr."""
+    from newswatch.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(argv))
+        except SystemExit as exit_:  # argparse errors and --help
+            status = int(exit_.code or 0)
+    return CliRun(status, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli() -> Iterator[object]:
+    yield run_cli
