@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = command("ingest", "one pass over all sources, then a one-line summary")
     ingest.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors (for cron)")
-    ingest.add_argument("--force", action="store_true", help="fetch feeds even if their ttl/max-age says wait")
+    ingest.add_argument(
+        "--force", action="store_true", help="fetch feeds even if their ttl/max-age says wait"
+    )
     ingest.add_argument("--alerts", action="store_true", help="then print new alerts, as `newswatch alerts`")
     ingest.add_argument("--json", action="store_true", help="JSON output (summary and alerts)")
 
@@ -102,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(opml_export, top=False)
 
     articles = command("articles", "list articles, newest first")
-    articles.add_argument("query", nargs="?", help="a query in the search language (see docs/query-language.md)")
+    articles.add_argument(
+        "query", nargs="?", help="a query in the search language (see docs/query-language.md)"
+    )
     _listing_options(articles)
 
     search = command("search", "search articles with the query language")
@@ -175,7 +179,9 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise CliError(f'--since: expected a date like 2024-11-01 or an age like "7d", got {text!r}', 2) from None
+        raise CliError(
+            f'--since: expected a date like 2024-11-01 or an age like "7d", got {text!r}', 2
+        ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -264,7 +270,9 @@ class _Progress:
 # --- commands -------------------------------------------------------------------------------------------
 
 
-def _ingest_options(ctx: Context, *, progress: Any = None, force: bool = False, only_due: bool = False) -> Any:
+def _ingest_options(
+    ctx: Context, *, progress: Any = None, force: bool = False, only_due: bool = False
+) -> Any:
     from newswatch.config import DEFAULT_INTERVAL_SECONDS
     from newswatch.pipeline import IngestOptions
     from newswatch.storying import place_new_articles
@@ -440,6 +448,7 @@ def _name_from_url(url: str) -> str:
 
 def cmd_opml(ctx: Context, args: argparse.Namespace) -> int:
     from feeds.opml import OpmlError, read_opml, write_opml
+
     from store.db import utc_now, write_batch
     from store.sources import SourceError, SourceSpec, add_source, source_overview
 
@@ -497,7 +506,9 @@ def cmd_articles(ctx: Context, args: argparse.Namespace) -> int:
             emit_json(_article_json(row))
         else:
             topics = f"  [{', '.join(row['topics'])}]" if row["topics"] else ""
-            emit_line(f"{_short_time(row['sort_time'])}  {row['outlet'] or row['source']}: {row['title']}{topics}")
+            emit_line(
+                f"{_short_time(row['sort_time'])}  {row['outlet'] or row['source']}: {row['title']}{topics}"
+            )
     return EXIT_OK
 
 
@@ -549,7 +560,9 @@ def _topic_test(ctx: Context, args: argparse.Namespace) -> int:
         emit_line(f"would match {total} articles in {stories} stories{window}")
     for row in rows:
         article = get_article(ctx.db, row["id"]) or {}
-        terms = compiled.matched_terms(article.get("title", ""), article.get("body", ""), article.get("outlet", ""))
+        terms = compiled.matched_terms(
+            article.get("title", ""), article.get("body", ""), article.get("outlet", "")
+        )
         if args.json:
             emit_json({**_article_json(row), "matched_terms": terms})
         else:

@@ -34,7 +34,7 @@ class ConfigError(ValueError):
 def parse_duration(value: str | int) -> int:
     """'15m', '1h30m', '2d', '45s' or a number of seconds -> seconds."""
     if isinstance(value, bool):
-        raise ValueError("expected a duration like \"15m\"")
+        raise ValueError('expected a duration like "15m"')
     if isinstance(value, int):
         if value <= 0:
             raise ValueError("expected a positive number of seconds")
@@ -125,11 +125,8 @@ class _Checker:
             return None
         value = table[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:
-            value_ok = False
-        else:
-            value_ok = isinstance(value, kinds)
-        if not value_ok:
+        # bool is an int subclass: `true` must not pass where a number is expected.
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             names = " or ".join(_type_name(k) for k in kinds)
             self.problem(f"{where}{key}", f"expected {names}, got {_type_name(type(value))} {value!r}")
             return None
@@ -205,7 +202,9 @@ def load_config(path: Path) -> Config:
 
     opml = raw.get("opml")
     opml_files = [opml] if isinstance(opml, str) else opml
-    if opml is not None and not (isinstance(opml_files, list) and all(isinstance(o, str) for o in opml_files)):
+    if opml is not None and not (
+        isinstance(opml_files, list) and all(isinstance(o, str) for o in opml_files)
+    ):
         check.problem("opml", "expected a path or a list of paths to OPML files")
     elif opml_files:
         _load_opml_sources(check, config, base, opml_files, names)
@@ -215,7 +214,11 @@ def load_config(path: Path) -> Config:
         check.problem("terms", "expected a table of term lists")
         terms = {}
     for list_name, items in terms.items():
-        if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
+        if (
+            not isinstance(items, list)
+            or not items
+            or not all(isinstance(i, str) and i.strip() for i in items)
+        ):
             check.problem(f"terms.{list_name}", "expected a non-empty list of strings")
             continue
         config.terms[list_name] = items
@@ -243,7 +246,9 @@ def load_config(path: Path) -> Config:
         if all(isinstance(s, int) and not isinstance(s, bool) and s > 1 for s in sizes):
             config.realert_sizes = sorted(set(sizes))
         else:
-            check.problem("alerts.realert_sizes", "expected a list of story sizes greater than 1, e.g. [5, 20]")
+            check.problem(
+                "alerts.realert_sizes", "expected a list of story sizes greater than 1, e.g. [5, 20]"
+            )
 
     ui = _subtable(check, raw, "ui", {"mark_story_read"})
     if (mark := check.typed(ui, "mark_story_read", bool, "ui.")) is not None:
@@ -255,7 +260,9 @@ def load_config(path: Path) -> Config:
             if value <= 0:
                 check.problem(f"fetch.{key}", "expected a positive number")
             else:
-                setattr(config, {"timeout": "fetch_timeout", "deadline": "fetch_deadline"}.get(key, key), value)
+                setattr(
+                    config, {"timeout": "fetch_timeout", "deadline": "fetch_deadline"}.get(key, key), value
+                )
     for key in ("concurrency", "per_host"):
         if (value := check.typed(fetch, key, int, "fetch.")) is not None:
             if value <= 0:

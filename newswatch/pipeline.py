@@ -98,7 +98,9 @@ def sync_config(
         return sync_and_retag(db, topics, now=now)
 
 
-def run_ingest(db: sqlite_utils.Database, options: IngestOptions, *, now: datetime | None = None) -> IngestSummary:
+def run_ingest(
+    db: sqlite_utils.Database, options: IngestOptions, *, now: datetime | None = None
+) -> IngestSummary:
     """One pass over every active source. The caller holds the ingest lock and has synced the config."""
     now = now or utc_now()
     summary = IngestSummary()
@@ -215,12 +217,15 @@ def _ingest_feeds(
     report: Callable[[str], None],
 ) -> None:
     from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
+
     from feeds.parse import parse_feed
 
     limits = FetchLimits(**options.fetch_settings)
     by_url = {row["location"]: row for row in rows}
     pending: dict[str, Future[ParseResult] | ParseResult] = {}
-    pool: Executor | None = ProcessPoolExecutor(max_workers=os.cpu_count() or 2) if len(rows) >= _POOL_THRESHOLD else None
+    pool: Executor | None = (
+        ProcessPoolExecutor(max_workers=os.cpu_count() or 2) if len(rows) >= _POOL_THRESHOLD else None
+    )
     results: dict[str, FetchResult] = {}
 
     def on_result(result: FetchResult) -> None:

@@ -144,7 +144,7 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
             size_at_alert INTEGER NOT NULL DEFAULT 1,
             PRIMARY KEY (story_id, topic_id)
         ) WITHOUT ROWID;
-        """
+        """,
     )
     _run_script(db, _FTS_SQL)
 

@@ -14,7 +14,8 @@ from store.db import to_db_time
 
 def assign_story(db: sqlite_utils.Database, article_id: int, story_id: int, duplicate_of: int | None) -> None:
     db.conn.execute(
-        "UPDATE articles SET story_id = ?, duplicate_of = ? WHERE id = ?", [story_id, duplicate_of, article_id]
+        "UPDATE articles SET story_id = ?, duplicate_of = ? WHERE id = ?",
+        [story_id, duplicate_of, article_id],
     )
 
 
@@ -57,13 +58,13 @@ def story_sizes(db: sqlite_utils.Database, story_ids: Sequence[int]) -> dict[int
     sizes: dict[int, int] = {}
     for chunk in _chunks(sorted(set(story_ids))):
         marks = ",".join("?" * len(chunk))
-        sizes.update(db.execute(f"SELECT id, size FROM stories WHERE id IN ({marks})", list(chunk)).fetchall())
+        sizes.update(
+            db.execute(f"SELECT id, size FROM stories WHERE id IN ({marks})", list(chunk)).fetchall()
+        )
     return sizes
 
 
-def _story_where(
-    fts: str | None, topic: str | None, since: Any, source: str | None
-) -> tuple[str, list[Any]]:
+def _story_where(fts: str | None, topic: str | None, since: Any, source: str | None) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if fts:
@@ -103,7 +104,11 @@ def list_stories(
 ) -> list[dict[str, Any]]:
     """Stories newest first (or by most outlets), with member ids, outlets and topics."""
     where, params = _story_where(fts, topic, since, source)
-    order_by = "st.outlets DESC, st.last_seen DESC, st.id DESC" if order == "outlets" else "st.last_seen DESC, st.id DESC"
+    order_by = (
+        "st.outlets DESC, st.last_seen DESC, st.id DESC"
+        if order == "outlets"
+        else "st.last_seen DESC, st.id DESC"
+    )
     stories = list(
         db.query(
             f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.lead_article_id,

@@ -48,7 +48,8 @@ def topic_ids(db: sqlite_utils.Database) -> dict[str, int]:
 
 def set_topic_hash(db: sqlite_utils.Database, topic_id: int, query_hash: str, *, now: datetime) -> None:
     db.conn.execute(
-        "UPDATE topics SET query_hash = ?, tagged_at = ? WHERE id = ?", [query_hash, to_db_time(now), topic_id]
+        "UPDATE topics SET query_hash = ?, tagged_at = ? WHERE id = ?",
+        [query_hash, to_db_time(now), topic_id],
     )
 
 
@@ -57,7 +58,9 @@ def fts_matching_ids(
 ) -> list[int]:
     """Ids of articles matching an FTS5 expression, among `article_ids` (or all articles when None)."""
     if article_ids is None:
-        return [row[0] for row in db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [fts])]
+        return [
+            row[0] for row in db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [fts])
+        ]
     found: list[int] = []
     ids = sorted(article_ids)
     if not ids:
@@ -82,14 +85,20 @@ def fts_matching_ids(
     return found
 
 
-def article_texts(db: sqlite_utils.Database, article_ids: Sequence[int]) -> Iterable[tuple[int, str, str, str]]:
+def article_texts(
+    db: sqlite_utils.Database, article_ids: Sequence[int]
+) -> Iterable[tuple[int, str, str, str]]:
     """(id, title, body, outlet) for the given articles, read in chunks."""
     for chunk in _chunks(list(article_ids)):
         marks = ",".join("?" * len(chunk))
-        yield from db.execute(f"SELECT id, title, body, outlet FROM articles WHERE id IN ({marks})", list(chunk))
+        yield from db.execute(
+            f"SELECT id, title, body, outlet FROM articles WHERE id IN ({marks})", list(chunk)
+        )
 
 
-def clear_tags(db: sqlite_utils.Database, *, topic_id: int | None = None, article_ids: Sequence[int] = ()) -> None:
+def clear_tags(
+    db: sqlite_utils.Database, *, topic_id: int | None = None, article_ids: Sequence[int] = ()
+) -> None:
     if topic_id is not None:
         db.conn.execute("DELETE FROM article_topics WHERE topic_id = ?", [topic_id])
     for chunk in _chunks(list(article_ids)):

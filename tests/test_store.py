@@ -17,7 +17,9 @@ NOW = datetime(2024, 11, 8, 12, 0, tzinfo=UTC)
 
 
 def _record(guid: str, title: str = "Title", body: str = "Body text", **extra: object) -> ArticleRecord:
-    return ArticleRecord(guid=guid, title=title, body=body, published=datetime(2024, 11, 5, tzinfo=UTC), **extra)
+    return ArticleRecord(
+        guid=guid, title=title, body=body, published=datetime(2024, 11, 5, tzinfo=UTC), **extra
+    )
 
 
 def _source(db) -> int:

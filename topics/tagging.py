@@ -29,7 +29,9 @@ class Topic:
         return hashlib.sha256(self.query.fts.encode()).hexdigest()[:16]
 
 
-def compile_topics(topics: Sequence[tuple[str, str, bool]], term_lists: Mapping[str, Sequence[str]]) -> list[Topic]:
+def compile_topics(
+    topics: Sequence[tuple[str, str, bool]], term_lists: Mapping[str, Sequence[str]]
+) -> list[Topic]:
     """(name, query text, alert) -> compiled topics. Raises QueryError (config load already checked them)."""
     return [Topic(name, compile_query(text, term_lists), alert) for name, text, alert in topics]
 
@@ -73,7 +75,9 @@ def tag_articles(
     return tagged
 
 
-def _explain(db: sqlite_utils.Database, query: CompiledQuery, article_ids: Sequence[int]) -> list[tuple[int, list[str]]]:
+def _explain(
+    db: sqlite_utils.Database, query: CompiledQuery, article_ids: Sequence[int]
+) -> list[tuple[int, list[str]]]:
     return [
         (article_id, query.matched_terms(title, body, outlet))
         for article_id, title, body, outlet in topic_store.article_texts(db, article_ids)

@@ -1,0 +1,139 @@
+"""The foundation's promises, end to end through the real CLI, a real SQLite file and the shipped seeds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import REPO, SEEDS, run_cli
+
+
+def _count(db_path: Path) -> int:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+
+def test_bundled_config_twice_leaves_exactly_five_articles(db_path: Path) -> None:
+    first = run_cli("--db", str(db_path), "ingest")
+    assert first.status == 0, first.stderr
+    assert first.stdout.strip() == "5 new, 0 updated, 0 unchanged, 0 failed sources"
+    second = run_cli("--db", str(db_path), "ingest")
+    assert second.status == 0, second.stderr
+    assert second.stdout.strip() == "0 new, 0 updated, 5 unchanged, 0 failed sources"
+    assert _count(db_path) == 5
+
+
+def test_articles_json_shows_seed_titles_and_dates(db_path: Path) -> None:
+    run_cli("--db", str(db_path), "ingest", "--quiet")
+    result = run_cli("--db", str(db_path), "articles", "--json")
+    assert result.status == 0, result.stderr
+    rows = {Path(row["url"]).name[:3]: row for row in result.json_lines()}
+    assert set(rows) == {"000", "001", "002", "003", "004"}
+    for row in rows.values():
+        assert {"id", "title", "source", "url", "published", "body_chars"} <= set(row)
+    first_lines = {
+        path.name[:3]: next(line for line in path.read_text().splitlines() if line.strip())
+        .lstrip("# ")
+        .strip()
+        for path in SEEDS.glob("*.txt")
+    }
+    for key in ("000", "001", "003", "004"):
+        assert rows[key]["title"] == first_lines[key]
+    assert rows["002"]["published"].startswith("2024-11-07")
+    assert rows["003"]["published"].startswith("2024-11-05")
+    assert rows["000"]["date_origin"] == "mtime"
+    # Newest first.
+    published = [row["published"] for row in result.json_lines()]
+    assert published == sorted(published, reverse=True)
+
+
+def test_quiet_ingest_prints_nothing(db_path: Path) -> None:
+    result = run_cli("--db", str(db_path), "ingest", "--quiet")
+    assert (result.status, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_changed_file_updates_in_place_and_new_file_is_added(seed_config: Path, db_path: Path) -> None:
+    base = ("--config", str(seed_config), "--db", str(db_path))
+    run_cli(*base, "ingest", "--quiet")
+    seeds = seed_config.parent / "seeds"
+    target = seeds / "001_c5f6fc63b12b2367.txt"
+    target.write_text(target.read_text() + "\nA correction was appended.\n")
+    shutil.copy(SEEDS / "003_f964cd8a264d3b20.txt", seeds / "005_copy.txt")
+    result = run_cli(*base, "ingest")
+    assert result.stdout.strip() == "1 new, 1 updated, 4 unchanged, 0 failed sources"
+    assert _count(db_path) == 6
+
+
+def test_missing_source_files_are_reported_and_the_rest_goes_on(tmp_path: Path, db_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    config.write_text(
+        '[[sources]]\nname = "Gone"\npath = "nothing-here/*.txt"\n\n'
+        '[[sources]]\nname = "Samples"\npath = "seeds/*.txt"\n'
+    )
+    result = run_cli("--config", str(config), "--db", str(db_path), "ingest")
+    assert result.status == 0
+    assert "5 new" in result.stdout and "1 failed source" in result.stdout
+    assert "Gone: no matching files" in result.stderr
+    listing = run_cli("--config", str(config), "--db", str(db_path), "sources")
+    assert "FAILED" in listing.stdout and "no matching files" in listing.stdout
+
+
+def test_jsonl_source_reports_bad_lines_with_numbers(tmp_path: Path, db_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_text(
+        '{"title": "One", "body": "first", "url": "https://example.org/1", "published": 1730764800}\n'
+        "not json at all\n"
+        '{"title": "Two", "body": "second", "published": "2024-11-06T10:00:00Z"}\n'
+    )
+    config = tmp_path / "c.toml"
+    config.write_text('[[sources]]\nname = "Lines"\npath = "in.jsonl"\n')
+    result = run_cli("--config", str(config), "--db", str(db_path), "ingest")
+    assert result.stdout.startswith("2 new")
+    assert "in.jsonl:2" in result.stderr
+    rows = run_cli("--config", str(config), "--db", str(db_path), "articles", "--json").json_lines()
+    assert {row["published"][:10] for row in rows} == {"2024-11-05", "2024-11-06"}
+
+
+def test_second_ingest_while_one_runs_exits_zero_with_a_message(db_path: Path) -> None:
+    from store.lock import ingest_lock
+
+    with ingest_lock(db_path):
+        result = run_cli("--db", str(db_path), "ingest")
+    assert result.status == 0
+    assert result.stdout == ""
+    assert "another ingest is running" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_help_is_fast_and_the_cron_path_never_imports_textual(db_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    started = time.perf_counter()
+    help_run = subprocess.run(
+        [sys.executable, "-m", "newswatch.cli", "--help"], capture_output=True, text=True, env=env
+    )
+    elapsed = time.perf_counter() - started
+    assert help_run.returncode == 0 and "ingest" in help_run.stdout and "exit status" in help_run.stdout
+    assert elapsed < 5  # generous for a loaded CI machine; typically well under 0.2 s
+    probe = (
+        "import sys; from newswatch.cli import main; "
+        f"main(['--db', {str(db_path)!r}, 'ingest', '--quiet', '--alerts']); "
+        "bad = [m for m in ('textual', 'rich') if m in sys.modules]; print(bad)"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_domain_packages_do_not_import_textual() -> None:
+    probe = (
+        "import sys, feeds.files, feeds.parse, feeds.sanitize, store.db, store.articles, topics.query, "
+        "topics.tagging, topics.alerts, newswatch.pipeline, newswatch.config; "
+        "print([m for m in ('textual', 'rich') if m in sys.modules])"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
