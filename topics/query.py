@@ -203,7 +203,9 @@ def _lex(text: str) -> list[_Lex]:
             star = inner.find("*")
             if star >= 0:
                 pos = i + 1 + star
-                raise QueryError(f"misplaced '*' at {_col(pos)} (only the end of a term can be a prefix)", pos)
+                raise QueryError(
+                    f"misplaced '*' at {_col(pos)} (only the end of a term can be a prefix)", pos
+                )
             out.append(_Lex("PHRASE", inner, i, prefix, end))
             i = end
         elif ch == "@":
@@ -242,7 +244,8 @@ def _lex(text: str) -> list[_Lex]:
                     star = 0
                 if star >= 0:
                     raise QueryError(
-                        f"misplaced '*' at {_col(i + star)} (only the end of a term can be a prefix)", i + star
+                        f"misplaced '*' at {_col(i + star)} (only the end of a term can be a prefix)",
+                        i + star,
                     )
                 out.append(_Lex("WORD", core, i, prefix, j))
             i = j
@@ -368,7 +371,8 @@ class _Parser:
             self.take()
             if self.scope is not None:
                 raise QueryError(
-                    f"field '{lex.value}:' at {_col(lex.position)} is inside another field scope", lex.position
+                    f"field '{lex.value}:' at {_col(lex.position)} is inside another field scope",
+                    lex.position,
                 )
             nxt = self.peek()
             if nxt is None or nxt.kind not in ("WORD", "PHRASE", "LIST", "LPAREN", "SCOPE"):
