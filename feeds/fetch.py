@@ -1,0 +1,457 @@
+"""Fetch many feeds over HTTP at once, politely and within hard limits.
+
+One shared httpx.AsyncClient (HTTP/1.1 keep-alive), a global and a per-host bound on concurrent requests,
+conditional GET, and limits httpx does not have: a total deadline per feed (a server dripping one byte per
+second defeats per-read timeouts, encode/httpx#1450) and a cap on the *decoded* body size. We decompress
+ourselves from the raw stream with zlib's `max_length`, so a gzip bomb never inflates more than the cap in
+memory (httpx's own decoder inflates each 64 KiB network chunk in full, up to ~64 MiB at once).
+
+Every per-feed problem becomes a one-line `FetchResult.error`; `fetch_feeds` does not raise for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+
+import httpx
+
+from newswatch import __version__
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"newswatch/{__version__} (+https://github.com/newswatch)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_READ_CHUNK = 64 * 1024
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+
+@dataclass
+class FetchRequest:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class FetchResult:
+    url: str  # as requested: the caller's key
+    status: int | None
+    body: bytes | None  # decoded (decompressed) bytes; None on error or 304
+    etag: str | None
+    last_modified: str | None
+    final_url: str  # after redirects; resolve relative links against this
+    # Set when the redirect chain started with 301/308 hops and the fetch succeeded: the URL to store.
+    permanent_redirect_url: str | None
+    not_modified: bool
+    error: str | None
+    retry_after_seconds: float | None
+    max_age_seconds: float | None
+    elapsed: float  # seconds spent on this feed's requests, excluding time queued for a slot
+    # The response's Content-Type, for parse_feed(response_headers={"content-type": ...}).
+    content_type: str | None = None
+
+
+@dataclass
+class FetchLimits:
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    deadline: float = 60.0  # total per feed, all redirects included
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    concurrency: int = 32
+    per_host: int = 4
+
+
+class _FeedError(Exception):
+    """A per-feed failure with its one-line message."""
+
+
+def fetch_all(
+    requests: Iterable[FetchRequest],
+    limits: FetchLimits | None = None,
+    *,
+    on_result: Callable[[FetchResult], None] | None = None,
+) -> list[FetchResult]:
+    """Synchronous `fetch_feeds`, for callers without an event loop (the CLI, cron)."""
+    return asyncio.run(fetch_feeds(requests, limits, on_result=on_result))
+
+
+async def fetch_feeds(
+    requests: Iterable[FetchRequest],
+    limits: FetchLimits | None = None,
+    *,
+    on_result: Callable[[FetchResult], None] | None = None,
+) -> list[FetchResult]:
+    """Fetch every request; results come back in request order, and to `on_result` as each finishes.
+
+    `on_result` runs on the event loop: keep it quick (hand parsing to a pool). If it raises, the error
+    is logged and fetching goes on.
+    """
+    limits = limits or FetchLimits()
+    items = list(requests)
+    if not items:
+        return []
+    timeout = httpx.Timeout(
+        connect=limits.connect_timeout,
+        read=limits.read_timeout,
+        write=limits.read_timeout,
+        pool=limits.connect_timeout,
+    )
+    pool_limits = httpx.Limits(
+        max_connections=max(limits.concurrency, 1),
+        max_keepalive_connections=max(limits.concurrency, 1),
+    )
+    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    slots = asyncio.Semaphore(max(limits.concurrency, 1))
+    host_slots: dict[str, asyncio.Semaphore] = {}
+
+    def host_slot(host: str) -> asyncio.Semaphore:
+        if host not in host_slots:
+            host_slots[host] = asyncio.Semaphore(max(limits.per_host, 1))
+        return host_slots[host]
+
+    results: list[FetchResult | None] = [None] * len(items)
+    async with httpx.AsyncClient(
+        headers=headers, timeout=timeout, limits=pool_limits, follow_redirects=False, trust_env=False
+    ) as client:
+        fetcher = _Fetcher(client, limits, slots, host_slot)
+
+        async def run(index: int, request: FetchRequest) -> None:
+            result = await fetcher.fetch(request)
+            results[index] = result
+            if on_result is not None:
+                try:
+                    on_result(result)
+                except Exception:
+                    log.exception("on_result failed for %s", request.url)
+
+        await asyncio.gather(*(run(i, request) for i, request in enumerate(items)))
+    return [result for result in results if result is not None]
+
+
+class _Fetcher:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        limits: FetchLimits,
+        slots: asyncio.Semaphore,
+        host_slot: Callable[[str], asyncio.Semaphore],
+    ) -> None:
+        self.client = client
+        self.limits = limits
+        self.slots = slots
+        self.host_slot = host_slot
+
+    async def fetch(self, request: FetchRequest) -> FetchResult:
+        result = FetchResult(
+            url=request.url,
+            status=None,
+            body=None,
+            etag=request.etag,
+            last_modified=request.last_modified,
+            final_url=request.url,
+            permanent_redirect_url=None,
+            not_modified=False,
+            error=None,
+            retry_after_seconds=None,
+            max_age_seconds=None,
+            elapsed=0.0,
+        )
+        try:
+            await self._follow(request, result)
+        except _FeedError as error:
+            result.error = str(error)
+        except Exception as error:  # never let one feed's surprise stop the others
+            result.error = _one_line(f"unexpected error: {type(error).__name__}: {error}")
+        if result.error:
+            result.body = None
+            result.permanent_redirect_url = None
+        return result
+
+    async def _follow(self, request: FetchRequest, result: FetchResult) -> None:
+        url = _check_url(request.url)
+        visited = {str(url)}
+        permanent_chain = True
+        for _hop in range(self.limits.max_redirects + 1):
+            result.final_url = str(url)
+            location = await self._one_hop(url, request, result)
+            if location is None:
+                return
+            target = _check_url(url.join(location), redirected=True)
+            if permanent_chain and result.status in _PERMANENT:
+                result.permanent_redirect_url = str(target)
+            else:
+                permanent_chain = False
+            if str(target) in visited:
+                raise _FeedError(f"redirect loop at {target}")
+            visited.add(str(target))
+            url = target
+        raise _FeedError(f"too many redirects (more than {self.limits.max_redirects})")
+
+    async def _one_hop(self, url: httpx.URL, request: FetchRequest, result: FetchResult) -> str | None:
+        """One request; returns the Location to follow, or None when the response is final."""
+        headers = {}
+        if request.etag:
+            headers["If-None-Match"] = request.etag
+        if request.last_modified:
+            headers["If-Modified-Since"] = request.last_modified
+        # Queueing for a slot is not the server's fault, so the deadline clock starts inside.
+        async with self.host_slot(url.host), self.slots:
+            remaining = self.limits.deadline - result.elapsed
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(max(remaining, 0.001)):
+                    return await self._exchange(url, headers, result)
+            except TimeoutError:
+                raise _FeedError(f"timed out after {_seconds(self.limits.deadline)}") from None
+            except httpx.HTTPError as error:
+                raise _FeedError(_describe_httpx_error(error, url, self.limits)) from None
+            finally:
+                result.elapsed += time.monotonic() - started
+
+    async def _exchange(self, url: httpx.URL, headers: dict[str, str], result: FetchResult) -> str | None:
+        async with self.client.stream("GET", url, headers=headers) as response:
+            status = response.status_code
+            result.status = status
+            if status in _REDIRECTS:
+                location = response.headers.get("location")
+                if not location:
+                    raise _FeedError(f"HTTP {status} redirect without a Location header")
+                return location
+            result.max_age_seconds = _max_age(response.headers.get("cache-control"))
+            if status in (429, 503):
+                result.retry_after_seconds = _retry_after(response.headers.get("retry-after"))
+            if status == 304:
+                result.not_modified = True
+                # A 304 may omit the validators; the ones we sent are still the right ones.
+                result.etag = response.headers.get("etag") or result.etag
+                result.last_modified = response.headers.get("last-modified") or result.last_modified
+                return None
+            if not 200 <= status < 300:
+                raise _FeedError(f"HTTP {status} {_reason(response)}".rstrip())
+            result.etag = response.headers.get("etag")
+            result.last_modified = response.headers.get("last-modified")
+            result.content_type = response.headers.get("content-type")
+            result.body = await self._read_body(response)
+            return None
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        cap = self.limits.max_body_bytes
+        too_big = f"body exceeds {_size(cap)} limit"
+        declared = response.headers.get("content-length", "")
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if declared.isdigit() and int(declared) > cap and encoding in ("", "identity"):
+            raise _FeedError(too_big)
+        decoder = _decoder(encoding)
+        parts: list[bytes] = []
+        size = 0
+        async for raw in response.aiter_raw(_READ_CHUNK):
+            for piece in decoder.feed(raw, cap - size + 1):
+                size += len(piece)
+                if size > cap:
+                    raise _FeedError(too_big)
+                parts.append(piece)
+        for piece in decoder.flush(cap - size + 1):
+            size += len(piece)
+            if size > cap:
+                raise _FeedError(too_big)
+            parts.append(piece)
+        return b"".join(parts)
+
+
+class _Identity:
+    def feed(self, data: bytes, limit: int) -> Iterable[bytes]:
+        return (data,)
+
+    def flush(self, limit: int) -> Iterable[bytes]:
+        return ()
+
+
+class _Inflate:
+    """gzip/deflate that never produces more than `limit` bytes per call beyond what the caller allows.
+
+    Output is pulled in bounded steps (zlib's max_length + unconsumed_tail), so memory stays near the
+    body cap whatever the compression ratio.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.gzip = encoding in ("gzip", "x-gzip")
+        self.raw_deflate = False
+        self.started = False
+        self.obj = zlib.decompressobj(self._wbits())
+
+    def _wbits(self) -> int:
+        if self.gzip:
+            return 16 + zlib.MAX_WBITS
+        return -zlib.MAX_WBITS if self.raw_deflate else zlib.MAX_WBITS
+
+    def feed(self, data: bytes, limit: int) -> Iterable[bytes]:
+        step = max(min(limit, 1024 * 1024), 1)
+        while data:
+            try:
+                out = self.obj.decompress(data, step)
+            except zlib.error as error:
+                if not self.gzip and not self.started and not self.raw_deflate:
+                    # "deflate" is often sent as a raw deflate stream without the zlib header.
+                    self.raw_deflate = True
+                    self.obj = zlib.decompressobj(self._wbits())
+                    continue
+                kind = "gzip" if self.gzip else "deflate"
+                raise _FeedError(f"could not decompress {kind} body: {error}") from None
+            self.started = True
+            if out:
+                yield out
+                limit -= len(out)
+                if limit <= 0:
+                    return
+            if self.obj.eof:
+                rest = self.obj.unused_data
+                if not rest.strip(b"\x00"):
+                    return
+                # Concatenated gzip members are one valid body.
+                self.obj = zlib.decompressobj(self._wbits())
+                data = rest
+            else:
+                data = self.obj.unconsumed_tail
+
+    def flush(self, limit: int) -> Iterable[bytes]:
+        out = self.obj.flush()
+        return (out,) if out else ()
+
+
+def _decoder(encoding: str) -> _Identity | _Inflate:
+    if encoding in ("", "identity"):
+        return _Identity()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return _Inflate(encoding)
+    raise _FeedError(f"unsupported Content-Encoding {encoding!r}")
+
+
+def _check_url(url: str | httpx.URL, *, redirected: bool = False) -> httpx.URL:
+    try:
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url.strip())
+    except (httpx.InvalidURL, TypeError, ValueError) as error:
+        raise _FeedError(_one_line(f"invalid URL {str(url)[:200]!r}: {error}")) from None
+    if parsed.scheme not in ("http", "https"):
+        where = "redirect to" if redirected else "not an http(s) URL:"
+        raise _FeedError(_one_line(f"{where} {str(parsed)[:200]}"))
+    if not parsed.host:
+        raise _FeedError(_one_line(f"invalid URL {str(parsed)[:200]!r}: no host"))
+    return parsed
+
+
+def _describe_httpx_error(error: httpx.HTTPError, url: httpx.URL, limits: FetchLimits) -> str:
+    detail = str(error) or type(error).__name__
+    host = url.host
+    lowered = detail.lower()
+    if isinstance(error, httpx.ConnectTimeout):
+        return f"connect timed out after {_seconds(limits.connect_timeout)} ({host})"
+    if isinstance(error, httpx.ReadTimeout):
+        return f"read timed out after {_seconds(limits.read_timeout)} ({host})"
+    if isinstance(error, httpx.PoolTimeout):
+        return f"timed out waiting for a connection after {_seconds(limits.connect_timeout)}"
+    if isinstance(error, httpx.TimeoutException):
+        return f"timed out ({host}): {detail}"
+    if isinstance(error, httpx.ConnectError):
+        if any(
+            marker in lowered
+            for marker in ("name or service not known", "nodename nor servname", "name resolution",
+                           "no address associated", "getaddrinfo failed")
+        ):  # fmt: skip
+            return f"DNS lookup failed for {host}"
+        if "refused" in lowered or _caused_by(error, ConnectionRefusedError):
+            return f"connection refused by {host}:{url.port or _default_port(url)}"
+        if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
+            return _one_line(f"TLS error with {host}: {detail}")
+        return _one_line(f"connection to {host} failed: {detail}")
+    if isinstance(error, httpx.RemoteProtocolError):
+        return _one_line(f"protocol error from {host}: {detail}")
+    if isinstance(error, httpx.DecodingError):
+        return _one_line(f"could not decode body from {host}: {detail}")
+    if isinstance(error, httpx.TooManyRedirects):
+        return f"too many redirects (more than {limits.max_redirects})"
+    return _one_line(f"{type(error).__name__} from {host}: {detail}")
+
+
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `kind` is anywhere in the cause chain (anyio wraps per-address failures in a group)."""
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                pending.append(linked)
+    return False
+
+
+def _default_port(url: httpx.URL) -> int:
+    return 443 if url.scheme == "https" else 80
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        return HTTPStatus(response.status_code).phrase
+    except ValueError:
+        return _one_line(response.reason_phrase or "")[:100]
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; None when unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _max_age(cache_control: str | None) -> float | None:
+    if not cache_control:
+        return None
+    match = _MAX_AGE.search(cache_control)
+    return float(match.group(1)) if match else None
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+def _size(limit: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if limit >= scale and limit % scale == 0:
+            return f"{limit // scale} {unit}"
+    if limit >= 1 << 20:
+        return f"{limit / (1 << 20):.1f} MiB"
+    return f"{limit} bytes"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:500]
