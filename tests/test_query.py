@@ -228,12 +228,14 @@ def test_unknown_list_without_any_lists() -> None:
 
 def test_caret_line() -> None:
     query = "@dprk AND troop*)"
-    err = pytest.raises(QueryError, compile_query, query, DPRK).value
-    assert err.caret_line(query) == "@dprk AND troop*)\n                ^"
+    with pytest.raises(QueryError) as info:
+        compile_query(query, DPRK)
+    assert info.value.caret_line(query) == "@dprk AND troop*)\n                ^"
     # Wide characters take two cells; control characters are blanked so they cannot reach the terminal.
     query = "朝鮮 \x1b[2J)"
-    err = pytest.raises(QueryError, compile_query, query).value
-    assert err.caret_line(query) == "朝鮮  [2J)\n         ^"
+    with pytest.raises(QueryError) as info:
+        compile_query(query)
+    assert info.value.caret_line(query) == "朝鮮  [2J)\n         ^"
 
 
 # --- term lists -------------------------------------------------------------------------------------------

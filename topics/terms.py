@@ -106,8 +106,44 @@ def _emit(tokens: list[Token], text: str, start: int, end: int) -> None:
 # Words that look inflected but are not, or whose "lemma" is a common word that would flood results
 # ("shed" is not "she" + d, "news" is not "new" + s). Neither expanded from nor generated as a form.
 _FROZEN = frozenset(
-    "news series species means always perhaps thus this his hers its was has does is as us yes "
-    "she the her doe thi ha wa bu ne bee being during evening morning nothing something anything everything".split()
+    {
+        "news",
+        "series",
+        "species",
+        "means",
+        "always",
+        "perhaps",
+        "thus",
+        "this",
+        "his",
+        "hers",
+        "its",
+        "was",
+        "has",
+        "does",
+        "is",
+        "as",
+        "us",
+        "yes",
+        "she",
+        "the",
+        "her",
+        "doe",
+        "thi",
+        "ha",
+        "wa",
+        "bu",
+        "ne",
+        "bee",
+        "being",
+        "during",
+        "evening",
+        "morning",
+        "nothing",
+        "something",
+        "anything",
+        "everything",
+    }
 )
 _VOWELS = frozenset("aeiouy")
 _SIBILANT_ENDS = ("s", "x", "z", "ch", "sh")
