@@ -448,7 +448,6 @@ def _name_from_url(url: str) -> str:
 
 def cmd_opml(ctx: Context, args: argparse.Namespace) -> int:
     from feeds.opml import OpmlError, read_opml, write_opml
-
     from store.db import utc_now, write_batch
     from store.sources import SourceError, SourceSpec, add_source, source_overview
 
@@ -705,6 +704,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_CONFIG
         if isinstance(error, StoreError):
             print(f"newswatch: {error}", file=sys.stderr)
+            return EXIT_FAILURE
+        if isinstance(error, OSError):
+            where = f"{error.filename}: " if error.filename else ""
+            print(f"newswatch: {where}{error.strerror or error}", file=sys.stderr)
             return EXIT_FAILURE
         import sqlite3
 

@@ -7,7 +7,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from conftest import REPO, SEEDS, run_cli
@@ -109,15 +108,19 @@ def test_second_ingest_while_one_runs_exits_zero_with_a_message(db_path: Path) -
     assert "another ingest is running" in result.stderr and result.stderr.count("\n") == 1
 
 
-def test_help_is_fast_and_the_cron_path_never_imports_textual(db_path: Path) -> None:
+def test_help_loads_nothing_heavy_and_the_cron_path_never_imports_textual(db_path: Path) -> None:
+    # What makes --help slow is importing the stack; assert on that instead of on a noisy clock
+    # (bench/startup.py measures the time).
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    started = time.perf_counter()
-    help_run = subprocess.run(
-        [sys.executable, "-m", "newswatch.cli", "--help"], capture_output=True, text=True, env=env
+    help_probe = (
+        "import sys\nfrom newswatch.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('textual', 'rich', 'httpx', 'feedparser', 'sqlite_utils', 'trafilatura', 'datasketch')\n"
+        "print([m for m in heavy if m in sys.modules])"
     )
-    elapsed = time.perf_counter() - started
-    assert help_run.returncode == 0 and "ingest" in help_run.stdout and "exit status" in help_run.stdout
-    assert elapsed < 5  # generous for a loaded CI machine; typically well under 0.2 s
+    help_run = subprocess.run([sys.executable, "-c", help_probe], capture_output=True, text=True, env=env)
+    assert help_run.returncode == 0, help_run.stderr
+    assert "exit status" in help_run.stdout and "cron example" in help_run.stdout
+    assert help_run.stdout.strip().splitlines()[-1] == "[]"
     probe = (
         "import sys; from newswatch.cli import main; "
         f"main(['--db', {str(db_path)!r}, 'ingest', '--quiet', '--alerts']); "
