@@ -90,9 +90,11 @@ def _parse(body: bytes, url: str, default_outlet: str, fetched_at: datetime, hea
     if not text.startswith("<?xml"):
         # feedparser would add one followed by a newline, shifting every reported line number by one.
         text = "<?xml version='1.0' encoding='utf-8'?>" + text
+    # No Content-Location on purpose: with a base URI feedparser resolves a relative <guid> into a URL,
+    # so the guid would change whenever the feed moves. Links are resolved below, against `url`.
     parsed = feedparser.parse(
         io.BytesIO(text.encode("utf-8", "surrogatepass")),
-        response_headers={"content-type": "application/xml; charset=utf-8", "content-location": url},
+        response_headers={"content-type": "application/xml; charset=utf-8"},
     )
     entries = parsed.get("entries") or []
     feed = parsed.get("feed") or {}
@@ -152,8 +154,9 @@ def _record(entry: dict, feed_url: str, outlet: str, fetched_at: datetime) -> Ar
     resolved = urljoin(feed_url, strip_controls(link).strip()) if link else ""
     url = safe_url(resolved) or ""
 
-    published = _utc(entry.get("published_parsed"))
-    updated = _utc(entry.get("updated_parsed"))
+    # dict.get: FeedParserDict maps a missing updated_parsed onto published_parsed, with a warning.
+    published = _utc(dict.get(entry, "published_parsed"))
+    updated = _utc(dict.get(entry, "updated_parsed"))
     date_origin = DATE_FROM_FEED
     if published is None:
         published = updated
@@ -197,12 +200,13 @@ def _fallback_guid(entry: dict) -> str:
 
 
 def _body_text(entry: dict) -> str:
-    summary = entry.get("summary_detail") or {}
-    best_value = entry.get("summary") or ""
+    # dict.get: FeedParserDict's own lookups map missing keys onto others (summary → content).
+    summary = dict.get(entry, "summary_detail") or {}
+    best_value = summary.get("value") or "" if isinstance(summary, dict) else ""
     best_type = summary.get("type", "text/html") if isinstance(summary, dict) else "text/html"
-    for content in entry.get("content") or []:
+    for content in dict.get(entry, "content") or []:
         value = content.get("value") or ""
-        if len(value) > len(best_value):
+        if len(value) >= len(best_value):
             best_value, best_type = value, content.get("type") or "text/html"
     if not best_value:
         return ""
