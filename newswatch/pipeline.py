@@ -217,7 +217,6 @@ def _ingest_feeds(
     report: Callable[[str], None],
 ) -> None:
     from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
-
     from feeds.parse import parse_feed
 
     limits = FetchLimits(**options.fetch_settings)
