@@ -394,6 +394,11 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
         print(f"added source {name!r}: {url}")
         return EXIT_OK
     if args.sources_command == "remove":
+        if args.name.casefold() in {spec.name.casefold() for spec in ctx.config.sources}:
+            raise CliError(
+                f"sources remove: source {args.name!r} is defined in {ctx.config.path}: remove it there",
+                EXIT_CONFIG,
+            )
         try:
             with write_batch(db):
                 removed = remove_source(db, args.name)

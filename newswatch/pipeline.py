@@ -235,7 +235,12 @@ def _ingest_feeds(
         row = by_url[result.url]
         outlet = options.source_outlets.get(row["name"], row["name"])
         args = (result.body,)
-        kwargs = {"url": result.final_url or result.url, "default_outlet": outlet, "fetched_at": now}
+        kwargs = {
+            "url": result.final_url or result.url,
+            "default_outlet": outlet,
+            "fetched_at": now,
+            "response_headers": {"content-type": result.content_type} if result.content_type else None,
+        }
         if pool is not None:
             pending[result.url] = pool.submit(parse_feed, *args, **kwargs)
             result.body = None  # the worker has its copy; don't hold thousands of bodies twice
@@ -286,6 +291,7 @@ def _store_feed(
             return
         next_fetch = _polite_next_fetch(result, parsed, now)
         if result.not_modified:
+            outcome.unchanged += source_store.article_count(db, row["id"])
             source_store.record_success(db, row["id"], now=now, next_fetch_after=next_fetch)
             return
         assert parsed is not None

@@ -93,6 +93,10 @@ def remove_source(db: sqlite_utils.Database, name: str) -> int:
     return count
 
 
+def article_count(db: sqlite_utils.Database, source_id: int) -> int:
+    return int(db.execute("SELECT count(*) FROM articles WHERE source_id = ?", [source_id]).fetchone()[0])
+
+
 def source_overview(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Every source with its article counts and the outcome of its last fetch."""
     return list(

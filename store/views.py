@@ -1,0 +1,286 @@
+"""Read models for the interactive interface: story id snapshots, pages of rows, sidebar counts.
+
+The TUI lists stories virtually: it asks once for the ordered ids that match a filter (a snapshot of plain
+ints, cheap to hold even for a million rows), then for rows of the few pages on screen. Every query here
+is plain SQL over plain data; nothing imports textual.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from store.articles import _chunks
+from store.db import to_db_time
+
+ORDERS = ("newest", "outlets")
+
+
+@dataclass(frozen=True, slots=True)
+class StoryQuery:
+    """What the story list shows. `fts` is a compiled FTS5 expression from the query language."""
+
+    fts: str | None = None
+    topic: str | None = None
+    source: str | None = None
+    unread_only: bool = False
+    starred_only: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    order: str = "newest"
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(
+            (self.fts, self.topic, self.source, self.unread_only, self.starred_only, self.since, self.until)
+        )
+
+
+def _article_clauses(query: StoryQuery) -> tuple[list[str], list[Any]]:
+    """Conditions on a member article `a`: a story matches when any member matches all of them."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.fts:
+        clauses.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+        params.append(query.fts)
+    if query.topic:
+        clauses.append(
+            "a.id IN (SELECT article_id FROM article_topics WHERE topic_id ="
+            " (SELECT id FROM topics WHERE name = ? COLLATE NOCASE))"
+        )
+        params.append(query.topic)
+    if query.source:
+        clauses.append("a.source_id = (SELECT id FROM sources WHERE name = ? COLLATE NOCASE)")
+        params.append(query.source)
+    if query.unread_only:
+        clauses.append("a.read = 0")
+    if query.starred_only:
+        clauses.append("a.starred = 1")
+    return clauses, params
+
+
+def _story_clauses(query: StoryQuery) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.since:
+        clauses.append("st.last_seen >= ?")
+        params.append(to_db_time(query.since))
+    if query.until:
+        clauses.append("st.first_seen < ?")
+        params.append(to_db_time(query.until))
+    return clauses, params
+
+
+def _order_by(order: str) -> str:
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    if order == "outlets":
+        return "st.outlets DESC, st.last_seen DESC, st.id DESC"
+    return "st.last_seen DESC, st.id DESC"
+
+
+def story_ids(db: sqlite_utils.Database, query: StoryQuery, *, limit: int | None = None) -> list[int]:
+    """Ids of the stories matching `query`, in display order: the snapshot the list pages over."""
+    article_clauses, article_params = _article_clauses(query)
+    story_clauses, story_params = _story_clauses(query)
+    clauses = list(story_clauses)
+    params: list[Any] = list(story_params)
+    if article_clauses:
+        # Member-driven: the article conditions use their own indexes (FTS, topic, source), then each hit
+        # names its story; the outer query only sorts that set.
+        clauses.insert(
+            0, f"st.id IN (SELECT a.story_id FROM articles a WHERE {' AND '.join(article_clauses)})"
+        )
+        params[:0] = article_params
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT st.id FROM stories st {where} ORDER BY {_order_by(query.order)}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [row[0] for row in db.execute(sql, params)]
+
+
+def first_story_ids(db: sqlite_utils.Database, query: StoryQuery, *, articles: int = 600) -> list[int] | None:
+    """A quick first screen for a search, before the exact snapshot: stories of the newest matching articles.
+
+    Article ids grow with time, so FTS5 walking its hits in descending rowid order finds the newest matches
+    without visiting the rest. Returns None when this shortcut does not apply (another sort order, or
+    filters that the full snapshot answers as fast).
+    """
+    if not query.fts or query.order != "newest":
+        return None
+    article_clauses, article_params = _article_clauses(replace(query, fts=None))
+    story_clauses, story_params = _story_clauses(query)
+    extra = "".join(f" AND {clause}" for clause in article_clauses)
+    story_where = "".join(f" AND {clause}" for clause in story_clauses)
+    sql = f"""
+        SELECT st.id FROM stories st
+        WHERE st.id IN (
+            SELECT a.story_id FROM articles a
+            WHERE a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
+            {extra})
+        {story_where}
+        ORDER BY st.last_seen DESC, st.id DESC"""
+    return [row[0] for row in db.execute(sql, [query.fts, articles, *article_params, *story_params])]
+
+
+@dataclass(slots=True)
+class StoryRow:
+    """One line of the story list."""
+
+    id: int
+    title: str
+    size: int
+    outlets: int
+    last_seen: str
+    lead_article_id: int
+    lead_outlet: str
+    unread: int
+    starred: bool
+    topics: list[str] = field(default_factory=list)
+
+
+def stories_by_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, StoryRow]:
+    """Rows for one page of the list, keyed by story id (ids missing from the table are absent)."""
+    rows: dict[int, StoryRow] = {}
+    for chunk in _chunks(list(ids)):
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(
+            f"""SELECT st.id, st.title, st.size, st.outlets, st.last_seen, st.lead_article_id,
+                       coalesce(lead.outlet, ''),
+                       (SELECT count(*) FROM articles m WHERE m.story_id = st.id AND m.read = 0),
+                       EXISTS (SELECT 1 FROM articles m WHERE m.story_id = st.id AND m.starred = 1)
+                FROM stories st LEFT JOIN articles lead ON lead.id = st.lead_article_id
+                WHERE st.id IN ({marks})""",
+            list(chunk),
+        ):
+            rows[row[0]] = StoryRow(*row[:8], starred=bool(row[8]))
+        for story_id, name in db.execute(
+            f"""SELECT DISTINCT a.story_id, t.name FROM articles a
+                JOIN article_topics at ON at.article_id = a.id JOIN topics t ON t.id = at.topic_id
+                WHERE a.story_id IN ({marks}) ORDER BY t.name COLLATE NOCASE""",
+            list(chunk),
+        ):
+            if story_id in rows:
+                rows[story_id].topics.append(name)
+    return rows
+
+
+def story_member_rows(db: sqlite_utils.Database, story_id: int) -> list[dict[str, Any]]:
+    """A story's articles for the expanded list and "also reported by": lead first, then by time."""
+    return list(
+        db.query(
+            """SELECT a.id, a.title, a.outlet, a.url, a.sort_time, a.read, a.starred, a.duplicate_of,
+                      s.name AS source, (a.id = st.lead_article_id) AS is_lead
+               FROM articles a JOIN sources s ON s.id = a.source_id
+               LEFT JOIN stories st ON st.id = a.story_id
+               WHERE a.story_id = ?
+               ORDER BY is_lead DESC, a.sort_time, a.id""",
+            [story_id],
+        )
+    )
+
+
+def story_of_article(db: sqlite_utils.Database, article_id: int) -> int | None:
+    row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
+    return row[0] if row else None
+
+
+def set_story_read(db: sqlite_utils.Database, story_id: int, read: bool) -> int:
+    """Mark every article of a story read (or unread); returns how many rows changed."""
+    cursor = db.conn.execute(
+        "UPDATE articles SET read = ? WHERE story_id = ? AND read != ?", [int(read), story_id, int(read)]
+    )
+    return cursor.rowcount
+
+
+def story_is_unread(db: sqlite_utils.Database, story_id: int) -> bool:
+    row = db.execute("SELECT 1 FROM articles WHERE story_id = ? AND read = 0 LIMIT 1", [story_id]).fetchone()
+    return row is not None
+
+
+@dataclass(slots=True)
+class TopicSummary:
+    name: str
+    query: str
+    unread: int
+    articles: int
+    daily: list[int]  # article counts per day, oldest first, today last
+
+
+def topic_summaries(db: sqlite_utils.Database, *, today: datetime, days: int = 14) -> list[TopicSummary]:
+    """Every topic with its unread count and its daily volume over the last `days` days (for a sparkline)."""
+    from datetime import timedelta
+
+    start_day = (today - timedelta(days=days - 1)).date()
+    day_keys = [(start_day + timedelta(days=offset)).isoformat() for offset in range(days)]
+    daily: dict[int, dict[str, int]] = {}
+    for topic_id, day, count in db.execute(
+        """SELECT at.topic_id, substr(a.sort_time, 1, 10) AS day, count(*)
+           FROM articles a JOIN article_topics at ON at.article_id = a.id
+           WHERE a.sort_time >= ? GROUP BY at.topic_id, day""",
+        [day_keys[0]],
+    ):
+        daily.setdefault(topic_id, {})[day] = count
+    summaries = []
+    for topic_id, name, query, articles, unread in db.execute(
+        """SELECT t.id, t.name, t.query, count(at.article_id),
+                  coalesce(sum((SELECT a.read = 0 FROM articles a WHERE a.id = at.article_id)), 0)
+           FROM topics t LEFT JOIN article_topics at ON at.topic_id = t.id
+           GROUP BY t.id ORDER BY t.name COLLATE NOCASE"""
+    ):
+        counts = daily.get(topic_id, {})
+        summaries.append(
+            TopicSummary(name, query, unread, articles, [counts.get(day, 0) for day in day_keys])
+        )
+    return summaries
+
+
+@dataclass(slots=True)
+class SourceSummary:
+    name: str
+    location: str
+    active: bool
+    articles: int
+    unread: int
+    last_error: str | None
+    last_error_at: str | None
+    last_success_at: str | None
+
+
+def source_summaries(db: sqlite_utils.Database) -> list[SourceSummary]:
+    """Every source with article and unread counts and how its last fetch went."""
+    return [
+        SourceSummary(*row[:2], bool(row[2]), *row[3:])
+        for row in db.execute(
+            """SELECT s.name, s.location, s.active,
+                      (SELECT count(*) FROM articles a WHERE a.source_id = s.id),
+                      (SELECT count(*) FROM articles a WHERE a.source_id = s.id AND a.read = 0),
+                      s.last_error, s.last_error_at, s.last_success_at
+               FROM sources s ORDER BY s.name COLLATE NOCASE"""
+        )
+    ]
+
+
+def library_size(db: sqlite_utils.Database) -> tuple[int, int]:
+    """(sources, articles) without counting every row: enough to tell a first run from an empty filter."""
+    sources = db.execute("SELECT count(*) FROM sources").fetchone()[0]
+    has_articles = db.execute("SELECT EXISTS (SELECT 1 FROM articles)").fetchone()[0]
+    return int(sources), int(has_articles)
+
+
+def article_matches(db: sqlite_utils.Database, article_id: int) -> dict[str, list[str]]:
+    """Topic name -> the terms that made this article match it."""
+    return {
+        name: json.loads(terms)
+        for name, terms in db.execute(
+            """SELECT t.name, at.matched_terms FROM article_topics at JOIN topics t ON t.id = at.topic_id
+               WHERE at.article_id = ? ORDER BY t.name""",
+            [article_id],
+        )
+    }
