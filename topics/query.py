@@ -177,6 +177,14 @@ def _col(position: int) -> str:
     return f"column {position + 1}"
 
 
+def _show(text: str, limit: int = 40) -> str:
+    """User text quoted in an error: kept on one line and unable to drive the terminal."""
+    shown = "".join(
+        ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else ascii(ch)[1:-1] for ch in text
+    )
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
 def _lex(text: str) -> list[_Lex]:
     out: list[_Lex] = []
     i, n = 0, len(text)
@@ -265,10 +273,10 @@ def _make_term(
     if not tokens:
         if not text.strip():
             raise QueryError(f"empty {what} at {_col(position)}", position)
-        raise QueryError(f"nothing to search for in {what} '{text}' at {_col(position)}", position)
+        raise QueryError(f"nothing to search for in {what} '{_show(text)}' at {_col(position)}", position)
     if prefix and len(tokens[-1].text) < _MIN_PREFIX:
         raise QueryError(
-            f"prefix '{tokens[-1].text}*' at {_col(position)} is too short (at least {_MIN_PREFIX} characters)",
+            f"prefix '{_show(tokens[-1].text)}*' at {_col(position)} is too short (at least {_MIN_PREFIX} characters)",
             position,
         )
     last = tokens[-1]
@@ -403,7 +411,7 @@ class _Parser:
     def list_items(self, lex: _Lex) -> tuple[tuple[str, bool, str], ...]:
         name = lex.value
         if name not in self.term_lists:
-            known = ", ".join(sorted(self.term_lists)) or "none defined"
+            known = _show(", ".join(sorted(self.term_lists)), 200) or "none defined"
             raise QueryError(f"unknown term list @{name} (known: {known})", lex.position)
         if name not in self._list_cache:
             try:
@@ -427,6 +435,7 @@ def _describe(lex: _Lex) -> str:
 
 def _check_item(name: str, index: int, item: object) -> tuple[str, bool, str]:
     where = f"term list @{name} item {index + 1}"
+    shown_item = f"'{_show(item)}'" if isinstance(item, str) else ""
     if not isinstance(item, str):
         raise TermListError(f"{where} must be a string, not {type(item).__name__}", name, index)
     shown = item.strip()
@@ -437,13 +446,13 @@ def _check_item(name: str, index: int, item: object) -> tuple[str, bool, str]:
     if prefix:
         core = core[:-1]
     if "*" in core:
-        raise TermListError(f"{where} {item!r}: '*' is only allowed at the end", name, index)
+        raise TermListError(f"{where} {shown_item}: '*' is only allowed at the end", name, index)
     tokens = tokenize(core)
     if not tokens:
-        raise TermListError(f"{where} {item!r} has no letters or digits to search for", name, index)
+        raise TermListError(f"{where} {shown_item} has no letters or digits to search for", name, index)
     if prefix and len(tokens[-1].text) < _MIN_PREFIX:
         raise TermListError(
-            f"{where} {item!r}: prefix is too short (at least {_MIN_PREFIX} characters)", name, index
+            f"{where} {shown_item}: prefix is too short (at least {_MIN_PREFIX} characters)", name, index
         )
     return core, prefix, shown
 
@@ -461,7 +470,8 @@ def validate_term_lists(term_lists: Mapping[str, Sequence[str]]) -> None:
     for name, items in term_lists.items():
         if not isinstance(name, str) or not _LIST_NAME.fullmatch(name):
             raise TermListError(
-                f"term list name {name!r} must be letters, digits, '_' or '-' (used as @name)", str(name)
+                f"term list name '{_show(str(name))}' must be letters, digits, '_' or '-' (used as @name)",
+                str(name),
             )
         _check_list(name, items)
 
