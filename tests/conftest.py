@@ -68,3 +68,7 @@ def run_cli(*argv: str) -> CliRun:
 @pytest.fixture
 def cli() -> Iterator[object]:
     yield run_cli
+
+
+# The real local HTTP server, as a fixture for every test module.
+from feedserver import feed_server  # noqa: E402, F401

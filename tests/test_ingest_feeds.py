@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from conftest import run_cli
-from feedserver import FeedServer, feed_server, make_rss  # noqa: F401 - fixture
+from feedserver import FeedServer, make_rss
 
 ETAG = '"v1"'
 LAST_MODIFIED = "Tue, 05 Nov 2024 10:00:00 GMT"
@@ -142,7 +142,7 @@ def test_sources_add_remove_and_opml_round_trip(
 
 def test_config_sources_cannot_be_removed_from_the_cli(tmp_path: Path, db_path: Path) -> None:
     result = run_cli("--db", str(db_path), "sources", "remove", "Samples")
-    assert result.status == 2 and "defined in the config file" in result.stderr
+    assert result.status == 2 and "is defined in" in result.stderr and "config.toml" in result.stderr
 
 
 def test_json_summary(feed_server: FeedServer, tmp_path: Path, db_path: Path) -> None:
