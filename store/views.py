@@ -105,28 +105,42 @@ def story_ids(db: sqlite_utils.Database, query: StoryQuery, *, limit: int | None
     return [row[0] for row in db.execute(sql, params)]
 
 
-def first_story_ids(db: sqlite_utils.Database, query: StoryQuery, *, articles: int = 600) -> list[int] | None:
-    """A quick first screen for a search, before the exact snapshot: stories of the newest matching articles.
+def first_story_ids(db: sqlite_utils.Database, query: StoryQuery, *, count: int = 200) -> list[int] | None:
+    """A quick first screen before the exact snapshot, or None when only the full snapshot can answer.
 
-    Article ids grow with time, so FTS5 walking its hits in descending rowid order finds the newest matches
-    without visiting the rest. Returns None when this shortcut does not apply (another sort order, or
-    filters that the full snapshot answers as fast).
+    The full snapshot gathers every matching member before sorting; a first screen needs only the newest
+    few. A search walks FTS5's hits in descending rowid order (article ids grow with time, so these are
+    the newest matches) and shows their stories; other filters walk stories newest first and stop after
+    `count`. The exact snapshot that follows replaces this one without moving the selection.
     """
-    if not query.fts or query.order != "newest":
+    if query.order != "newest" or (not query.fts and (query.topic or query.source)):
+        # Topic and source lists come from their own indexes: the full snapshot is already quick.
         return None
     article_clauses, article_params = _article_clauses(replace(query, fts=None))
     story_clauses, story_params = _story_clauses(query)
-    extra = "".join(f" AND {clause}" for clause in article_clauses)
-    story_where = "".join(f" AND {clause}" for clause in story_clauses)
-    sql = f"""
-        SELECT st.id FROM stories st
-        WHERE st.id IN (
-            SELECT a.story_id FROM articles a
-            WHERE a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
-            {extra})
-        {story_where}
-        ORDER BY st.last_seen DESC, st.id DESC"""
-    return [row[0] for row in db.execute(sql, [query.fts, articles, *article_params, *story_params])]
+    if query.fts:
+        extra = "".join(f" AND {clause}" for clause in article_clauses)
+        story_where = "".join(f" AND {clause}" for clause in story_clauses)
+        sql = f"""
+            SELECT st.id FROM stories st
+            WHERE st.id IN (
+                SELECT a.story_id FROM articles a
+                WHERE a.id IN (
+                    SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
+                {extra})
+            {story_where}
+            ORDER BY st.last_seen DESC, st.id DESC"""
+        return [row[0] for row in db.execute(sql, [query.fts, count * 3, *article_params, *story_params])]
+    clauses = list(story_clauses)
+    params = list(story_params)
+    if article_clauses:
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM articles a WHERE a.story_id = st.id AND {' AND '.join(article_clauses)})"
+        )
+        params.extend(article_params)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT st.id FROM stories st {where} ORDER BY st.last_seen DESC, st.id DESC LIMIT ?"
+    return [row[0] for row in db.execute(sql, [*params, count])]
 
 
 @dataclass(slots=True)
@@ -247,20 +261,18 @@ class SourceSummary:
     location: str
     active: bool
     articles: int
-    unread: int
     last_error: str | None
     last_error_at: str | None
     last_success_at: str | None
 
 
 def source_summaries(db: sqlite_utils.Database) -> list[SourceSummary]:
-    """Every source with article and unread counts and how its last fetch went."""
+    """Every source with its article count (from the index alone) and how its last fetch went."""
     return [
         SourceSummary(*row[:2], bool(row[2]), *row[3:])
         for row in db.execute(
             """SELECT s.name, s.location, s.active,
                       (SELECT count(*) FROM articles a WHERE a.source_id = s.id),
-                      (SELECT count(*) FROM articles a WHERE a.source_id = s.id AND a.read = 0),
                       s.last_error, s.last_error_at, s.last_success_at
                FROM sources s ORDER BY s.name COLLATE NOCASE"""
         )
