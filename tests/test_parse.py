@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from feeds.html_text import html_to_text
 from feeds.parse import MAX_ENTRIES, parse_feed
@@ -332,3 +334,37 @@ def test_naive_fetched_at_is_taken_as_utc():
 def test_garbage_never_raises():
     for body in (b"\xff\xfe\x00", b"<", b"<rss", b"<?xml?><rss><channel><item>", bytes(range(256)) * 10):
         parse(body)  # returns, whatever it says
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "<rss>",
+                "<channel>",
+                "<item>",
+                "<title>",
+                "</title>",
+                "</item>",
+                "<!DOCTYPE x [",
+                "]>",
+                '<!ENTITY a "b">',
+                "&a;",
+                "&#27;",
+                "<![CDATA[",
+                "]]>",
+                "<p>",
+                "\x00",
+                "\u202e",
+                "é",
+            ]
+        )
+        | st.text(max_size=20),
+        max_size=40,
+    )
+)
+def test_parse_feed_is_total(pieces):
+    result = parse("".join(pieces).encode("utf-8", "surrogatepass"))
+    for record in result.records:
+        assert "\x1b" not in record.title + record.body and "\x00" not in record.title + record.body
