@@ -213,6 +213,32 @@ def set_story_read(db: sqlite_utils.Database, story_id: int, read: bool) -> int:
     return cursor.rowcount
 
 
+def set_story_starred(db: sqlite_utils.Database, story_id: int, lead_article_id: int, starred: bool) -> None:
+    """Star a story by starring its lead; unstarring clears the star from every member."""
+    if starred:
+        db.conn.execute("UPDATE articles SET starred = 1 WHERE id = ?", [lead_article_id])
+    else:
+        db.conn.execute("UPDATE articles SET starred = 0 WHERE story_id = ? AND starred = 1", [story_id])
+
+
+def mark_opened(db: sqlite_utils.Database, article_id: int, *, whole_story_if_lead: bool) -> None:
+    """An article was opened: it is read; opening a story's lead may mark the whole story read."""
+    db.conn.execute("UPDATE articles SET read = 1 WHERE id = ? AND read = 0", [article_id])
+    if whole_story_if_lead:
+        row = db.execute(
+            "SELECT st.id FROM stories st JOIN articles a ON a.story_id = st.id"
+            " WHERE a.id = ? AND st.lead_article_id = a.id",
+            [article_id],
+        ).fetchone()
+        if row is not None:
+            set_story_read(db, row[0], True)
+
+
+def topic_queries(db: sqlite_utils.Database) -> dict[str, str]:
+    """Topic name -> its query text as stored by the last config sync."""
+    return dict(db.execute("SELECT name, query FROM topics").fetchall())
+
+
 def story_is_unread(db: sqlite_utils.Database, story_id: int) -> bool:
     row = db.execute("SELECT 1 FROM articles WHERE story_id = ? AND read = 0 LIMIT 1", [story_id]).fetchone()
     return row is not None

@@ -1,12 +1,87 @@
-"""Placeholder until the Textual interface lands: a plain listing of the newest stories."""
+"""The newswatch interactive interface (`newswatch` with no subcommand)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from tui.data import Library
+
+
+class NewswatchApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "newswatch"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    def __init__(self, config: Any, db_path: Path) -> None:
+        super().__init__()
+        self.config = config
+        self.db_path = Path(db_path)
+        self.library: Library | None = None
+        self._library_lock = threading.Lock()
+
+    def open_library(self) -> Library:
+        """The database connections, opened on first use by whichever worker thread needs them first."""
+        with self._library_lock:
+            if self.library is None:
+                self.library = Library(self.db_path)
+            return self.library
+
+    def on_mount(self) -> None:
+        from tui.screens.main import MainScreen
+
+        self.push_screen(MainScreen())
+
+    def on_unmount(self) -> None:
+        if self.library is not None:
+            self.library.interrupt_snapshot()
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every action bound to a key on this screen is also a command in the palette."""
+        yield from super().get_system_commands(screen)
+        seen: set[str] = set()
+        for owner, binding in bindings_for(screen):
+            if binding.action in seen or binding.action.startswith("app.focus"):
+                continue
+            seen.add(binding.action)
+            key = binding.key_display or binding.key.split(",")[0]
+            yield SystemCommand(binding.description, f"key: {key}", partial(owner.run_action, binding.action))
+
+
+def bindings_for(screen: Screen[Any]) -> list[tuple[Any, Binding]]:
+    """(the node that handles it, binding) for the screen, its widgets' classes and the app."""
+    from tui.widgets.story_list import StoryList
+
+    found: list[tuple[Any, Binding]] = []
+    owners: list[Any] = [screen]
+    owners.extend(screen.query(StoryList))
+    owners.append(screen.app)
+    for owner in owners:
+        for binding in type(owner).BINDINGS:
+            if isinstance(binding, Binding) and binding.description:
+                found.append((owner, binding))
+    return found
 
 
 def run_app(config: Any, db_path: Path) -> int:
-    from newswatch.cli import main
-
-    return main(["--db", str(db_path), "--config", str(config.path), "stories", "--limit", "30"])
+    app = NewswatchApp(config, db_path)
+    app.run()
+    if app.library is not None:
+        app.library.close()
+    return app.return_code or 0

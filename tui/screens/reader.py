@@ -1,0 +1,229 @@
+"""The reader: one article as readable text, its topics with the matching terms highlighted, and the other
+outlets of its story one key (1-9) away.
+"""
+
+from __future__ import annotations
+
+import webbrowser
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from feeds.sanitize import safe_url, strip_controls
+from store import articles as article_store
+from store import views
+from topics.query import CompiledQuery, QueryError, compile_query
+from tui.text import plain, short_time
+
+if TYPE_CHECKING:
+    from tui.app import NewswatchApp
+
+TOPIC_HIGHLIGHT = "bold $warning-muted"
+SEARCH_HIGHLIGHT = "bold reverse $accent"
+
+
+@dataclass
+class ArticleLoaded(Message):
+    article: dict[str, Any] | None
+    members: list[dict[str, Any]]
+    topic_queries: dict[str, str]
+
+
+class ReaderScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,backspace", "back", "Back"),
+        Binding("o", "open_browser", "Browser"),
+        Binding("r", "toggle_read", "Read/unread"),
+        Binding("s", "toggle_star", "Star"),
+        Binding("j,down", "scroll_down", "Scroll down", show=False),
+        Binding("k,up", "scroll_up", "Scroll up", show=False),
+        Binding("space,pagedown", "page_down", "Page down", show=False),
+        Binding("b,pageup", "page_up", "Page up", show=False),
+        Binding("g,home", "top", "Top", show=False),
+        Binding("G,end", "bottom", "Bottom", show=False),
+        *(
+            Binding(str(n), f"other_outlet({n})", f"Open also-reported #{n}", show=False)
+            for n in range(1, 10)
+        ),
+    ]
+
+    def __init__(self, article_id: int, search: CompiledQuery | None = None) -> None:
+        super().__init__()
+        self.article_id = article_id
+        self.search = search
+        self.article: dict[str, Any] | None = None
+        self.others: list[dict[str, Any]] = []
+
+    @property
+    def newswatch(self) -> NewswatchApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="reader"):
+            yield Static(id="reader-headline")
+            yield Static(id="reader-meta")
+            yield Static(id="reader-topics")
+            yield Static(id="reader-body")
+            yield Static(id="reader-also")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#reader-headline", Static).update(Content.styled("loading…", "$text-muted"))
+        self.load(mark_read=True)
+
+    @work(thread=True, exclusive=True, group="reader", exit_on_error=False)
+    def load(self, mark_read: bool = False) -> None:
+        library = self.newswatch.open_library()
+        if mark_read:
+            whole_story = self.newswatch.config.mark_story_read
+            library.write(lambda db: views.mark_opened(db, self.article_id, whole_story_if_lead=whole_story))
+        article = library.read(lambda db: article_store.get_article(db, self.article_id))
+        members: list[dict[str, Any]] = []
+        topic_queries: dict[str, str] = {}
+        if article is not None:
+            story_id = article["story_id"]
+            if story_id is not None:
+                members = library.read(lambda db: views.story_member_rows(db, story_id))
+            stored = library.read(views.topic_queries)
+            topic_queries = {name: stored[name] for name in article["topic_matches"] if name in stored}
+        self.post_message(ArticleLoaded(article, members, topic_queries))
+
+    def on_article_loaded(self, message: ArticleLoaded) -> None:
+        self.article = message.article
+        if self.article is None:
+            self.query_one("#reader-headline", Static).update(Content("This article is no longer stored."))
+            return
+        article = self.article
+        self.others = [m for m in message.members if m["id"] != article["id"]]
+        self.query_one("#reader-headline", Static).update(Content.styled(plain(article["title"]), "bold"))
+        url = safe_url(article["url"])
+        meta = Content.assemble(
+            (plain(article["outlet"] or article["source"]), "bold $accent"),
+            "  ·  ",
+            (short_time(article["published"] or article["sort_time"]), "$text-muted"),
+            "  ·  ",
+            (plain(url) if url else "(no http link)", "underline" if url else "$text-muted"),
+            ("   ★ starred" if article["starred"] else "", "$warning"),
+            ("" if article["read"] else "   ● unread", "$accent"),
+        )
+        self.query_one("#reader-meta", Static).update(meta)
+        topic_lines = []
+        for name, terms in article["topic_matches"].items():
+            topic_lines.append(
+                Content.assemble(
+                    (f" {plain(name)} ", "reverse $secondary"),
+                    ("  matched: ", "$text-muted"),
+                    (", ".join(plain(term) for term in terms), TOPIC_HIGHLIGHT),
+                )
+            )
+        topics = self.query_one("#reader-topics", Static)
+        topics.update(Content("\n").join(topic_lines) if topic_lines else Content(""))
+        topics.display = bool(topic_lines)
+        self.query_one("#reader-body", Static).update(self._body(article, message.topic_queries))
+        self._show_also()
+
+    def _body(self, article: dict[str, Any], topic_queries: dict[str, str]) -> Content:
+        body = strip_controls(article["body"] or "")
+        spans: list[tuple[int, int, str]] = []
+        for query_text in topic_queries.values():
+            try:
+                compiled = compile_query(query_text, self.newswatch.config.terms)
+            except QueryError:
+                continue  # a topic stored by a newer config; its tags still show above
+            spans.extend(
+                (start, end, TOPIC_HIGHLIGHT) for start, end in compiled.highlight_spans(body, "body")
+            )
+        if self.search is not None:
+            spans.extend(
+                (start, end, SEARCH_HIGHLIGHT) for start, end in self.search.highlight_spans(body, "body")
+            )
+        content = Content(body) if body else Content.styled("(no text)", "$text-muted")
+        for start, end, style in sorted(spans):
+            content = content.stylize(style, start, end)
+        return content
+
+    def _show_also(self) -> None:
+        also = self.query_one("#reader-also", Static)
+        if not self.others:
+            also.update(Content.styled("Only this outlet reported this story.", "$text-muted"))
+            return
+        lines = [Content.styled(f"Also reported by ({len(self.others)}):", "bold")]
+        for number, member in enumerate(self.others, start=1):
+            key = f"[{number}]" if number <= 9 else "   "
+            lines.append(
+                Content.assemble(
+                    (f" {key} ", "bold $accent"),
+                    (plain(member["outlet"] or member["source"]), "bold"),
+                    "  ",
+                    plain(member["title"]),
+                    ("  " + short_time(member["sort_time"]), "$text-muted"),
+                    ("  copy" if member["duplicate_of"] is not None else "", "italic $warning"),
+                )
+            )
+        also.update(Content("\n").join(lines))
+
+    # --- actions ----------------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_other_outlet(self, number: int) -> None:
+        if 1 <= number <= len(self.others):
+            self.app.switch_screen(ReaderScreen(self.others[number - 1]["id"], self.search))
+
+    def action_open_browser(self) -> None:
+        url = safe_url(self.article["url"]) if self.article else None
+        if url is None:
+            self.notify("This article has no http(s) link to open.", severity="warning", markup=False)
+            return
+        self._open_url(url)
+
+    @work(thread=True, group="browser", exit_on_error=False)
+    def _open_url(self, url: str) -> None:
+        webbrowser.open(url, new=2)
+
+    def action_toggle_read(self) -> None:
+        if self.article is not None:
+            self._set_flag("read", not self.article["read"])
+
+    def action_toggle_star(self) -> None:
+        if self.article is not None:
+            self._set_flag("starred", not self.article["starred"])
+
+    @work(thread=True, group="reader-write", exit_on_error=False)
+    def _set_flag(self, flag: str, value: bool) -> None:
+        library = self.newswatch.open_library()
+        if flag == "read":
+            library.write(lambda db: article_store.set_read(db, [self.article_id], value))
+        else:
+            library.write(lambda db: article_store.set_starred(db, self.article_id, value))
+        self.app.call_from_thread(self.load)
+
+    def _body_scroll(self) -> VerticalScroll:
+        return self.query_one("#reader", VerticalScroll)
+
+    def action_scroll_down(self) -> None:
+        self._body_scroll().scroll_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self._body_scroll().scroll_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self._body_scroll().scroll_page_down(animate=False)
+
+    def action_page_up(self) -> None:
+        self._body_scroll().scroll_page_up(animate=False)
+
+    def action_top(self) -> None:
+        self._body_scroll().scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        self._body_scroll().scroll_end(animate=False)

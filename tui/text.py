@@ -1,0 +1,54 @@
+"""Turning untrusted feed text into something safe to draw, and small text helpers for the widgets.
+
+Every string that came from a feed passes through `plain()` before it is drawn: escape sequences and
+control characters are removed (they would reach the terminal), and the result is only ever wrapped in
+`Content`/`Text` or drawn as a Segment, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from textual.content import Content
+
+from feeds.sanitize import strip_controls
+
+_SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def plain(text: str | None) -> str:
+    """Feed text for a single screen line: no controls, no newlines or tabs."""
+    return " ".join(strip_controls(text or "").split())
+
+
+def literal(text: str | None, style: str = "") -> Content:
+    """A Content that shows `text` exactly as written (markup-looking text included)."""
+    return Content.styled(plain(text), style) if style else Content(plain(text))
+
+
+def body_content(body: str, spans: Iterable[tuple[int, int, str]] = ()) -> Content:
+    """An article body with highlighted (start, end, style) spans; offsets are into the cleaned text."""
+    content = Content(body)
+    for start, end, style in spans:
+        content = content.stylize(style, start, end)
+    return content
+
+
+def sparkline(values: Sequence[int]) -> str:
+    """Daily volume as block characters; an all-zero series is a flat baseline."""
+    if not values:
+        return ""
+    top = max(values)
+    if top <= 0:
+        return _SPARK_BLOCKS[0] * len(values)
+    steps = len(_SPARK_BLOCKS) - 1
+    return "".join(_SPARK_BLOCKS[round(value / top * steps)] for value in values)
+
+
+def short_time(value: str | None) -> str:
+    """'2024-11-05T10:20:00+00:00' -> '2024-11-05 10:20' (UTC, as stored)."""
+    return (value or "")[:16].replace("T", " ")
+
+
+def count_label(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
