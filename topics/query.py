@@ -46,10 +46,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from topics.terms import FTS5_TOKENIZE, Token, tokenize, word_forms
+from topics.terms import FTS5_TOKENIZE, tokenize, word_forms
 
 __all__ = [
     "FIELDS",
@@ -115,6 +116,7 @@ class _Term:
     columns: tuple[str, ...]
     display: str
 
+    @cached_property
     def variants(self) -> tuple[tuple[str, ...], ...]:
         if self.prefix:
             return (self.tokens,)
@@ -123,23 +125,39 @@ class _Term:
 
     def fts(self) -> str:
         star = " *" if self.prefix else ""
-        alts = [f'"{" ".join(v).replace(chr(34), chr(34) * 2)}"{star}' for v in self.variants()]
+        alts = [f'"{" ".join(v).replace(chr(34), chr(34) * 2)}"{star}' for v in self.variants]
         body = alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")"
         cols = self.columns[0] if len(self.columns) == 1 else "{" + " ".join(self.columns) + "}"
         return f"{cols} : {body}"
 
-    def spans(self, tokens: Sequence[Token]) -> Iterator[tuple[int, int]]:
+    def spans(self, text: _Text) -> Iterator[tuple[int, int]]:
         """Character spans where this term occurs in a tokenized text."""
-        texts = [t.text for t in tokens]
         n = len(self.tokens)
-        for variant in self.variants():
+        for variant in self.variants:
             *head, last = variant
-            for i in range(len(texts) - n + 1):
-                if texts[i : i + n - 1] != head:
-                    continue
-                word = texts[i + n - 1]
-                if word == last or (self.prefix and word.startswith(last)):
-                    yield tokens[i].start, tokens[i + n - 1].end
+            if self.prefix:
+                ends: Iterable[int] = sorted(
+                    i for word, where in text.where.items() if word.startswith(last) for i in where
+                )
+            else:
+                ends = text.where.get(last, ())
+            for end in ends:
+                start = end - n + 1
+                if start >= 0 and text.texts[start:end] == head:
+                    yield text.tokens[start].start, text.tokens[end].end
+
+
+class _Text:
+    """A tokenized field indexed by token, so finding a term is a dict lookup, not a scan."""
+
+    __slots__ = ("texts", "tokens", "where")
+
+    def __init__(self, text: str) -> None:
+        self.tokens = tokenize(text)
+        self.texts = [t.text for t in self.tokens]
+        self.where: dict[str, list[int]] = {}
+        for i, word in enumerate(self.texts):
+            self.where.setdefault(word, []).append(i)
 
 
 @dataclass(frozen=True)
@@ -508,7 +526,7 @@ def _to_fts(node: _Node) -> str:
     return out
 
 
-def _evaluate(node: _Node, fields: Mapping[str, Sequence[Token]]) -> bool:
+def _evaluate(node: _Node, fields: Mapping[str, _Text]) -> bool:
     if isinstance(node, _Term):
         return any(next(node.spans(fields[c]), None) is not None for c in node.columns)
     if isinstance(node, _Not):
@@ -538,8 +556,8 @@ class CompiledQuery:
     _tree: _Node = field(repr=False, compare=False)
     _leaves: tuple[_Term, ...] = field(repr=False, compare=False)
 
-    def _fields(self, title: str, body: str, outlet: str) -> dict[str, list[Token]]:
-        return {"title": tokenize(title), "body": tokenize(body), "outlet": tokenize(outlet)}
+    def _fields(self, title: str, body: str, outlet: str) -> dict[str, _Text]:
+        return {"title": _Text(title), "body": _Text(body), "outlet": _Text(outlet)}
 
     def matches(self, title: str, body: str, outlet: str = "") -> bool:
         """Whether the whole query matches this article (the same answer FTS5 gives)."""
@@ -563,7 +581,7 @@ class CompiledQuery:
         without it every positive term is highlighted wherever it occurs.
         """
         column = FIELDS[field][0] if field is not None else None
-        tokens = tokenize(text)
+        tokens = _Text(text)
         spans = sorted(
             span
             for leaf in self._leaves

@@ -15,6 +15,7 @@ Two pieces live here because both the FTS compiler and the Python matcher need t
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,9 +29,6 @@ FTS5_TOKENIZE = "unicode61 remove_diacritics 2"
 
 # Characters SQLite 3.40 folds differently from Python's str.lower() + NFD.
 _SPECIAL_FOLD = {"\u0130": "i", "\u017f": "s", "\u1e9b": "s", "\u00b5": "\u03bc"}
-# Bidi isolates were unassigned in the Unicode version SQLite's tables come from, so SQLite keeps them
-# inside tokens; agreeing with it matters more than what they mean.
-_EXTRA_TOKEN_CHARS = frozenset("\u2066\u2067\u2068\u2069")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +38,6 @@ class Token:
     text: str
     start: int
     end: int
-
-
-def _is_token_char(ch: str) -> bool:
-    if ch.isascii():
-        return ch.isalnum()
-    if "\u0300" <= ch <= "\u036f" or ch in _EXTRA_TOKEN_CHARS:
-        return True
-    cat = unicodedata.category(ch)
-    return cat[0] in "LN" or cat == "Co"
 
 
 @lru_cache(maxsize=4096)
@@ -79,26 +68,23 @@ def fold(text: str) -> str:
     return "".join(_fold_char(ch) for ch in text)
 
 
+# A token is a run of letters and digits (Python's \w minus "_", i.e. Unicode L* and N*), like SQLite's
+# default "L* N* Co" categories, plus private use (Co), the combining accents that remove_diacritics drops,
+# and the bidi isolates, which SQLite's older Unicode tables keep inside tokens.
+_TOKEN_RUN = re.compile(
+    r"(?:[^\W_]|[\u0300-\u036f\u2066-\u2069\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd])+"
+)
+
+
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into folded tokens with their character spans."""
     tokens: list[Token] = []
-    start = -1
-    for i, ch in enumerate(text):
-        if _is_token_char(ch):
-            if start < 0:
-                start = i
-        elif start >= 0:
-            _emit(tokens, text, start, i)
-            start = -1
-    if start >= 0:
-        _emit(tokens, text, start, len(text))
+    for m in _TOKEN_RUN.finditer(text):
+        word = m.group()
+        folded = word.lower() if word.isascii() else fold(word)
+        if folded:
+            tokens.append(Token(folded, m.start(), m.end()))
     return tokens
-
-
-def _emit(tokens: list[Token], text: str, start: int, end: int) -> None:
-    folded = fold(text[start:end])
-    if folded:
-        tokens.append(Token(folded, start, end))
 
 
 # --- inflection -------------------------------------------------------------------------------------------
