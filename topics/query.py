@@ -29,8 +29,11 @@ Syntax
   but no other inflection, so ``US`` never finds "used". Words of one or two letters, words with digits
   and non-English words match exactly. Irregular forms (men/man, went/go) are not related: use OR.
 * A query made only of exclusions (``NOT sport``) is rejected: FTS5 cannot run it.
-* Anything else is searched as text; every word is quoted in the compiled FTS5 expression, so no input
-  can produce an FTS5 syntax error.
+* ``letters:`` directly before a term is a field scope, and an unknown one is an error; quote text that
+  contains a colon after a word (``"note: x"``). Anything else is searched as text; every word is quoted
+  in the compiled FTS5 expression, so no input can produce an FTS5 syntax error.
+* Term list names are case-sensitive and lists cannot refer to other lists. ``compile_query`` checks only
+  the lists a query uses; call :func:`validate_term_lists` when loading the config to check them all.
 
 Examples: ``@dprk AND (troop* OR soldier* OR deploy*)``, ``(Russia OR Russian OR Moscow OR Kremlin) AND
 sanction*``, ``title:sanctions -source:"RT News"``, ``"joint statement" (G7 OR NATO)``.
