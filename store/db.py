@@ -38,6 +38,8 @@ def open_db(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
         conn.isolation_level = None
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
+        # The per-batch tagging index (store.topics.BatchIndex) is a temp table: keep it off the disk.
+        conn.execute("PRAGMA temp_store = MEMORY")
         if not readonly:
             conn.execute("PRAGMA journal_mode = WAL")
             # WAL + NORMAL is durable across application crashes (kill -9); only an OS crash can lose the

@@ -11,14 +11,17 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-# FTS5 over the text a user searches. Porter stems words (troop/troops, sanction/sanctioned); unicode61 with
-# remove_diacritics 2 folds accents. The triggers fire only when indexed columns change, so toggling read
-# or starred never re-indexes a body.
-_FTS_SQL = """
+# FTS5 over the text a user searches. No stemmer in the index: the query language expands a word into its
+# inflections at query time (troop -> troops, trooped), which keeps prefixes (deploy*) exact, where porter
+# would stem "deploy" to "deploi" and miss "deployment". unicode61 with remove_diacritics 2 folds accents.
+# Must equal topics.terms.FTS5_TOKENIZE (a test checks). The triggers fire only when indexed columns
+# change, so toggling read or starred never re-indexes a body.
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"
+_FTS_SQL = f"""
 CREATE VIRTUAL TABLE articles_fts USING fts5(
     title, body, outlet,
     content='articles', content_rowid='id',
-    tokenize='porter unicode61 remove_diacritics 2'
+    tokenize='{FTS_TOKENIZE}'
 );
 CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
     INSERT INTO articles_fts (rowid, title, body, outlet) VALUES (new.id, new.title, new.body, new.outlet);

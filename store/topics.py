@@ -11,6 +11,7 @@ import sqlite_utils
 
 from store.articles import _chunks
 from store.db import to_db_time
+from store.schema import FTS_TOKENIZE
 
 
 def sync_topics(
@@ -53,36 +54,42 @@ def set_topic_hash(db: sqlite_utils.Database, topic_id: int, query_hash: str, *,
     )
 
 
-def fts_matching_ids(
-    db: sqlite_utils.Database, fts: str, article_ids: Sequence[int] | None = None
-) -> list[int]:
-    """Ids of articles matching an FTS5 expression, among `article_ids` (or all articles when None)."""
-    if article_ids is None:
-        return [
-            row[0] for row in db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [fts])
-        ]
-    found: list[int] = []
-    ids = sorted(article_ids)
-    if not ids:
-        return found
-    if len(ids) > 50 and ids[-1] - ids[0] < 4 * len(ids):
-        # A dense batch of new ids: one rowid range scan inside FTS beats a long IN list.
-        rows = db.execute(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ?",
-            [fts, ids[0], ids[-1]],
+def fts_matching_ids(db: sqlite_utils.Database, fts: str) -> list[int]:
+    """Ids of all stored articles matching an FTS5 expression (a full re-tag of one topic)."""
+    return [row[0] for row in db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [fts])]
+
+
+class BatchIndex:
+    """A small in-memory FTS5 index over one batch of articles, to tag them without touching the big one.
+
+    Querying the main index for a batch costs as much as the whole index for common prefixes (FTS5 merges
+    every doclist of every matching term), which made tagging quadratic in the size of the database. The
+    staging index has the same columns and tokenizer, so a topic's compiled query means the same thing.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, article_ids: Sequence[int]):
+        self.db = db
+        conn = db.conn
+        conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.batch_fts USING fts5(title, body, outlet, tokenize='{FTS_TOKENIZE}')"
         )
-        wanted = set(ids)
-        return [row[0] for row in rows if row[0] in wanted]
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        found.extend(
-            row[0]
-            for row in db.execute(
-                f"SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid IN ({marks})",
-                [fts, *chunk],
+        conn.execute("DELETE FROM temp.batch_fts")
+        for chunk in _chunks(sorted(set(article_ids))):
+            marks = ",".join("?" * len(chunk))
+            conn.execute(
+                f"INSERT INTO temp.batch_fts (rowid, title, body, outlet)"
+                f" SELECT id, title, body, outlet FROM articles WHERE id IN ({marks})",
+                list(chunk),
             )
-        )
-    return found
+
+    def matching_ids(self, fts: str) -> list[int]:
+        return [
+            row[0]
+            for row in self.db.execute("SELECT rowid FROM temp.batch_fts WHERE batch_fts MATCH ?", [fts])
+        ]
+
+    def close(self) -> None:
+        self.db.conn.execute("DELETE FROM temp.batch_fts")
 
 
 def article_texts(

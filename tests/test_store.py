@@ -77,13 +77,13 @@ def test_fts_follows_inserts_updates_and_deletes(db_path: Path) -> None:
     source_id = _source(db)
     with write_batch(db):
         [article_id] = upsert_articles(db, source_id, [_record("a", body="troops deployed")], now=NOW).new_ids
-    assert _fts_ids(db, "troop") == [article_id]  # porter: troops -> troop
+    assert _fts_ids(db, "troops") == [article_id]
     with write_batch(db):
         upsert_articles(db, source_id, [_record("a", body="sanctions announced")], now=NOW)
-    assert _fts_ids(db, "troop") == []
-    assert _fts_ids(db, "sanction") == [article_id]
+    assert _fts_ids(db, "troops") == []
+    assert _fts_ids(db, "sanctions") == [article_id]
     db.conn.execute("DELETE FROM articles WHERE id = ?", [article_id])
-    assert _fts_ids(db, "sanction") == []
+    assert _fts_ids(db, "sanctions") == []
 
 
 def test_read_and_star_do_not_touch_the_index_or_the_content(db_path: Path) -> None:
@@ -119,3 +119,9 @@ def test_unreadable_database_gives_one_clear_line(tmp_path: Path) -> None:
     message = str(raised.value)
     assert str(bogus) in message and "\n" not in message
     assert "not a valid newswatch database" in message
+
+
+def test_index_tokenizer_is_the_one_the_query_language_compiles_for() -> None:
+    from topics.terms import FTS5_TOKENIZE
+
+    assert schema.FTS_TOKENIZE == FTS5_TOKENIZE

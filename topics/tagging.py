@@ -59,19 +59,23 @@ def tag_articles(
 
     Returns article id -> names of the topics it matched.
     """
-    if not article_ids:
+    if not article_ids or not topics:
         return {}
     if replace:
         topic_store.clear_tags(db, article_ids=article_ids)
     ids_by_name = topic_store.topic_ids(db)
     tagged: dict[int, list[str]] = {}
-    for topic in topics:
-        matched = topic_store.fts_matching_ids(db, topic.query.fts, article_ids)
-        if not matched:
-            continue
-        topic_store.add_tags(db, ids_by_name[topic.name], _explain(db, topic.query, matched))
-        for article_id in matched:
-            tagged.setdefault(article_id, []).append(topic.name)
+    batch = topic_store.BatchIndex(db, article_ids)
+    try:
+        for topic in topics:
+            matched = batch.matching_ids(topic.query.fts)
+            if not matched:
+                continue
+            topic_store.add_tags(db, ids_by_name[topic.name], _explain(db, topic.query, matched))
+            for article_id in matched:
+                tagged.setdefault(article_id, []).append(topic.name)
+    finally:
+        batch.close()
     return tagged
 
 
