@@ -95,6 +95,10 @@ def _parse(body: bytes, url: str, default_outlet: str, fetched_at: datetime, hea
     parsed = feedparser.parse(
         io.BytesIO(text.encode("utf-8", "surrogatepass")),
         response_headers={"content-type": "application/xml; charset=utf-8"},
+        # We keep plain text only (feeds.html_text drops scripts and styles) and resolve links ourselves,
+        # so feedparser's HTML sanitizer and URI rewriting would be work thrown away.
+        sanitize_html=False,
+        resolve_relative_uris=False,
     )
     entries = parsed.get("entries") or []
     feed = parsed.get("feed") or {}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import glob
 import os
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -216,52 +218,69 @@ def _ingest_feeds(
     now: datetime,
     report: Callable[[str], None],
 ) -> None:
+    """Fetch, parse and store at once: the fetcher runs its event loop in a thread, parsing runs in a
+    process pool, and this thread writes each feed as soon as it is parsed."""
     from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
     from feeds.parse import parse_feed
 
     limits = FetchLimits(**options.fetch_settings)
     by_url = {row["location"]: row for row in rows}
-    pending: dict[str, Future[ParseResult] | ParseResult] = {}
     pool: Executor | None = (
         ProcessPoolExecutor(max_workers=os.cpu_count() or 2) if len(rows) >= _POOL_THRESHOLD else None
     )
-    results: dict[str, FetchResult] = {}
+    finished: queue.Queue[tuple[FetchResult, Future[ParseResult] | ParseResult | None] | None] = queue.Queue()
 
     def on_result(result: FetchResult) -> None:
-        # Parse while other feeds are still downloading: a process pool keeps the event loop free.
-        results[result.url] = result
-        if result.body is None or result.error or result.not_modified:
-            return
-        row = by_url[result.url]
-        outlet = options.source_outlets.get(row["name"], row["name"])
-        args = (result.body,)
-        kwargs = {
-            "url": result.final_url or result.url,
-            "default_outlet": outlet,
-            "fetched_at": now,
-            "response_headers": {"content-type": result.content_type} if result.content_type else None,
-        }
-        if pool is not None:
-            pending[result.url] = pool.submit(parse_feed, *args, **kwargs)
-            result.body = None  # the worker has its copy; don't hold thousands of bodies twice
-        else:
-            pending[result.url] = parse_feed(*args, **kwargs)
+        parsed: Future[ParseResult] | ParseResult | None = None
+        if result.body is not None and not result.error and not result.not_modified:
+            row = by_url[result.url]
+            kwargs = {
+                "url": result.final_url or result.url,
+                "default_outlet": options.source_outlets.get(row["name"], row["name"]),
+                "fetched_at": now,
+                "response_headers": {"content-type": result.content_type} if result.content_type else None,
+            }
+            if pool is not None:
+                parsed = pool.submit(parse_feed, result.body, **kwargs)
+                result.body = None  # the worker has its copy; don't hold thousands of bodies twice
+            else:
+                parsed = parse_feed(result.body, **kwargs)
+        finished.put((result, parsed))
 
-    requests = [FetchRequest(row["location"], row["etag"], row["last_modified"]) for row in rows]
+    def fetch_everything() -> None:
+        try:
+            fetch_all(
+                [FetchRequest(r["location"], r["etag"], r["last_modified"]) for r in rows],
+                limits,
+                on_result=on_result,
+            )
+        finally:
+            finished.put(None)
+
+    fetcher = threading.Thread(target=fetch_everything, name="fetch", daemon=True)
+    fetcher.start()
+    stored: set[str] = set()
     try:
-        fetch_all(requests, limits, on_result=on_result)
-        for url, row in by_url.items():
-            outcome = SourceOutcome(row["name"])
-            result = results.get(url)
-            parsed = pending.get(url)
+        while (item := finished.get()) is not None:
+            result, parsed = item
             if isinstance(parsed, Future):
                 try:
                     parsed = parsed.result()
                 except Exception as error:  # a crashed worker must not stop the other feeds
                     parsed = ParseResult(error=f"parser failed: {error}")
+            row = by_url[result.url]
+            outcome = SourceOutcome(row["name"])
             _store_feed(db, row, result, parsed, options, summary, outcome, now=now)
             summary.outcomes.append(outcome)
+            stored.add(result.url)
             report(row["name"])
+        fetcher.join()
+        for url, row in by_url.items():
+            if url not in stored:  # the fetcher died before reporting this feed
+                outcome = SourceOutcome(row["name"])
+                _store_feed(db, row, None, None, options, summary, outcome, now=now)
+                summary.outcomes.append(outcome)
+                report(row["name"])
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
