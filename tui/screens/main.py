@@ -7,6 +7,7 @@ overwrites a newer one.
 
 from __future__ import annotations
 
+import time
 import webbrowser
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -25,7 +26,6 @@ from textual.worker import get_current_worker
 from feeds.sanitize import safe_url
 from store import articles as article_store
 from store import views
-from store.db import data_version
 from topics.query import CompiledQuery, QueryError, compile_query
 from tui.data import Interrupted
 from tui.messages import FilterPicked, OpenArticle
@@ -47,6 +47,7 @@ class SnapshotLoaded(Message):
     rows: dict[int, views.StoryRow]
     complete: bool
     library: tuple[int, int] | None  # (sources, has articles) when checked
+    version: int  # the change counter before the query ran: any later commit triggers a reload
 
 
 @dataclass
@@ -125,8 +126,16 @@ class MainScreen(Screen[None]):
         self.story_query = views.StoryQuery()
         self.compiled: CompiledQuery | None = None
         self._generation = 0
+        # Which generation the list shows, and whether that snapshot is exact (benchmarks and tests wait on it).
+        self.shown_generation = -1
+        self.shown_complete = False
+        # perf_counter() when each generation was asked for and first shown: the search latency the
+        # benchmark reports, from the keystroke's handler to the list holding rows for it.
+        self.asked_at: dict[int, float] = {}
+        self.shown_at: dict[int, float] = {}
         self._data_version: int | None = None
         self._ingesting = False
+        self._activity = ""
         self._first_run = False
         self._topic_names: list[str] = []
         self._source_names: list[str] = []
@@ -170,9 +179,14 @@ class MainScreen(Screen[None]):
 
     # --- loading ----------------------------------------------------------------------------------------
 
+    @property
+    def generation(self) -> int:
+        return self._generation
+
     def reload(self) -> None:
         """Query the snapshot again for the current filters (a new search, a filter, or new data)."""
         self._generation += 1
+        self.asked_at[self._generation] = time.perf_counter()
         if self.newswatch.library is not None:
             self.newswatch.library.interrupt_snapshot()
         self._show_search_status()
@@ -182,12 +196,15 @@ class MainScreen(Screen[None]):
     def load_snapshot(self, query: views.StoryQuery, generation: int) -> None:
         worker = get_current_worker()
         library = self.newswatch.open_library()
+        version = library.change_counter()
         try:
             sizes = None if query.is_filtered else library.snapshot(views.library_size)
             first = library.snapshot(lambda db: views.first_story_ids(db, query, count=PAGE_SIZE))
             if first is not None and not worker.is_cancelled:
                 rows = library.snapshot(lambda db: views.stories_by_ids(db, first[:PAGE_SIZE]))
-                self.post_message(SnapshotLoaded(generation, first, rows, complete=False, library=sizes))
+                self.post_message(
+                    SnapshotLoaded(generation, first, rows, complete=False, library=sizes, version=version)
+                )
             if worker.is_cancelled:
                 return
             ids = library.snapshot(lambda db: views.story_ids(db, query))
@@ -198,7 +215,9 @@ class MainScreen(Screen[None]):
                 if first is not None
                 else library.snapshot(lambda db: views.stories_by_ids(db, ids[:PAGE_SIZE]))
             )
-            self.post_message(SnapshotLoaded(generation, ids, rows, complete=True, library=sizes))
+            self.post_message(
+                SnapshotLoaded(generation, ids, rows, complete=True, library=sizes, version=version)
+            )
         except Interrupted:
             return
 
@@ -211,6 +230,11 @@ class MainScreen(Screen[None]):
         story_list = self.query_one(StoryList)
         story_list.add_rows(message.rows)
         story_list.set_snapshot(message.ids, complete=message.complete)
+        self.shown_generation = message.generation
+        self.shown_at.setdefault(message.generation, time.perf_counter())
+        self.shown_complete = message.complete
+        if message.complete:
+            self._data_version = message.version
         self._show_search_status()
         self._show_status()
 
@@ -262,12 +286,12 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll_changes(self) -> None:
         library = self.newswatch.library
-        if library is None:
+        if library is None or self._data_version is None:
             return
-        version = library.read(data_version)
-        if self._data_version is not None and version != self._data_version:
+        version = library.change_counter()
+        if version != self._data_version:
+            self._data_version = version
             self.post_message(DataChanged())
-        self._data_version = version
 
     def on_data_changed(self, _message: DataChanged) -> None:
         self.refresh_everything()
@@ -535,8 +559,15 @@ class MainScreen(Screen[None]):
         if first_run:
             panel.update(Content(FIRST_RUN_TEXT.format(config=plain(str(self.newswatch.config.path)))))
         panel.display = first_run
-        self.query_one(StoryList).display = not first_run
+        story_list = self.query_one(StoryList)
+        story_list.display = not first_run
         self.query_one("#search-status").display = not first_run
+        self.query_one("#search").display = not first_run
+        if first_run:
+            # Nothing to type into or move through yet: keys go to the screen (R fetches, ? helps).
+            self.set_focus(None)
+        elif self.focused is None:
+            story_list.focus()
 
     def _show_search_status(self) -> None:
         status = self.query_one("#search-status", Static)
@@ -570,8 +601,10 @@ class MainScreen(Screen[None]):
             until = query.until.date().isoformat() if query.until else "now"
             parts.append(f"{since} – {until}")
         text = " · ".join(parts)
-        if activity:
-            text += f"   {activity}"
+        if activity is not None:
+            self._activity = activity
+        if self._activity:
+            text += f"   {self._activity}"
         self.query_one("#status", Static).update(Content(text))
 
 
