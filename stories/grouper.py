@@ -1,0 +1,289 @@
+"""Incremental story grouping: copies → `duplicate_of`, write-ups of one event → `story_id`.
+
+How one article is placed (each step reads a bounded amount of state, so the cost per article
+does not grow with the collection):
+
+1. Copies. Word 3-shingles → MinHash signature → LSH band keys. Articles sharing a band key are
+   candidates; the best one whose estimated Jaccard similarity is >= `duplicate_threshold` (and
+   whose date is compatible) becomes the canonical copy. A copy joins its canonical's story and
+   adds nothing to the story index (so 50 wire reprints don't drown the document frequencies).
+2. Stories. A sparse TF-IDF vector (sublinear tf; words in the title and name-like tokens —
+   capitalized mid-sentence, acronyms, numbers — weighted up, because two events of one kind
+   differ mostly in who, where and how many). Candidates are the recent articles posted under
+   the new article's heaviest terms (posting lists are capped); the stories they belong to are
+   scored by a mix of cosine to the story centroid and the best cosine to a single member.
+3. Time. With certain dates an article can only join a story whose dated span it is within
+   `window` of, and a story never spans more than `max_story_span`. When the article's date or
+   all of the story's dates are uncertain (a file mtime, a fetch time), time says nothing, so the
+   content bar is raised by `uncertain_margin` instead.
+
+Document frequencies are read as they stand when an article is placed and the article's vector
+is frozen then, so replaying the same articles in the same order rebuilds exactly the same state.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from stories.minhash import MinHasher
+from stories.state import ArticleRecord, GroupingState, InMemoryState, StoryRecord
+from stories.text import count_terms, is_title_case, shingles, tokenize
+
+
+@dataclass(frozen=True)
+class GroupInput:
+    article_id: int
+    title: str
+    body: str
+    outlet: str
+    published: datetime | None  # tz-aware UTC
+    date_certain: bool  # False when the date is a file mtime / fetch time stand-in
+
+
+@dataclass(frozen=True)
+class Placement:
+    article_id: int
+    story_id: int  # article_id of the story's first article
+    duplicate_of: int | None  # article_id of the canonical copy, or None
+
+
+@dataclass(frozen=True)
+class GroupingSettings:
+    # --- copies
+    shingle_size: int = 3
+    num_perm: int = 128
+    lsh_bands: int = 32  # 32 bands x 4 rows: ~87% recall at Jaccard 0.5, ~99% at 0.6
+    duplicate_threshold: float = 0.6  # estimated Jaccard of word 3-shingles
+    lsh_bucket_cap: int = 64
+    # --- story vectors
+    title_boost: float = 2.0
+    entity_boost: float = 1.5
+    max_terms: int = 80  # terms kept per article vector
+    index_terms: int = 12  # heaviest terms an article is posted under
+    query_terms: int = 12  # heaviest terms a new article looks up
+    posting_cap: int = 256  # most recent articles kept per term
+    max_candidates: int = 128  # candidate articles whose vectors are compared
+    centroid_terms: int = 300
+    # --- decision
+    story_threshold: float = 0.3
+    uncertain_margin: float = 0.1
+    link_weight: float = 0.5  # score = (1-w) * cos(centroid) + w * max cos(member)
+    window: timedelta = timedelta(days=3)
+    max_story_span: timedelta = timedelta(days=14)
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b[t] for t, w in a.items() if t in b)
+
+
+def _top(weights: dict[str, float], n: int) -> list[tuple[str, float]]:
+    # Ties broken by term so truncation never depends on hash order.
+    return sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
+class StoryGrouper:
+    def __init__(self, settings: GroupingSettings | None = None, state: GroupingState | None = None) -> None:
+        self.settings = settings or GroupingSettings()
+        self.state: GroupingState = state if state is not None else InMemoryState()
+        self._hasher = MinHasher(self.settings.num_perm, self.settings.lsh_bands)
+
+    # ------------------------------------------------------------------ public
+    def place(self, article: GroupInput) -> Placement:
+        """Place one article; placing an article id that is already placed returns its placement."""
+        st = self.state
+        known = st.get_articles([article.article_id]).get(article.article_id)
+        if known is not None:
+            return Placement(known.article_id, known.story_id, known.duplicate_of)
+
+        ts = article.published.timestamp() if article.published is not None else None
+        certain = bool(article.date_certain and ts is not None)
+
+        text = f"{article.title}\n{article.body}"
+        sh = shingles(text, self.settings.shingle_size)
+        sig = self._hasher.signature(sh)
+        keys = self._hasher.band_keys(sig) if sh else []
+
+        canonical = self._find_copy(sig, keys, ts, certain) if keys else None
+        if canonical is not None:
+            story = st.get_stories([canonical.story_id])[canonical.story_id]
+            st.put_story(self._extend_span(replace(story, size=story.size + 1), ts, certain))
+            st.put_article(
+                ArticleRecord(article.article_id, canonical.story_id, canonical.article_id, ts, certain)
+            )
+            return Placement(article.article_id, canonical.story_id, canonical.article_id)
+
+        vector = self._vectorize(article)
+        story_id = self._find_story(article.article_id, vector, ts, certain)
+        if story_id is None:
+            story = StoryRecord(story_id=article.article_id)
+            story_id = article.article_id
+        else:
+            story = st.get_stories([story_id])[story_id]
+        st.put_story(self._add_member(story, vector, ts, certain))
+
+        s = self.settings
+        st.put_vector(article.article_id, vector)
+        st.add_postings(article.article_id, list(vector)[: s.index_terms], s.posting_cap)
+        if keys:
+            st.put_signature(article.article_id, self._hasher.to_bytes(sig))
+            st.lsh_add(article.article_id, keys, s.lsh_bucket_cap)
+        st.put_article(ArticleRecord(article.article_id, story_id, None, ts, certain))
+        return Placement(article.article_id, story_id, None)
+
+    # ------------------------------------------------------------------ copies
+    def _dates_compatible(self, ts: float | None, certain: bool, other: ArticleRecord) -> bool:
+        if not (certain and other.date_certain) or ts is None or other.published is None:
+            return True  # a near-verbatim copy is evidence enough without a trustworthy date
+        return abs(ts - other.published) <= self.settings.window.total_seconds()
+
+    def _find_copy(self, sig, keys: list[int], ts: float | None, certain: bool) -> ArticleRecord | None:
+        st = self.state
+        ids = st.lsh_lookup(keys)
+        if not ids:
+            return None
+        sigs = st.get_signatures(ids)
+        records = st.get_articles(ids)
+        best: tuple[float, int] | None = None
+        for aid in ids:
+            other = sigs.get(aid)
+            rec = records.get(aid)
+            if other is None or rec is None:
+                continue
+            j = self._hasher.jaccard(sig, self._hasher.from_bytes(other))
+            if j < self.settings.duplicate_threshold or not self._dates_compatible(ts, certain, rec):
+                continue
+            if best is None or j > best[0] or (j == best[0] and aid < best[1]):
+                best = (j, aid)
+        return records[best[1]] if best else None
+
+    # ------------------------------------------------------------------ vectors
+    def _vectorize(self, article: GroupInput) -> dict[str, float]:
+        s = self.settings
+        title_toks = tokenize(article.title, caps_are_entities=not is_title_case(article.title))
+        body_toks = tokenize(article.body)
+        counts, entities = count_terms(title_toks + body_toks)
+        if not counts:
+            return {}
+        in_title = {t.term for t in title_toks}
+        terms = list(counts)
+        # The article counts itself before its weights are computed, so IDF is the same whether it
+        # is placed incrementally or in a rebuild, and a term seen only here gets the top IDF.
+        self.state.add_document(terms)
+        n_docs = self.state.doc_count()
+        df = self.state.document_frequencies(terms)
+        weights: dict[str, float] = {}
+        for t in terms:
+            w = (1.0 + math.log(counts[t])) * (math.log((1 + n_docs) / (1 + df[t])) + 1.0)
+            if t in entities:
+                w *= s.entity_boost
+            if t in in_title:
+                w *= s.title_boost
+            weights[t] = w
+        top = _top(weights, s.max_terms)
+        norm = math.sqrt(sum(w * w for _, w in top))
+        return {t: w / norm for t, w in top}
+
+    # ------------------------------------------------------------------ stories
+    def _time_ok(self, story: StoryRecord, ts: float | None, certain: bool) -> bool:
+        """False only when certain dates rule the story out."""
+        if not certain or story.first_certain is None or story.last_certain is None or ts is None:
+            return True
+        s = self.settings
+        win = s.window.total_seconds()
+        if ts < story.first_certain - win or ts > story.last_certain + win:
+            return False
+        return max(ts, story.last_certain) - min(ts, story.first_certain) <= s.max_story_span.total_seconds()
+
+    def _threshold(self, story: StoryRecord, certain: bool) -> float:
+        s = self.settings
+        if certain and story.first_certain is not None:
+            return s.story_threshold
+        return s.story_threshold + s.uncertain_margin
+
+    def _candidates(self, vector: dict[str, float], ts: float | None, certain: bool) -> list[int]:
+        s = self.settings
+        st = self.state
+        query = list(vector)[: s.query_terms]
+        hits: dict[int, float] = {}
+        for term, plist in st.postings(query).items():
+            w = vector[term]
+            for aid in plist:
+                hits[aid] = hits.get(aid, 0.0) + w
+        if not hits:
+            return []
+        ids = sorted(hits)
+        if certain and ts is not None:
+            # A member dated further away than the longest story span can't share an eligible story.
+            span = s.max_story_span.total_seconds()
+            recs = st.get_articles(ids)
+            ids = [
+                i
+                for i in ids
+                if not (recs[i].date_certain and recs[i].published is not None)
+                or abs(recs[i].published - ts) <= span
+            ]
+        # Shared weight of the query terms is a cheap upper-bound proxy for the cosine; the most
+        # recent article wins ties.
+        ids.sort(key=lambda i: (-hits[i], -i))
+        return ids[: s.max_candidates]
+
+    def _find_story(
+        self, article_id: int, vector: dict[str, float], ts: float | None, certain: bool
+    ) -> int | None:
+        if not vector:
+            return None
+        s = self.settings
+        st = self.state
+        cand = self._candidates(vector, ts, certain)
+        if not cand:
+            return None
+        vectors = st.get_vectors(cand)
+        records = st.get_articles(cand)
+        best_link: dict[int, float] = {}
+        for aid in cand:
+            v = vectors.get(aid)
+            rec = records.get(aid)
+            if v is None or rec is None:
+                continue
+            sim = _dot(vector, v)
+            if sim > best_link.get(rec.story_id, -1.0):
+                best_link[rec.story_id] = sim
+        story_ids = sorted(best_link)
+        stories = st.get_stories(story_ids)
+        best: tuple[float, int] | None = None
+        for sid in story_ids:
+            story = stories[sid]
+            if not self._time_ok(story, ts, certain):
+                continue
+            cnorm = math.sqrt(sum(w * w for w in story.centroid.values()))
+            csim = _dot(vector, story.centroid) / cnorm if cnorm else 0.0
+            score = (1.0 - s.link_weight) * csim + s.link_weight * best_link[sid]
+            margin = score - self._threshold(story, certain)
+            if margin < 0:
+                continue
+            # Choose by score, not margin: a dated story and an undated one compete on content.
+            if best is None or score > best[0] or (score == best[0] and sid < best[1]):
+                best = (score, sid)
+        return best[1] if best else None
+
+    def _extend_span(self, story: StoryRecord, ts: float | None, certain: bool) -> StoryRecord:
+        if not certain or ts is None:
+            return story
+        first = ts if story.first_certain is None else min(story.first_certain, ts)
+        last = ts if story.last_certain is None else max(story.last_certain, ts)
+        return replace(story, first_certain=first, last_certain=last)
+
+    def _add_member(
+        self, story: StoryRecord, vector: dict[str, float], ts: float | None, certain: bool
+    ) -> StoryRecord:
+        centroid = dict(story.centroid)
+        for t, w in vector.items():
+            centroid[t] = centroid.get(t, 0.0) + w
+        if len(centroid) > self.settings.centroid_terms:
+            centroid = dict(_top(centroid, self.settings.centroid_terms))
+        story = replace(story, size=story.size + 1, members=story.members + 1, centroid=centroid)
+        return self._extend_span(story, ts, certain)

@@ -1,0 +1,397 @@
+"""Text preprocessing for grouping: tokens, terms, shingles.
+
+Everything the grouper knows about language lives here, so the bench, the tests and the real
+ingest path all see the same terms for the same title and body.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Curly quotes and dashes from feeds and pasted statements must tokenize like their ASCII forms,
+# or "Russia’s" and "Russia's" become different terms.
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+    }
+)
+
+# A word (letters, inner apostrophes/dots for "U.S."), or a number with thousands separators and decimals.
+_TOKEN_RE = re.compile(r"[^\W\d_](?:[^\W_]|['.](?=[^\W\d_]))*|\d+(?:[.,]\d+)*")
+_SENTENCE_END_RE = re.compile(r"[.!?:;\"]\s*$")
+
+STOPWORDS: frozenset[str] = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "almost",
+        "along",
+        "already",
+        "also",
+        "although",
+        "always",
+        "am",
+        "among",
+        "an",
+        "and",
+        "another",
+        "any",
+        "anyone",
+        "anything",
+        "are",
+        "around",
+        "as",
+        "at",
+        "away",
+        "back",
+        "be",
+        "became",
+        "because",
+        "become",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "cannot",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "down",
+        "during",
+        "each",
+        "either",
+        "else",
+        "enough",
+        "even",
+        "ever",
+        "every",
+        "few",
+        "for",
+        "from",
+        "further",
+        "get",
+        "gets",
+        "getting",
+        "got",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "however",
+        "i",
+        "if",
+        "in",
+        "including",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "last",
+        "least",
+        "less",
+        "let",
+        "like",
+        "made",
+        "make",
+        "many",
+        "may",
+        "me",
+        "might",
+        "more",
+        "most",
+        "much",
+        "must",
+        "my",
+        "myself",
+        "near",
+        "need",
+        "neither",
+        "never",
+        "next",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "often",
+        "on",
+        "once",
+        "one",
+        "only",
+        "onto",
+        "or",
+        "other",
+        "others",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "per",
+        "perhaps",
+        "put",
+        "rather",
+        "really",
+        "said",
+        "same",
+        "say",
+        "saying",
+        "says",
+        "see",
+        "seen",
+        "several",
+        "shall",
+        "she",
+        "should",
+        "since",
+        "so",
+        "some",
+        "still",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "though",
+        "through",
+        "thus",
+        "to",
+        "told",
+        "too",
+        "toward",
+        "towards",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "us",
+        "use",
+        "used",
+        "very",
+        "via",
+        "was",
+        "way",
+        "we",
+        "well",
+        "were",
+        "what",
+        "whatever",
+        "when",
+        "where",
+        "whether",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "yet",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "s",
+        "t",
+        "re",
+        "ve",
+        "ll",
+        "d",
+        "m",
+        "don",
+        "didn",
+        "doesn",
+        "isn",
+        "wasn",
+        "weren",
+        "won",
+        "wouldn",
+        "couldn",
+        "shouldn",
+        "hasn",
+        "haven",
+        "hadn",
+        "aren",
+        "ago",
+        "already",
+        "according",
+        "told",
+        "reported",
+        "report",
+        "reports",
+        "reportedly",
+        "reuters",
+        "ap",
+        "afp",
+        "dpa",
+        "update",
+        "updated",
+        "news",
+        "http",
+        "https",
+        "www",
+        "com",
+        "html",
+        "htm",
+    ]
+)
+
+
+def normalize(text: str) -> str:
+    """Unicode-normalize and map typographic punctuation to ASCII."""
+    return unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+
+
+def stem(word: str) -> str:
+    """A deliberately light suffix stripper (plurals, -ing, -ed).
+
+    Heavier stemmers merge words that mean different things in news ("united"/"unit", "general"/"gener");
+    this only folds the inflections that differ between two write-ups of the same event.
+    """
+    n = len(word)
+    if n <= 3 or word.isdigit():
+        return word
+    if word.endswith("ies") and n > 4:
+        return word[:-3] + "y"
+    if word.endswith("sses"):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is", "ews")):
+        word = word[:-1]
+        n -= 1
+    if word.endswith("ing") and n >= 7:
+        return word[:-3]
+    if word.endswith("ed") and n >= 6 and not word.endswith("eed"):
+        return word[:-2]
+    return word
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    term: str  # stemmed, lowercased
+    entity: bool  # capitalized mid-sentence, an acronym or a number: names, places, figures
+
+
+def tokenize(text: str, *, caps_are_entities: bool = True) -> list[Token]:
+    """Split text into terms, dropping stopwords and one-letter words.
+
+    `caps_are_entities=False` is for Title-Case Headlines, where capitals say nothing about names.
+    """
+    out: list[Token] = []
+    for line in normalize(text).splitlines():
+        prev_end = 0
+        sentence_start = True
+        for m in _TOKEN_RE.finditer(line):
+            raw = m.group()
+            gap = line[prev_end : m.start()]
+            prev_end = m.end()
+            if gap and _SENTENCE_END_RE.search(gap):
+                sentence_start = True
+            if raw[0].isdigit():
+                term = raw.replace(",", "")
+                # "1,874" and "1874" are the same figure; decimals stay as written.
+                out.append(Token(term, True))
+                sentence_start = False
+                continue
+            word = raw
+            was_start = sentence_start
+            sentence_start = False
+            if word.endswith("'s"):
+                word = word[:-2]
+            low = word.lower().replace(".", "").replace("'", "")
+            if low in ("us", "usa") and word.isupper():
+                low = "usa"  # the country, not the pronoun
+            elif len(low) < 2 or low in STOPWORDS:
+                continue
+            is_acronym = len(word) >= 2 and word.replace(".", "").isupper()
+            entity = is_acronym or (caps_are_entities and word[0].isupper() and not was_start)
+            out.append(Token(stem(low), entity))
+    return out
+
+
+def is_title_case(title: str) -> bool:
+    """True when most longer words of a headline are capitalized (the headline style, not names)."""
+    words = [w for w in re.findall(r"[^\W\d_]+", normalize(title)) if len(w) > 3]
+    if len(words) < 3:
+        return False
+    return sum(w[0].isupper() for w in words) >= 0.7 * len(words)
+
+
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+def shingles(text: str, k: int) -> set[int]:
+    """32-bit hashes of the word k-grams of `text` (lowercased, punctuation ignored).
+
+    crc32 rather than hash(): Python's string hash changes per process, and these hashes end up
+    as band keys in the database.
+    """
+    words = _WORD_RE.findall(normalize(text).lower())
+    if not words:
+        return set()
+    if len(words) < k:
+        return {zlib.crc32(" ".join(words).encode())}
+    return {zlib.crc32(" ".join(words[i : i + k]).encode()) for i in range(len(words) - k + 1)}
+
+
+def count_terms(tokens: Iterable[Token]) -> tuple[dict[str, int], set[str]]:
+    counts: dict[str, int] = {}
+    entities: set[str] = set()
+    for tok in tokens:
+        counts[tok.term] = counts.get(tok.term, 0) + 1
+        if tok.entity:
+            entities.add(tok.term)
+    return counts, entities
