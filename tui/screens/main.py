@@ -573,7 +573,8 @@ class MainScreen(Screen[None]):
         status = self.query_one("#search-status", Static)
         error = self._query_error
         if error is not None:
-            status.update(Content.styled(f"✗ {error} (column {error.position + 1})", "bold $error"))
+            where = "" if "column" in str(error) else f" (column {error.position + 1})"
+            status.update(Content.styled(f"✗ {plain(str(error))}{where}", "bold $error"))
             return
         story_list = self.query_one(StoryList)
         if not story_list.complete:
