@@ -6,12 +6,21 @@ second defeats per-read timeouts, encode/httpx#1450) and a cap on the *decoded* 
 ourselves from the raw stream with zlib's `max_length`, so a gzip bomb never inflates more than the cap in
 memory (httpx's own decoder inflates each 64 KiB network chunk in full, up to ~64 MiB at once).
 
+Politeness: at most `per_host` requests to one host at once, and successive requests to one host start at
+least `host_gap` seconds apart. By default the gap is 0.2 s for every host except loopback ones (localhost,
+127.0.0.0/8, ::1): spacing protects someone else's server, and a local server (a test, a benchmark with a
+thousand feeds on 127.0.0.1) gains nothing from it. An explicit `host_gap` applies to every host.
+
+A run deadline bounds the whole call: when it passes, requests in flight are cancelled and every feed not
+yet finished gets the error "not fetched: run deadline reached", so a run always ends.
+
 Every per-feed problem becomes a one-line `FetchResult.error`; `fetch_feeds` does not raise for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
 import time
@@ -36,6 +45,9 @@ ACCEPT = (
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _READ_CHUNK = 64 * 1024
+# Spacing between request starts to one (non-loopback) host when `host_gap` is not set.
+DEFAULT_HOST_GAP = 0.2
+RUN_DEADLINE_ERROR = "not fetched: run deadline reached"
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
@@ -63,6 +75,8 @@ class FetchResult:
     elapsed: float  # seconds spent on this feed's requests, excluding time queued for a slot
     # The response's Content-Type, for parse_feed(response_headers={"content-type": ...}).
     content_type: str | None = None
+    # True when the run deadline stopped this feed: not the feed's fault, so no backoff.
+    run_deadline_reached: bool = False
 
 
 @dataclass
@@ -74,6 +88,26 @@ class FetchLimits:
     max_redirects: int = 5
     concurrency: int = 32
     per_host: int = 4
+    # Seconds between the starts of successive requests to one host; None: DEFAULT_HOST_GAP except loopback.
+    host_gap: float | None = None
+    # Seconds for the whole call; None: no limit.
+    run_deadline: float | None = None
+
+    def gap_for(self, host: str) -> float:
+        if self.host_gap is not None:
+            return max(self.host_gap, 0.0)
+        return 0.0 if is_loopback(host) else DEFAULT_HOST_GAP
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, *.localhost, 127.0.0.0/8 or ::1 (a literal address or the names that always mean it)."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class _FeedError(Exception):
@@ -130,17 +164,49 @@ async def fetch_feeds(
     ) as client:
         fetcher = _Fetcher(client, limits, slots, host_slot)
 
-        async def run(index: int, request: FetchRequest) -> None:
-            result = await fetcher.fetch(request)
+        def deliver(index: int, result: FetchResult) -> None:
             results[index] = result
             if on_result is not None:
                 try:
                     on_result(result)
                 except Exception:
-                    log.exception("on_result failed for %s", request.url)
+                    log.exception("on_result failed for %s", result.url)
 
-        await asyncio.gather(*(run(i, request) for i, request in enumerate(items)))
+        async def run(index: int, request: FetchRequest) -> None:
+            deliver(index, await fetcher.fetch(request))
+
+        tasks = [asyncio.ensure_future(run(i, request)) for i, request in enumerate(items)]
+        if limits.run_deadline is None:
+            await asyncio.gather(*tasks)
+        else:
+            _done, pending = await asyncio.wait(tasks, timeout=max(limits.run_deadline, 0.0))
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+            for index, request in enumerate(items):
+                if results[index] is None:
+                    deliver(index, _unfinished(request))
     return [result for result in results if result is not None]
+
+
+def _unfinished(request: FetchRequest) -> FetchResult:
+    """The result for a feed the run deadline stopped (queued or in flight)."""
+    return FetchResult(
+        url=request.url,
+        status=None,
+        body=None,
+        etag=request.etag,
+        last_modified=request.last_modified,
+        final_url=request.url,
+        permanent_redirect_url=None,
+        not_modified=False,
+        error=RUN_DEADLINE_ERROR,
+        retry_after_seconds=None,
+        max_age_seconds=None,
+        elapsed=0.0,
+        run_deadline_reached=True,
+    )
 
 
 class _Fetcher:
@@ -155,6 +221,7 @@ class _Fetcher:
         self.limits = limits
         self.slots = slots
         self.host_slot = host_slot
+        self.next_start: dict[str, float] = {}  # per host: the earliest start of its next request
 
     async def fetch(self, request: FetchRequest) -> FetchResult:
         result = FetchResult(
@@ -210,18 +277,39 @@ class _Fetcher:
         if request.last_modified:
             headers["If-Modified-Since"] = request.last_modified
         # Queueing for a slot is not the server's fault, so the deadline clock starts inside.
-        async with self.host_slot(url.host), self.slots:
-            remaining = self.limits.deadline - result.elapsed
-            started = time.monotonic()
-            try:
-                async with asyncio.timeout(max(remaining, 0.001)):
-                    return await self._exchange(url, headers, result)
-            except TimeoutError:
-                raise _FeedError(f"timed out after {_seconds(self.limits.deadline)}") from None
-            except httpx.HTTPError as error:
-                raise _FeedError(_describe_httpx_error(error, url, self.limits)) from None
-            finally:
-                result.elapsed += time.monotonic() - started
+        async with self.host_slot(url.host):
+            await self._space(url.host)
+            async with self.slots:
+                return await self._timed_hop(url, headers, result)
+
+    async def _space(self, host: str) -> None:
+        """Wait until `host_gap` has passed since the previous request to `host` started.
+
+        The next start time is reserved before sleeping (no await in between), so concurrent waiters for
+        one host queue up `gap` apart instead of all waking at once.
+        """
+        gap = self.limits.gap_for(host)
+        if gap <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        start = max(now, self.next_start.get(host, now))
+        self.next_start[host] = start + gap
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    async def _timed_hop(self, url: httpx.URL, headers: dict[str, str], result: FetchResult) -> str | None:
+        remaining = self.limits.deadline - result.elapsed
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(max(remaining, 0.001)):
+                return await self._exchange(url, headers, result)
+        except TimeoutError:
+            raise _FeedError(f"timed out after {_seconds(self.limits.deadline)}") from None
+        except httpx.HTTPError as error:
+            raise _FeedError(_describe_httpx_error(error, url, self.limits)) from None
+        finally:
+            result.elapsed += time.monotonic() - started
 
     async def _exchange(self, url: httpx.URL, headers: dict[str, str], result: FetchResult) -> str | None:
         async with self.client.stream("GET", url, headers=headers) as response:

@@ -285,6 +285,8 @@ def _ingest_options(
         "max_body_bytes": int(config.max_body_mb * 1024 * 1024),
         "concurrency": config.concurrency,
         "per_host": config.per_host,
+        "host_gap": config.host_gap,
+        "run_deadline": config.run_deadline,
     }
     return IngestOptions(
         topics=ctx.topics,

@@ -71,6 +71,10 @@ class Config:
     max_body_mb: float = 10.0
     concurrency: int = 32
     per_host: int = 4
+    # Seconds for all feed fetching in one pass; feeds left when it passes are recorded as not fetched.
+    run_deadline: float = 300.0
+    # Seconds between request starts to one host; None: 0.2 s, except loopback hosts (feeds.fetch).
+    host_gap: float | None = None
 
 
 def default_config_path() -> Path:
@@ -254,15 +258,25 @@ def load_config(path: Path) -> Config:
     if (mark := check.typed(ui, "mark_story_read", bool, "ui.")) is not None:
         config.mark_story_read = mark
 
-    fetch = _subtable(check, raw, "fetch", {"timeout", "deadline", "max_body_mb", "concurrency", "per_host"})
-    for key, kind in (("timeout", (int, float)), ("deadline", (int, float)), ("max_body_mb", (int, float))):
-        if (value := check.typed(fetch, key, kind, "fetch.")) is not None:
+    fetch = _subtable(
+        check,
+        raw,
+        "fetch",
+        {"timeout", "deadline", "max_body_mb", "concurrency", "per_host", "run_deadline", "host_gap"},
+    )
+    for key in ("timeout", "deadline", "max_body_mb", "run_deadline"):
+        if (value := check.typed(fetch, key, (int, float), "fetch.")) is not None:
             if value <= 0:
                 check.problem(f"fetch.{key}", "expected a positive number")
             else:
                 setattr(
                     config, {"timeout": "fetch_timeout", "deadline": "fetch_deadline"}.get(key, key), value
                 )
+    if (gap := check.typed(fetch, "host_gap", (int, float), "fetch.")) is not None:
+        if gap < 0:
+            check.problem("fetch.host_gap", "expected a number of seconds, 0 or more")
+        else:
+            config.host_gap = float(gap)
     for key in ("concurrency", "per_host"):
         if (value := check.typed(fetch, key, int, "fetch.")) is not None:
             if value <= 0:

@@ -10,6 +10,7 @@ import glob
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ def run_ingest(
 ) -> IngestSummary:
     """One pass over every active source. The caller holds the ingest lock and has synced the config."""
     now = now or utc_now()
+    run_started = time.monotonic()
     summary = IngestSummary()
     rows = source_store.active_sources(db)
     total = len(rows)
@@ -128,7 +130,7 @@ def run_ingest(
             summary.outcomes.append(SourceOutcome(row["name"], skipped=True))
             report(row["name"])
     if feed_rows:
-        _ingest_feeds(db, feed_rows, options, summary, now=now, report=report)
+        _ingest_feeds(db, feed_rows, options, summary, now=now, report=report, run_started=run_started)
     return summary
 
 
@@ -217,13 +219,21 @@ def _ingest_feeds(
     *,
     now: datetime,
     report: Callable[[str], None],
+    run_started: float,
 ) -> None:
     """Fetch, parse and store at once: the fetcher runs its event loop in a thread, parsing runs in a
-    process pool, and this thread writes each feed as soon as it is parsed."""
+    process pool, and this thread writes each feed as soon as it is parsed.
+
+    The run deadline stops fetching (feeds left get "not fetched: run deadline reached"); bodies already
+    fetched are still parsed and stored, which the body, entry and field caps keep short."""
     from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
     from feeds.parse import parse_feed
 
-    limits = FetchLimits(**options.fetch_settings)
+    settings = dict(options.fetch_settings)
+    if settings.get("run_deadline") is not None:
+        # The deadline is for the whole pass: time spent on path sources counts against it.
+        settings["run_deadline"] = max(settings["run_deadline"] - (time.monotonic() - run_started), 0.0)
+    limits = FetchLimits(**settings)
     by_url = {row["location"]: row for row in rows}
     pool: Executor | None = (
         ProcessPoolExecutor(max_workers=os.cpu_count() or 2) if len(rows) >= _POOL_THRESHOLD else None
@@ -299,14 +309,14 @@ def _store_feed(
 ) -> None:
     with write_batch(db):
         if result is None:
-            outcome.error = "not fetched (run deadline reached)"
+            outcome.error = "not fetched: the fetcher stopped unexpectedly"
             source_store.record_failure(db, row["id"], outcome.error, now=now)
             return
         if result.error:
             outcome.error = result.error
-            source_store.record_failure(
-                db, row["id"], result.error, now=now, next_fetch_after=_retry_time(row, result, options, now)
-            )
+            # A feed the run deadline never reached is due again next pass: no backoff for it.
+            retry = None if result.run_deadline_reached else _retry_time(row, result, options, now)
+            source_store.record_failure(db, row["id"], result.error, now=now, next_fetch_after=retry)
             return
         next_fetch = _polite_next_fetch(result, parsed, now)
         if result.not_modified:
