@@ -51,7 +51,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from topics.terms import FTS5_TOKENIZE, tokenize, word_forms
 
@@ -161,6 +161,12 @@ class _Text:
         self.where: dict[str, list[int]] = {}
         for i, word in enumerate(self.texts):
             self.where.setdefault(word, []).append(i)
+
+
+@lru_cache(maxsize=512)
+def _tokenized(text: str) -> _Text:
+    """Tagging asks every topic about the same article in turn: tokenize each text once, not per topic."""
+    return _Text(text)
 
 
 @dataclass(frozen=True)
@@ -560,7 +566,7 @@ class CompiledQuery:
     _leaves: tuple[_Term, ...] = field(repr=False, compare=False)
 
     def _fields(self, title: str, body: str, outlet: str) -> dict[str, _Text]:
-        return {"title": _Text(title), "body": _Text(body), "outlet": _Text(outlet)}
+        return {"title": _tokenized(title), "body": _tokenized(body), "outlet": _tokenized(outlet)}
 
     def matches(self, title: str, body: str, outlet: str = "") -> bool:
         """Whether the whole query matches this article (the same answer FTS5 gives)."""

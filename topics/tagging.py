@@ -64,19 +64,24 @@ def tag_articles(
     if replace:
         topic_store.clear_tags(db, article_ids=article_ids)
     ids_by_name = topic_store.topic_ids(db)
-    tagged: dict[int, list[str]] = {}
+    topics_by_article: dict[int, list[Topic]] = {}
     batch = topic_store.BatchIndex(db, article_ids)
     try:
         for topic in topics:
-            matched = batch.matching_ids(topic.query.fts)
-            if not matched:
-                continue
-            topic_store.add_tags(db, ids_by_name[topic.name], _explain(db, topic.query, matched))
-            for article_id in matched:
-                tagged.setdefault(article_id, []).append(topic.name)
+            for article_id in batch.matching_ids(topic.query.fts):
+                topics_by_article.setdefault(article_id, []).append(topic)
     finally:
         batch.close()
-    return tagged
+    # Article by article, so each text is read and tokenized once for all the topics it matched.
+    explained: dict[str, list[tuple[int, list[str]]]] = {}
+    for article_id, title, body, outlet in topic_store.article_texts(db, sorted(topics_by_article)):
+        for topic in topics_by_article[article_id]:
+            explained.setdefault(topic.name, []).append(
+                (article_id, topic.query.matched_terms(title, body, outlet))
+            )
+    for name, matches in explained.items():
+        topic_store.add_tags(db, ids_by_name[name], matches)
+    return {article_id: [t.name for t in matched] for article_id, matched in topics_by_article.items()}
 
 
 def _explain(
