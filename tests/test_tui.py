@@ -424,9 +424,8 @@ async def test_hostile_titles_and_bodies_are_shown_literally(tmp_path: Path) -> 
         # Clicking the would-be action link does nothing; `o` refuses a javascript: URL.
         await pilot.click("#reader-headline")
         await pilot.press("o")
-        await pilot.pause()
+        await wait_for(pilot, lambda: any("no http(s) link" in str(n.message) for n in app._notifications))
         assert app.is_running
-        assert any("no http(s) link" in str(n.message) for n in app._notifications)
 
 
 async def test_o_opens_only_http_links_through_webbrowser(

@@ -126,6 +126,7 @@ class MainScreen(Screen[None]):
         self.story_query = views.StoryQuery()
         self.compiled: CompiledQuery | None = None
         self._generation = 0
+        self._new_list_from = -1
         # Which generation the list shows, and whether that snapshot is exact (benchmarks and tests wait on it).
         self.shown_generation = -1
         self.shown_complete = False
@@ -229,7 +230,9 @@ class MainScreen(Screen[None]):
             self._set_first_run(not has_articles)
         story_list = self.query_one(StoryList)
         story_list.add_rows(message.rows)
-        story_list.set_snapshot(message.ids, complete=message.complete)
+        # The first answer to a new search/filter/sort starts at the top; later ones keep the place.
+        from_top = message.generation == self._new_list_from and self.shown_generation != message.generation
+        story_list.set_snapshot(message.ids, complete=message.complete, from_top=from_top)
         self.shown_generation = message.generation
         self.shown_at.setdefault(message.generation, time.perf_counter())
         self.shown_complete = message.complete
@@ -338,6 +341,7 @@ class MainScreen(Screen[None]):
         self.story_query = query
         self.query_one(StoryList).complete = False
         self.reload()
+        self._new_list_from = self._generation
         self._show_status()
 
     def on_filter_picked(self, message: FilterPicked) -> None:

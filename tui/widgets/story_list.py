@@ -170,9 +170,18 @@ class StoryList(ScrollView, can_focus=True):
             return Selection(story_id, None)
         return Selection(story_id, self._members[member]["id"])
 
-    def set_snapshot(self, ids: list[int], *, complete: bool = True, keep: Selection | None = None) -> None:
-        """Show a new snapshot, keeping `keep` (default: the current selection) where it was on screen."""
-        keep = keep or self.selection()
+    def set_snapshot(
+        self, ids: list[int], *, complete: bool = True, keep: Selection | None = None, from_top: bool = False
+    ) -> None:
+        """Show a new snapshot, keeping `keep` (default: the current selection) where it was on screen.
+
+        `from_top` starts at the first line instead: a new search, filter or sort is a new list, while new
+        articles arriving in the same list must not move what the user is looking at.
+        """
+        keep = None if from_top else (keep or self.selection())
+        if from_top:
+            self._cursor = 0
+            self.scroll_to(y=0, animate=False, immediate=True)
         screen_row = self._cursor - int(self.scroll_offset.y)
         self._ids = ids
         self._position = None
