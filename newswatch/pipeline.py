@@ -236,7 +236,11 @@ def _ingest_feeds(
     limits = FetchLimits(**settings)
     by_url = {row["location"]: row for row in rows}
     pool: Executor | None = (
-        ProcessPoolExecutor(max_workers=os.cpu_count() or 2) if len(rows) >= _POOL_THRESHOLD else None
+        ProcessPoolExecutor(
+            max_workers=os.cpu_count() or 2, initializer=_exit_with_parent, initargs=(os.getpid(),)
+        )
+        if len(rows) >= _POOL_THRESHOLD
+        else None
     )
     finished: queue.Queue[tuple[FetchResult, Future[ParseResult] | ParseResult | None] | None] = queue.Queue()
 
@@ -294,6 +298,20 @@ def _ingest_feeds(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Parse-worker initializer: end the worker soon after the ingest process dies (kill -9 included).
+
+    Forked workers inherit the ingest lock's file descriptor. An orphan blocked on the task queue never
+    exits, so it held the lock for good and every later ingest reported "another ingest is running"."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _store_feed(
