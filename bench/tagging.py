@@ -12,6 +12,7 @@ Measures, in one run over a seeded synthetic database (bench/synth_db.py):
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import subprocess
 import sys
@@ -132,9 +133,9 @@ def main() -> None:
     config.write_text(
         '[[sources]]\nname = "Local"\npath = "in/*.txt"\n\n[terms]\ndprk = ["DPRK", "North Korea*", "Pyongyang"]\n'
         + "".join(
-            f'[topics."{name}"]\nquery = {query!r}\nalert = {str(alert).lower()}\n'
-            for name, query, alert in [(t.name, t.query.text, t.alert) for t in changed]
-        ).replace("'", '"')
+            f"[topics.{json.dumps(t.name)}]\nquery = {json.dumps(t.query.text)}\nalert = {str(t.alert).lower()}\n"
+            for t in changed
+        )
     )
     command = [
         sys.executable,
