@@ -137,6 +137,7 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
             last_seen TEXT NOT NULL
         );
         CREATE INDEX stories_by_last_seen ON stories (last_seen DESC, id DESC);
+        CREATE INDEX stories_by_outlets ON stories (outlets DESC, last_seen DESC, id DESC);
 
         -- One row per (story, topic) that was printed: alerts are once per story, not per outlet.
         CREATE TABLE alerts (
