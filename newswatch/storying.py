@@ -1,7 +1,8 @@
-"""Story placement during ingest and a full regroup, over the store.
+"""Story placement during ingest, and a full regroup, over the store.
 
-Until the grouping index lands every article is its own story; the store already keeps story rows, so
-alerts and listings are per story from the start.
+The grouper (stories/) is pure; its index lives in SQLite (store.grouping_state) and is flushed inside
+the ingest batch's transaction, so articles, their story placement and the grouper's memory commit
+together. Articles are always placed in id order, which is what makes `regroup` equal incremental ingest.
 """
 
 from __future__ import annotations
@@ -10,22 +11,51 @@ from collections.abc import Sequence
 
 import sqlite_utils
 
+from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store import stories as story_store
+from store.db import from_db_time, write_batch
+from store.grouping_state import SqliteGroupingState, clear_grouping_state
+from stories.grouper import GroupingSettings, GroupInput, StoryGrouper
+
+# One set of settings for every corpus (see stories/grouper.py and bench/stories_eval.py for why).
+SETTINGS = GroupingSettings()
+_REGROUP_BATCH = 2000
 
 
 def place_new_articles(db: sqlite_utils.Database, article_ids: Sequence[int]) -> None:
     """Place newly inserted articles into stories (inside the ingest batch's transaction)."""
-    for article_id in sorted(article_ids):
-        story_store.assign_story(db, article_id, article_id, None)
-    story_store.refresh_stories(db, article_ids)
+    if not article_ids:
+        return
+    state = SqliteGroupingState(db)
+    grouper = StoryGrouper(SETTINGS, state)
+    touched: set[int] = set()
+    try:
+        for article in story_store.grouping_inputs(db, sorted(article_ids)):
+            placement = grouper.place(
+                GroupInput(
+                    article_id=article["id"],
+                    title=article["title"],
+                    body=article["body"],
+                    outlet=article["outlet"],
+                    published=from_db_time(article["published"]),
+                    date_certain=article["date_origin"] not in UNCERTAIN_DATE_ORIGINS,
+                )
+            )
+            story_store.assign_story(db, placement.article_id, placement.story_id, placement.duplicate_of)
+            touched.add(placement.story_id)
+        state.flush()
+    except BaseException:
+        state.discard()
+        raise
+    story_store.refresh_stories(db, touched)
 
 
 def regroup_all(db: sqlite_utils.Database) -> int:
     """Forget every placement and place all articles again in id order; returns the article count."""
-    from store.db import write_batch
-
     with write_batch(db):
         story_store.clear_all_stories(db)
-        ids = [row[0] for row in db.execute("SELECT id FROM articles ORDER BY id")]
-        place_new_articles(db, ids)
+        clear_grouping_state(db)
+        ids = story_store.all_article_ids(db)
+        for start in range(0, len(ids), _REGROUP_BATCH):
+            place_new_articles(db, ids[start : start + _REGROUP_BATCH])
     return len(ids)

@@ -153,7 +153,43 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
     _run_script(db, _FTS_SQL)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial]
+def _v2_grouping_state(db: sqlite_utils.Database) -> None:
+    """The story grouper's index (store.grouping_state), so placement is incremental across runs."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE grouping_articles (
+            article_id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL,
+            duplicate_of INTEGER,
+            published REAL,
+            date_certain INTEGER NOT NULL
+        );
+        CREATE TABLE grouping_signatures (article_id INTEGER PRIMARY KEY, sig BLOB NOT NULL);
+        CREATE TABLE grouping_lsh (
+            band_key INTEGER NOT NULL, seq INTEGER NOT NULL, article_id INTEGER NOT NULL,
+            PRIMARY KEY (band_key, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE grouping_vectors (article_id INTEGER PRIMARY KEY, vector TEXT NOT NULL);
+        CREATE TABLE grouping_postings (
+            term TEXT NOT NULL, seq INTEGER NOT NULL, article_id INTEGER NOT NULL,
+            PRIMARY KEY (term, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE grouping_df (term TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE grouping_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE grouping_stories (
+            story_id INTEGER PRIMARY KEY,
+            size INTEGER NOT NULL,
+            members INTEGER NOT NULL,
+            first_certain REAL,
+            last_certain REAL,
+            centroid TEXT NOT NULL
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial, _v2_grouping_state]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

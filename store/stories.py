@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -148,5 +147,19 @@ def story_members(db: sqlite_utils.Database, story_id: int) -> list[dict[str, An
     return rows
 
 
-def dumps_ids(ids: Sequence[int]) -> str:
-    return json.dumps(list(ids))
+def grouping_inputs(db: sqlite_utils.Database, article_ids: Sequence[int]) -> Iterable[dict[str, Any]]:
+    """What the grouper reads of each article, in the order given."""
+    for chunk in _chunks(list(article_ids)):
+        marks = ",".join("?" * len(chunk))
+        rows = {
+            row["id"]: row
+            for row in db.query(
+                f"SELECT id, title, body, outlet, published, date_origin FROM articles WHERE id IN ({marks})",
+                list(chunk),
+            )
+        }
+        yield from (rows[i] for i in chunk if i in rows)
+
+
+def all_article_ids(db: sqlite_utils.Database) -> list[int]:
+    return [row[0] for row in db.execute("SELECT id FROM articles ORDER BY id")]

@@ -1,0 +1,268 @@
+"""The story grouper's memory in SQLite, so placement is incremental across runs and processes.
+
+Implements `stories.state.GroupingState` over the grouping_* tables (schema v2). Writes are buffered and
+written by `flush()`, which the ingest pipeline calls inside each batch's transaction: the grouper's state
+and the articles it placed commit together or not at all. Reads see the buffer first, then the database.
+
+Capped lists (LSH buckets, term postings) keep their most recent `cap` entries, in append order, as the
+in-memory state's deques do: each row carries a global sequence number, lookups take the newest `cap`
+rows per key, and `flush()` trims the keys it touched so the tables stay bounded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from stories.state import ArticleRecord, StoryRecord
+
+_CHUNK = 400
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class SqliteGroupingState:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.conn = db.conn
+        self._articles: dict[int, ArticleRecord] = {}
+        self._signatures: dict[int, bytes] = {}
+        self._vectors: dict[int, dict[str, float]] = {}
+        self._stories: dict[int, StoryRecord] = {}
+        self._df_delta: dict[str, int] = {}
+        self._docs_delta = 0
+        # Appended (key, seq, article_id) rows not yet written, and the caps they were added with.
+        self._lsh_rows: list[tuple[int, int, int]] = []
+        self._posting_rows: list[tuple[str, int, int]] = []
+        self._lsh_cap = 0
+        self._posting_cap = 0
+        self._seq = self._meta("seq")
+
+    # --- helpers --------------------------------------------------------------------------------------
+
+    def _meta(self, key: str) -> int:
+        row = self.conn.execute("SELECT value FROM grouping_meta WHERE key = ?", [key]).fetchone()
+        return int(row[0]) if row else 0
+
+    def _select(self, sql: str, ids: Sequence[Any]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        for chunk in _chunks(list(ids)):
+            rows.extend(self.conn.execute(sql.format(marks=",".join("?" * len(chunk))), list(chunk)))
+        return rows
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # --- articles -------------------------------------------------------------------------------------
+
+    def get_articles(self, ids: Sequence[int]) -> dict[int, ArticleRecord]:
+        found = {i: self._articles[i] for i in ids if i in self._articles}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            for row in self._select(
+                "SELECT article_id, story_id, duplicate_of, published, date_certain FROM grouping_articles"
+                " WHERE article_id IN ({marks})",
+                missing,
+            ):
+                found[row[0]] = ArticleRecord(row[0], row[1], row[2], row[3], bool(row[4]))
+        return found
+
+    def put_article(self, record: ArticleRecord) -> None:
+        self._articles[record.article_id] = record
+
+    # --- near-duplicate index -------------------------------------------------------------------------
+
+    def get_signatures(self, ids: Sequence[int]) -> dict[int, bytes]:
+        found = {i: self._signatures[i] for i in ids if i in self._signatures}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            for article_id, sig in self._select(
+                "SELECT article_id, sig FROM grouping_signatures WHERE article_id IN ({marks})", missing
+            ):
+                found[article_id] = bytes(sig)
+        return found
+
+    def put_signature(self, article_id: int, signature: bytes) -> None:
+        self._signatures[article_id] = signature
+
+    def lsh_lookup(self, keys: Sequence[int]) -> list[int]:
+        buckets = self._newest("grouping_lsh", "band_key", keys, self._lsh_rows, self._lsh_cap)
+        return sorted({article_id for bucket in buckets.values() for article_id in bucket})
+
+    def lsh_add(self, article_id: int, keys: Sequence[int], cap: int) -> None:
+        self._lsh_cap = cap
+        self._lsh_rows.extend((key, self._next_seq(), article_id) for key in keys)
+
+    # --- story index ----------------------------------------------------------------------------------
+
+    def get_vectors(self, ids: Sequence[int]) -> dict[int, dict[str, float]]:
+        found = {i: self._vectors[i] for i in ids if i in self._vectors}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            for article_id, vector in self._select(
+                "SELECT article_id, vector FROM grouping_vectors WHERE article_id IN ({marks})", missing
+            ):
+                found[article_id] = json.loads(vector)
+        return found
+
+    def put_vector(self, article_id: int, vector: dict[str, float]) -> None:
+        self._vectors[article_id] = vector
+
+    def postings(self, terms: Sequence[str]) -> dict[str, list[int]]:
+        return self._newest("grouping_postings", "term", terms, self._posting_rows, self._posting_cap)
+
+    def add_postings(self, article_id: int, terms: Sequence[str], cap: int) -> None:
+        self._posting_cap = cap
+        self._posting_rows.extend((term, self._next_seq(), article_id) for term in terms)
+
+    def _newest(
+        self, table: str, key_column: str, keys: Sequence[Any], pending: list[tuple[Any, int, int]], cap: int
+    ) -> dict[Any, list[int]]:
+        """key -> its newest `cap` article ids, oldest first (a deque with maxlen=cap)."""
+        rows: dict[Any, list[tuple[int, int]]] = {}
+        wanted = list(dict.fromkeys(keys))
+        for key, seq, article_id in self._select(
+            f"SELECT {key_column}, seq, article_id FROM {table} WHERE {key_column} IN ({{marks}})", wanted
+        ):
+            rows.setdefault(key, []).append((seq, article_id))
+        wanted_set = set(wanted)
+        for key, seq, article_id in pending:
+            if key in wanted_set:
+                rows.setdefault(key, []).append((seq, article_id))
+        result = {}
+        for key in wanted:
+            if key in rows:
+                ordered = sorted(rows[key])
+                result[key] = [article_id for _, article_id in (ordered[-cap:] if cap else ordered)]
+        return result
+
+    # --- document frequencies -------------------------------------------------------------------------
+
+    def doc_count(self) -> int:
+        return self._meta("doc_count") + self._docs_delta
+
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        counts = dict.fromkeys(terms, 0)
+        for term, n in self._select("SELECT term, n FROM grouping_df WHERE term IN ({marks})", list(counts)):
+            counts[term] = n
+        for term in counts:
+            counts[term] += self._df_delta.get(term, 0)
+        return counts
+
+    def add_document(self, terms: Iterable[str]) -> None:
+        delta = self._df_delta
+        for term in terms:
+            delta[term] = delta.get(term, 0) + 1
+        self._docs_delta += 1
+
+    # --- stories --------------------------------------------------------------------------------------
+
+    def get_stories(self, ids: Sequence[int]) -> dict[int, StoryRecord]:
+        found = {i: self._stories[i] for i in ids if i in self._stories}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            for row in self._select(
+                "SELECT story_id, size, members, first_certain, last_certain, centroid FROM grouping_stories"
+                " WHERE story_id IN ({marks})",
+                missing,
+            ):
+                found[row[0]] = StoryRecord(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
+        return found
+
+    def put_story(self, record: StoryRecord) -> None:
+        self._stories[record.story_id] = record
+
+    # --- persistence ----------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write everything buffered; call inside the batch's transaction."""
+        conn = self.conn
+        conn.executemany(
+            "INSERT OR REPLACE INTO grouping_articles (article_id, story_id, duplicate_of, published, date_certain)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (r.article_id, r.story_id, r.duplicate_of, r.published, int(r.date_certain))
+                for r in self._articles.values()
+            ],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO grouping_signatures (article_id, sig) VALUES (?, ?)",
+            self._signatures.items(),
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO grouping_vectors (article_id, vector) VALUES (?, ?)",
+            [(i, json.dumps(v, separators=(",", ":"))) for i, v in self._vectors.items()],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO grouping_stories (story_id, size, members, first_certain, last_certain, centroid)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    s.story_id,
+                    s.size,
+                    s.members,
+                    s.first_certain,
+                    s.last_certain,
+                    json.dumps(s.centroid, separators=(",", ":")),
+                )
+                for s in self._stories.values()
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO grouping_df (term, n) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
+            sorted(self._df_delta.items()),
+        )
+        self._write_capped("grouping_lsh", "band_key", self._lsh_rows, self._lsh_cap)
+        self._write_capped("grouping_postings", "term", self._posting_rows, self._posting_cap)
+        for key, value in (("doc_count", self.doc_count()), ("seq", self._seq)):
+            conn.execute(
+                "INSERT INTO grouping_meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+        self.discard()
+        self._seq = self._meta("seq")
+
+    def _write_capped(self, table: str, key_column: str, rows: list[tuple[Any, int, int]], cap: int) -> None:
+        if not rows:
+            return
+        self.conn.executemany(f"INSERT INTO {table} ({key_column}, seq, article_id) VALUES (?, ?, ?)", rows)
+        if cap:
+            self.conn.executemany(
+                f"""DELETE FROM {table} WHERE {key_column} = ?1 AND seq <= (
+                        SELECT seq FROM {table} WHERE {key_column} = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)""",
+                [(key, cap) for key in sorted(set(row[0] for row in rows), key=str)],
+            )
+
+    def discard(self) -> None:
+        """Forget buffered writes (after a rollback, or once flushed)."""
+        self._articles.clear()
+        self._signatures.clear()
+        self._vectors.clear()
+        self._stories.clear()
+        self._df_delta.clear()
+        self._docs_delta = 0
+        self._lsh_rows.clear()
+        self._posting_rows.clear()
+        self._seq = self._meta("seq")
+
+
+def clear_grouping_state(db: sqlite_utils.Database) -> None:
+    """For a full regroup: the grouper starts from nothing."""
+    for table in (
+        "grouping_articles",
+        "grouping_signatures",
+        "grouping_lsh",
+        "grouping_vectors",
+        "grouping_postings",
+        "grouping_df",
+        "grouping_meta",
+        "grouping_stories",
+    ):
+        db.conn.execute(f"DELETE FROM {table}")
