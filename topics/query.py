@@ -583,6 +583,17 @@ class CompiledQuery:
                 found.append(leaf.display)
         return found
 
+    def term_queries(self) -> list[tuple[str, str]]:
+        """(display form, FTS5 expression) per positive term, in query order.
+
+        Lets the caller explain matches inside SQLite: an article matched `term` when the term's own
+        expression matches it too, which is the same answer `matched_terms` gives, without tokenizing.
+        """
+        grouped: dict[str, list[str]] = {}
+        for leaf in self._leaves:
+            grouped.setdefault(leaf.display, []).append(f"({leaf.fts()})")
+        return [(display, " OR ".join(parts)) for display, parts in grouped.items()]
+
     def highlight_spans(self, text: str, field: str | None = None) -> list[tuple[int, int]]:
         """Sorted, non-overlapping (start, end) character spans of positive terms in ``text``.
 

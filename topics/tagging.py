@@ -7,7 +7,7 @@ The FTS index decides *whether* an article matches (fast, in SQLite); the Python
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,7 +47,9 @@ def sync_and_retag(db: sqlite_utils.Database, topics: Sequence[Topic], *, now: d
         topic = by_name[name]
         topic_store.clear_tags(db, topic_id=topic_id)
         matched = topic_store.fts_matching_ids(db, topic.query.fts)
-        topic_store.add_tags(db, topic_id, _explain(db, topic.query, matched))
+        topic_store.add_tags(
+            db, topic_id, _explain(topic.query, matched, lambda fts: topic_store.fts_matching_ids(db, fts))
+        )
         topic_store.set_topic_hash(db, topic_id, topic.query_hash, now=now)
     return [name for _, name in changed]
 
@@ -64,30 +66,30 @@ def tag_articles(
     if replace:
         topic_store.clear_tags(db, article_ids=article_ids)
     ids_by_name = topic_store.topic_ids(db)
-    topics_by_article: dict[int, list[Topic]] = {}
+    tagged: dict[int, list[str]] = {}
     batch = topic_store.BatchIndex(db, article_ids)
     try:
         for topic in topics:
-            for article_id in batch.matching_ids(topic.query.fts):
-                topics_by_article.setdefault(article_id, []).append(topic)
+            matched = batch.matching_ids(topic.query.fts)
+            if not matched:
+                continue
+            topic_store.add_tags(
+                db, ids_by_name[topic.name], _explain(topic.query, matched, batch.matching_ids)
+            )
+            for article_id in matched:
+                tagged.setdefault(article_id, []).append(topic.name)
     finally:
         batch.close()
-    # Article by article, so each text is read and tokenized once for all the topics it matched.
-    explained: dict[str, list[tuple[int, list[str]]]] = {}
-    for article_id, title, body, outlet in topic_store.article_texts(db, sorted(topics_by_article)):
-        for topic in topics_by_article[article_id]:
-            explained.setdefault(topic.name, []).append(
-                (article_id, topic.query.matched_terms(title, body, outlet))
-            )
-    for name, matches in explained.items():
-        topic_store.add_tags(db, ids_by_name[name], matches)
-    return {article_id: [t.name for t in matched] for article_id, matched in topics_by_article.items()}
+    return tagged
 
 
 def _explain(
-    db: sqlite_utils.Database, query: CompiledQuery, article_ids: Sequence[int]
+    query: CompiledQuery, matched: Sequence[int], run: Callable[[str], Sequence[int]]
 ) -> list[tuple[int, list[str]]]:
-    return [
-        (article_id, query.matched_terms(title, body, outlet))
-        for article_id, title, body, outlet in topic_store.article_texts(db, article_ids)
-    ]
+    """Which terms made each matched article match, asked of the same FTS index one term at a time."""
+    terms: dict[int, list[str]] = {article_id: [] for article_id in matched}
+    for display, fts in query.term_queries():
+        for article_id in run(fts):
+            if article_id in terms:
+                terms[article_id].append(display)
+    return sorted(terms.items())
