@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     watch.add_argument("--alerts", action="store_true", help="print new alerts after each pass")
     watch.add_argument("--json", action="store_true", help="JSON output")
+    watch.add_argument(
+        "--tick",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often to look for due feeds and new files in watched folders (default 10)",
+    )
 
     sources = command("sources", "list sources with their last fetch and article counts")
     sources.add_argument("--json", action="store_true")
@@ -366,7 +373,9 @@ def cmd_watch(ctx: Context, args: argparse.Namespace) -> int:
             _print_alerts(ctx, as_json=args.json)
         sys.stdout.flush()
 
-    watch_loop(lambda: _one_pass(ctx, options), after_pass, ctx.db, default_interval=options.default_interval)
+    if args.tick <= 0:
+        raise CliError("--tick: expected a positive number of seconds", EXIT_CONFIG)
+    watch_loop(lambda: _one_pass(ctx, options), after_pass, tick=args.tick)
     return EXIT_OK
 
 

@@ -192,10 +192,17 @@ def _ingest_path_source(
             continue
         parsed = read_path(file, default_outlet=outlet)
         outcome.warnings.extend(parsed.warnings)
-        if parsed.error:
-            errors.append(parsed.error)
         records.extend(parsed.records)
-        fingerprints.append(FileFingerprint(str(file), stat.st_mtime_ns, stat.st_size, len(parsed.records)))
+        if parsed.error:
+            # Not remembered: the file is read again next pass, so its error stays on the source until fixed.
+            errors.append(parsed.error)
+        else:
+            fingerprints.append(
+                FileFingerprint(str(file), stat.st_mtime_ns, stat.st_size, len(parsed.records))
+            )
+    if not records and not fingerprints and not errors and row["last_error"] is None:
+        # Nothing changed: write nothing, so an open interface polling data_version is not woken for nothing.
+        return outcome
     with write_batch(db):
         _store_records(db, row["id"], records, options, summary, outcome, now=now)
         source_store.remember_files(db, row["id"], fingerprints)

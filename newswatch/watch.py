@@ -14,9 +14,7 @@ TICK_SECONDS = 10.0
 def watch_loop(
     run_pass: Callable[[], Any],
     after_pass: Callable[[Any], None],
-    db: Any,
     *,
-    default_interval: int,
     tick: float = TICK_SECONDS,
 ) -> None:
     """Run passes until a stop signal; the signal only sets a flag, so the batch in flight completes."""

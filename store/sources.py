@@ -37,14 +37,18 @@ def sync_sources(db: sqlite_utils.Database, specs: Iterable[SourceSpec], *, now:
     names = [spec.name for spec in specs]
     conn = db.conn
     for spec in specs:
-        row = conn.execute("SELECT id, kind, location FROM sources WHERE name = ?", [spec.name]).fetchone()
+        row = conn.execute(
+            "SELECT id, kind, location, interval_seconds, origin, active FROM sources WHERE name = ?",
+            [spec.name],
+        ).fetchone()
         if row is None:
             conn.execute(
                 """INSERT INTO sources (name, kind, location, interval_seconds, origin, created_at)
                    VALUES (?, ?, ?, ?, ?, ?)""",
                 [spec.name, spec.kind, spec.location, spec.interval_seconds, spec.origin, to_db_time(now)],
             )
-        else:
+        elif row[1:] != (spec.kind, spec.location, spec.interval_seconds, spec.origin, 1):
+            # Only when something differs: `watch` syncs every pass, and a write wakes every open TUI.
             moved = (row[1], row[2]) != (spec.kind, spec.location)
             conn.execute(
                 f"""UPDATE sources SET kind = ?, location = ?, interval_seconds = ?, active = 1,
@@ -55,9 +59,9 @@ def sync_sources(db: sqlite_utils.Database, specs: Iterable[SourceSpec], *, now:
             )
     marks = ",".join("?" * len(names))
     conn.execute(
-        f"UPDATE sources SET active = 0 WHERE origin = 'config' AND name NOT IN ({marks})"
+        f"UPDATE sources SET active = 0 WHERE active = 1 AND origin = 'config' AND name NOT IN ({marks})"
         if names
-        else "UPDATE sources SET active = 0 WHERE origin = 'config'",
+        else "UPDATE sources SET active = 0 WHERE active = 1 AND origin = 'config'",
         names,
     )
 

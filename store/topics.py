@@ -34,7 +34,10 @@ def sync_topics(
             )
             changed.append((int(cursor.lastrowid or 0), name))
         else:
-            conn.execute("UPDATE topics SET query = ?, alert = ? WHERE id = ?", [query, int(alert), row[0]])
+            conn.execute(
+                "UPDATE topics SET query = ?, alert = ? WHERE id = ? AND (query IS NOT ? OR alert IS NOT ?)",
+                [query, int(alert), row[0], query, int(alert)],
+            )
             if row[1] != query_hash:
                 changed.append((row[0], name))
     names = [name for name, *_ in wanted]
