@@ -150,3 +150,31 @@ def test_database_failure_exits_1_with_one_line(tmp_path: Path) -> None:
     result = run_cli("--db", str(blocker / "news.db"), "ingest")
     assert result.status == 1
     assert result.stderr.startswith("newswatch: ") and result.stderr.count("\n") == 1
+
+
+def test_a_growing_story_alerts_again_only_at_configured_sizes(tmp_path: Path, db_path: Path) -> None:
+    import shutil
+
+    from conftest import SEEDS
+
+    inbox = tmp_path / "seeds"
+    inbox.mkdir()
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[[sources]]\nname = "S"\npath = "seeds/*.txt"\n[alerts]\nrealert_sizes = [3]\n'
+        '[terms]\ndprk = ["DPRK", "North Korea*", "North Korean*", "Pyongyang", "KPA"]\n'
+        '[topics."DPRK troops"]\nquery = "@dprk AND (troop* OR soldier* OR deploy*)"\nalert = true\n'
+    )
+    base = ("--config", str(config), "--db", str(db_path))
+
+    def add_and_alert(*names: str) -> list[dict]:
+        for name in names:
+            shutil.copy(next(SEEDS.glob(f"{name}_*.txt")), inbox)
+        return run_cli(*base, "ingest", "--quiet", "--alerts", "--json").json_lines()
+
+    first = add_and_alert("001")
+    assert [(a["size"], a["realert"]) for a in first] == [(1, False)]
+    assert add_and_alert("002") == []  # the story grew to 2: no threshold crossed
+    grown = add_and_alert("000")
+    assert [(a["size"], a["realert"]) for a in grown] == [(3, True)]
+    assert add_and_alert("003") == []  # 4: past the last threshold
