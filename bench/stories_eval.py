@@ -9,14 +9,21 @@ The eval data is read in place from ../shared/eval (or $NEWSWATCH_EVAL); what is
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import math
 import os
+import random
 import re
+import resource
+import sys
+import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Hashable, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +150,7 @@ def group(articles: Sequence[GroupInput], settings: GroupingSettings | None = No
 
 def _tfidf_matrix(texts: Sequence[str]) -> np.ndarray:
     """Plain TF-IDF (lowercased stemmed words, stopwords out, smooth IDF, L2 rows), batch."""
-    docs = [Counter(t.term for t in tokenize(text, caps_are_entities=False)) for text in texts]
+    docs = [Counter(t.term for t in tokenize(text, entities=False)) for text in texts]
     vocab = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}
     m = np.zeros((len(docs), len(vocab)))
     for r, d in enumerate(docs):
@@ -201,3 +208,263 @@ def baseline_single_pass(texts: Sequence[str], gold: Sequence[Hashable]) -> tupl
         if res[2] > best[1][2]:
             best = (float(sim), res)
     return best
+
+
+# -------------------------------------------------------------------------------------- synthetic
+
+
+class Synthetic:
+    """Seeded synthetic news stream: stories of 1-30 articles over a few days, ~10% near-copies.
+
+    `body_words` sets the cost: ~120 for realistic articles, ~30 for the cheap million-article fill.
+    """
+
+    def __init__(self, seed: int = 7, body_words: int = 120, per_day: int = 2000) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.body_words = body_words
+        self.per_day = per_day
+        vocab = 40_000
+        self.words = np.array([f"w{np.base_repr(i, 36).lower()}x" for i in range(vocab)])
+        ranks = np.arange(1, vocab + 1)
+        self.p = 1 / ranks**1.05
+        self.p /= self.p.sum()
+        self.next_id = 1
+        self.start = datetime(2024, 1, 1, tzinfo=UTC)
+        self.live: list[dict] = []
+        self.history: list[GroupInput] = []
+
+    def _story(self, t: float) -> dict:
+        rng = self.rng
+        names = [f"N{rng.integers(10**6):x}{rng.integers(10**6):x}" for _ in range(6)]
+        topic = list(rng.choice(self.words[200:5000], size=15, replace=False))
+        return {"names": names, "topic": topic, "t": t, "left": int(rng.integers(1, 30))}
+
+    def _text(self, story: dict, n: int) -> list[str]:
+        rng = self.rng
+        k = int(n * 0.35)
+        bg = list(self.words[rng.choice(len(self.words), size=n - k, p=self.p)])
+        own = list(rng.choice(story["names"] + story["topic"], size=k))
+        out = bg + own
+        rng.shuffle(out)
+        return out
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> GroupInput:
+        rng = self.rng
+        aid = self.next_id
+        self.next_id += 1
+        t = aid / self.per_day * 86400.0
+        if not self.live or rng.random() < 0.12:
+            self.live.append(self._story(t))
+        self.live = [s for s in self.live if s["left"] > 0 and t - s["t"] < 3 * 86400][-300:]
+        story = self.live[int(rng.integers(len(self.live)))]
+        story["left"] -= 1
+        when = self.start + timedelta(seconds=t)
+        if story.get("last") is not None and rng.random() < 0.1:
+            # A near-copy: the story's last article with a few words swapped.
+            prev: GroupInput = story["last"]
+            words = prev.body.split()
+            for i in rng.choice(len(words), size=min(3, len(words)), replace=False):
+                words[i] = str(self.words[int(rng.integers(len(self.words)))])
+            art = GroupInput(aid, prev.title, " ".join(words), f"outlet{aid % 97}", when, True)
+        else:
+            title = " ".join(self._text(story, 9))
+            sentences = self._text(story, self.body_words)
+            body = ". ".join(" ".join(sentences[i : i + 12]) for i in range(0, len(sentences), 12)) + "."
+            art = GroupInput(aid, title, body, f"outlet{aid % 97}", when, True)
+        story["last"] = art
+        return art
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def throughput(n: int = 100_000) -> dict:
+    gen = Synthetic(seed=11)
+    articles = [next(gen) for _ in range(n)]
+    grouper = StoryGrouper()
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    for a in articles:
+        grouper.place(a)
+    dt = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"n": n, "seconds": dt, "rate": n / dt, "peak_mib": peak / 2**20}
+
+
+def placement_cost(sizes: Sequence[int], batch: int = 1000, cheap_above: int = 200_000) -> list[dict]:
+    """Per-article placement time for `batch` new articles after N stored (one growing state)."""
+    out = []
+    for size in sorted(sizes):
+        cheap = size > cheap_above
+        gen = Synthetic(seed=5, body_words=30 if cheap else 120)
+        grouper = StoryGrouper()
+        t0 = time.perf_counter()
+        for _ in range(size):
+            grouper.place(next(gen))
+        fill = time.perf_counter() - t0
+        new = [next(gen) for _ in range(batch)]
+        t0 = time.perf_counter()
+        for a in new:
+            grouper.place(a)
+        per = (time.perf_counter() - t0) / batch
+        out.append(
+            {
+                "stored": size,
+                "ms_per_article": per * 1000,
+                "fill_s": fill,
+                "cheap": cheap,
+                "rss_mib": _rss_mib(),
+            }
+        )
+        del grouper
+    return out
+
+
+# ---------------------------------------------------------------------------------------- report
+
+
+def _fmt(res: Sequence[float]) -> str:
+    return "  ".join(f"{x:.3f}" for x in res)
+
+
+def seeds_check(settings: GroupingSettings | None = None) -> tuple[bool, list]:
+    grouper = StoryGrouper(settings)
+    arts = load_seeds()
+    placed = [grouper.place(a) for a in arts]
+    s = [p.story_id for p in placed]
+    return (s[0] == s[1] == s[2] == s[3] != s[4]), list(
+        zip([a.outlet[:3] for a in arts], placed, strict=True)
+    )
+
+
+def eval_ecb(settings: GroupingSettings | None = None, order_seed: int | None = None) -> dict:
+    data = load_ecbplus()
+    if order_seed is not None:
+        random.Random(order_seed).shuffle(data)
+    labels = group([a for a, _, _ in data], settings)
+    return {
+        "story": bcubed(labels, [c for _, c, _ in data]),
+        "topic": bcubed(labels, [t for _, _, t in data]),
+    }
+
+
+def eval_uci(settings: GroupingSettings | None = None) -> tuple[float, float, float]:
+    data = load_uci()
+    return bcubed(group([a for a, _ in data], settings), [c for _, c in data])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sweep", action="store_true", help="sensitivity of the two thresholds")
+    ap.add_argument("--scale", type=int, nargs="*", default=[10_000, 100_000], help="stored sizes to time")
+    ap.add_argument(
+        "--throughput", type=int, default=100_000, help="synthetic articles for throughput (0: skip)"
+    )
+    ap.add_argument("--no-baselines", action="store_true")
+    args = ap.parse_args(argv)
+    settings = GroupingSettings()
+    print(f"settings: {settings}\n")
+
+    ok, placed = seeds_check(settings)
+    print(f"seeds (000-003 one story, 004 another): {'PASS' if ok else 'FAIL'}")
+    for name, p in placed:
+        print(f"  {name}: story={p.story_id} duplicate_of={p.duplicate_of}")
+
+    print("\n| data set | method | BCubed P | R | F1 |\n|---|---|---|---|---|")
+    if ECB_PATH.exists():
+        t0 = time.perf_counter()
+        r = eval_ecb(settings)
+        dt = time.perf_counter() - t0
+        print(
+            f"| ECB+ story (file order) | StoryGrouper incremental ({dt:.1f}s) | {_fmt(r['story'])} |".replace(
+                "  ", " | "
+            )
+        )
+        print(
+            f"| ECB+ topic (file order) | StoryGrouper incremental | {_fmt(r['topic'])} |".replace(
+                "  ", " | "
+            )
+        )
+        for seed in (1, 2, 3):
+            r2 = eval_ecb(settings, order_seed=seed)
+            print(
+                f"| ECB+ story (shuffle {seed}) | StoryGrouper incremental | {_fmt(r2['story'])} |".replace(
+                    "  ", " | "
+                )
+            )
+        if not args.no_baselines:
+            data = load_ecbplus()
+            texts = [f"{a.title}\n{a.body}" for a, _, _ in data]
+            thr, res = baseline_average_link(texts, [c for _, c, _ in data])
+            print(
+                f"| ECB+ story | baseline batch TF-IDF average-link, best t={thr:.3f} | {_fmt(res)} |".replace(
+                    "  ", " | "
+                )
+            )
+            thr, res = baseline_average_link(texts, [t for _, _, t in data])
+            print(
+                f"| ECB+ topic | baseline batch TF-IDF average-link, best t={thr:.3f} | {_fmt(res)} |".replace(
+                    "  ", " | "
+                )
+            )
+    else:
+        print(f"| ECB+ | skipped: {ECB_PATH} absent | | | |")
+    if UCI_PATH.exists():
+        t0 = time.perf_counter()
+        r = eval_uci(settings)
+        dt = time.perf_counter() - t0
+        print(f"| UCI headlines | StoryGrouper incremental ({dt:.1f}s) | {_fmt(r)} |".replace("  ", " | "))
+        if not args.no_baselines:
+            data = load_uci()
+            thr, res = baseline_single_pass([a.title for a, _ in data], [c for _, c in data])
+            print(
+                f"| UCI headlines | baseline single-pass TF-IDF centroid, best t={thr:.2f} | {_fmt(res)} |".replace(
+                    "  ", " | "
+                )
+            )
+    else:
+        print(f"| UCI | skipped: {UCI_PATH} absent | | | |")
+
+    if args.sweep and ECB_PATH.exists() and UCI_PATH.exists():
+        print(
+            "\nsensitivity (UCI uses story_threshold; ECB+ and seeds, all uncertain dates, use story_threshold + margin)"
+        )
+        print(
+            "| story_threshold | uncertain_margin | seeds | ECB+ story F1 | ECB+ topic F1 | UCI F1 |\n|---|---|---|---|---|---|"
+        )
+        for thr in (0.10, 0.125, 0.15, 0.175, 0.20):
+            for margin in (0.08, 0.13, 0.18):
+                s = replace(settings, story_threshold=thr, uncertain_margin=margin)
+                ok_s, _ = seeds_check(s)
+                e = eval_ecb(s)
+                u = eval_uci(s)
+                print(
+                    f"| {thr:.3f} | {margin:.2f} | {'ok' if ok_s else 'FAIL'} | {e['story'][2]:.3f} | {e['topic'][2]:.3f} | {u[2]:.3f} |"
+                )
+
+    if args.throughput:
+        r = throughput(args.throughput)
+        print(
+            f"\nthroughput: {r['n']:,} synthetic articles in {r['seconds']:.1f}s = {r['rate']:,.0f} articles/s; "
+            f"peak traced memory {r['peak_mib']:,.0f} MiB (in-memory state)"
+        )
+    if args.scale:
+        print(
+            "\n| stored articles | ms per new article (batch of 1,000) | fill time | generator | max RSS MiB |"
+        )
+        print("|---|---|---|---|---|")
+        for r in placement_cost(args.scale):
+            gen = "cheap (30-word bodies)" if r["cheap"] else "120-word bodies"
+            print(
+                f"| {r['stored']:,} | {r['ms_per_article']:.2f} | {r['fill_s']:.0f}s | {gen} | {r['rss_mib']:,.0f} |"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from stories.minhash import MinHasher
 from stories.state import ArticleRecord, GroupingState, InMemoryState, StoryRecord
-from stories.text import count_terms, is_title_case, shingles, tokenize
+from stories.text import count_terms, mentioned_months, shingles, tokenize
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,8 @@ class GroupingSettings:
     duplicate_threshold: float = 0.6  # estimated Jaccard of word 3-shingles
     lsh_bucket_cap: int = 64
     # --- story vectors
-    title_boost: float = 2.0
-    entity_boost: float = 1.5
+    title_boost: float = 1.0
+    entity_boost: float = 3.0
     max_terms: int = 80  # terms kept per article vector
     index_terms: int = 12  # heaviest terms an article is posted under
     query_terms: int = 12  # heaviest terms a new article looks up
@@ -67,9 +67,10 @@ class GroupingSettings:
     max_candidates: int = 128  # candidate articles whose vectors are compared
     centroid_terms: int = 300
     # --- decision
-    story_threshold: float = 0.3
-    uncertain_margin: float = 0.1
-    link_weight: float = 0.5  # score = (1-w) * cos(centroid) + w * max cos(member)
+    story_threshold: float = 0.15
+    uncertain_margin: float = 0.13
+    link_weight: float = 0.25  # score = (1-w) * cos(centroid) + w * max cos(member)
+    lead_chars: int = 250  # where a dateline / lead's month mention counts
     window: timedelta = timedelta(days=3)
     max_story_span: timedelta = timedelta(days=14)
 
@@ -116,16 +117,20 @@ class StoryGrouper:
             )
             return Placement(article.article_id, canonical.story_id, canonical.article_id)
 
+        s = self.settings
         vector = self._vectorize(article)
-        story_id = self._find_story(article.article_id, vector, ts, certain)
+        # Only the dateline/lead: later months are usually background ("since August").
+        months = mentioned_months(f"{article.title}\n{article.body[: s.lead_chars]}")
+        if certain and article.published is not None:
+            months = sorted({*months, article.published.month})
+        story_id = self._find_story(vector, months, ts, certain)
         if story_id is None:
             story = StoryRecord(story_id=article.article_id)
             story_id = article.article_id
         else:
             story = st.get_stories([story_id])[story_id]
-        st.put_story(self._add_member(story, vector, ts, certain))
+        st.put_story(self._add_member(story, vector, months, ts, certain))
 
-        s = self.settings
         st.put_vector(article.article_id, vector)
         st.add_postings(article.article_id, list(vector)[: s.index_terms], s.posting_cap)
         if keys:
@@ -163,11 +168,11 @@ class StoryGrouper:
     # ------------------------------------------------------------------ vectors
     def _vectorize(self, article: GroupInput) -> dict[str, float]:
         s = self.settings
-        title_toks = tokenize(article.title, caps_are_entities=not is_title_case(article.title))
+        # Headline capitals, numbers and acronyms are too inconsistent ("Apple Releases…", "$1.8B",
+        # "1.8 bn") to mark names; the body's mid-sentence capitals are reliable.
+        title_toks = tokenize(article.title, entities=False)
         body_toks = tokenize(article.body)
         counts, entities = count_terms(title_toks + body_toks)
-        if not counts:
-            return {}
         in_title = {t.term for t in title_toks}
         terms = list(counts)
         # The article counts itself before its weights are computed, so IDF is the same whether it
@@ -232,7 +237,7 @@ class StoryGrouper:
         return ids[: s.max_candidates]
 
     def _find_story(
-        self, article_id: int, vector: dict[str, float], ts: float | None, certain: bool
+        self, vector: dict[str, float], months: list[int], ts: float | None, certain: bool
     ) -> int | None:
         if not vector:
             return None
@@ -262,8 +267,11 @@ class StoryGrouper:
             cnorm = math.sqrt(sum(w * w for w in story.centroid.values()))
             csim = _dot(vector, story.centroid) / cnorm if cnorm else 0.0
             score = (1.0 - s.link_weight) * csim + s.link_weight * best_link[sid]
-            margin = score - self._threshold(story, certain)
-            if margin < 0:
+            uncertain = not (certain and story.first_certain is not None)
+            if uncertain and months and story.months and not set(months) & set(story.months):
+                # Time unknown, but the texts talk about different months: different events.
+                continue
+            if score < self._threshold(story, certain):
                 continue
             # Choose by score, not margin: a dated story and an undated one compete on content.
             if best is None or score > best[0] or (score == best[0] and sid < best[1]):
@@ -278,12 +286,18 @@ class StoryGrouper:
         return replace(story, first_certain=first, last_certain=last)
 
     def _add_member(
-        self, story: StoryRecord, vector: dict[str, float], ts: float | None, certain: bool
+        self, story: StoryRecord, vector: dict[str, float], months: list[int], ts: float | None, certain: bool
     ) -> StoryRecord:
         centroid = dict(story.centroid)
         for t, w in vector.items():
             centroid[t] = centroid.get(t, 0.0) + w
         if len(centroid) > self.settings.centroid_terms:
             centroid = dict(_top(centroid, self.settings.centroid_terms))
-        story = replace(story, size=story.size + 1, members=story.members + 1, centroid=centroid)
+        story = replace(
+            story,
+            size=story.size + 1,
+            members=story.members + 1,
+            centroid=centroid,
+            months=tuple(sorted({*story.months, *months})),
+        )
         return self._extend_span(story, ts, certain)

@@ -33,6 +33,8 @@ class StoryRecord:
     last_certain: float | None = None
     # Sum of the members' unit vectors, pruned to the heaviest terms (term -> weight).
     centroid: dict[str, float] = field(default_factory=dict)
+    # Months (1-12) the members mention or, for certain dates, were published in.
+    months: tuple[int, ...] = ()
 
 
 @runtime_checkable
@@ -45,7 +47,7 @@ class GroupingState(Protocol):
     vectors(article_id PK, terms TEXT/BLOB)             -- pruned TF-IDF vector of canonical copies
     postings(term, article_id) index on term            -- capped per term, most recent kept
     df(term PK, n), meta(key PK, value) for doc_count   -- document frequencies
-    stories(story_id PK, size, members, first_certain, last_certain, centroid BLOB)
+    stories(story_id PK, size, members, first_certain, last_certain, centroid BLOB, months TEXT)
     """
 
     # articles

@@ -325,10 +325,10 @@ class Token:
     entity: bool  # capitalized mid-sentence, an acronym or a number: names, places, figures
 
 
-def tokenize(text: str, *, caps_are_entities: bool = True) -> list[Token]:
+def tokenize(text: str, *, entities: bool = True) -> list[Token]:
     """Split text into terms, dropping stopwords and one-letter words.
 
-    `caps_are_entities=False` is for Title-Case Headlines, where capitals say nothing about names.
+    `entities=False` flags no token as name-like (for headlines, whose capitals say little).
     """
     out: list[Token] = []
     for line in normalize(text).splitlines():
@@ -343,7 +343,7 @@ def tokenize(text: str, *, caps_are_entities: bool = True) -> list[Token]:
             if raw[0].isdigit():
                 term = raw.replace(",", "")
                 # "1,874" and "1874" are the same figure; decimals stay as written.
-                out.append(Token(term, True))
+                out.append(Token(term, entities))
                 sentence_start = False
                 continue
             word = raw
@@ -357,17 +357,9 @@ def tokenize(text: str, *, caps_are_entities: bool = True) -> list[Token]:
             elif len(low) < 2 or low in STOPWORDS:
                 continue
             is_acronym = len(word) >= 2 and word.replace(".", "").isupper()
-            entity = is_acronym or (caps_are_entities and word[0].isupper() and not was_start)
+            entity = entities and (is_acronym or (word[0].isupper() and not was_start))
             out.append(Token(stem(low), entity))
     return out
-
-
-def is_title_case(title: str) -> bool:
-    """True when most longer words of a headline are capitalized (the headline style, not names)."""
-    words = [w for w in re.findall(r"[^\W\d_]+", normalize(title)) if len(w) > 3]
-    if len(words) < 3:
-        return False
-    return sum(w[0].isupper() for w in words) >= 0.7 * len(words)
 
 
 _WORD_RE = re.compile(r"[^\W_]+")
@@ -395,3 +387,57 @@ def count_terms(tokens: Iterable[Token]) -> tuple[dict[str, int], set[str]]:
         if tok.entity:
             entities.add(tok.term)
     return counts, entities
+
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ]
+    )
+    for m in names
+}
+# Capitalized month names; abbreviations and the words that are also verbs ("May", "March") only
+# next to a day or year number, so "may" and "March on Washington" don't count.
+_MONTH_RE = re.compile(
+    r"(?:\b\d{1,2}\s+)?\b(January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b\.?(?:\s+\d{1,4}\b)?"
+)
+_UNAMBIGUOUS = {
+    "January",
+    "February",
+    "April",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+}
+_ISO_DATE_RE = re.compile(r"\b(?:19|20)\d\d-(0[1-9]|1[0-2])-[0-3]\d\b")
+
+
+def mentioned_months(text: str) -> list[int]:
+    """Months (1-12) a text explicitly mentions, sorted: when an article's own date is unknown,
+    the dates it talks about are the best evidence of when its event happened."""
+    text = normalize(text)
+    found = {int(m.group(1)) for m in _ISO_DATE_RE.finditer(text)}
+    for m in _MONTH_RE.finditer(text):
+        name = m.group(1)
+        has_number = m.group(0) != name and any(c.isdigit() for c in m.group(0))
+        if name in _UNAMBIGUOUS or has_number:
+            found.add(_MONTHS[name.lower()])
+    return sorted(found)
