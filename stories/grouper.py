@@ -264,7 +264,7 @@ class StoryGrouper:
             story = stories[sid]
             if not self._time_ok(story, ts, certain):
                 continue
-            cnorm = math.sqrt(sum(w * w for w in story.centroid.values()))
+            cnorm = story.centroid_norm
             csim = _dot(vector, story.centroid) / cnorm if cnorm else 0.0
             score = (1.0 - s.link_weight) * csim + s.link_weight * best_link[sid]
             uncertain = not (certain and story.first_certain is not None)
@@ -298,6 +298,7 @@ class StoryGrouper:
             size=story.size + 1,
             members=story.members + 1,
             centroid=centroid,
+            centroid_norm=math.sqrt(sum(w * w for w in centroid.values())),
             months=tuple(sorted({*story.months, *months})),
         )
         return self._extend_span(story, ts, certain)

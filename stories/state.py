@@ -35,6 +35,7 @@ class StoryRecord:
     centroid: dict[str, float] = field(default_factory=dict)
     # Months (1-12) the members mention or, for certain dates, were published in.
     months: tuple[int, ...] = ()
+    centroid_norm: float = 0.0  # cached L2 norm of `centroid`
 
 
 @runtime_checkable
@@ -47,7 +48,7 @@ class GroupingState(Protocol):
     vectors(article_id PK, terms TEXT/BLOB)             -- pruned TF-IDF vector of canonical copies
     postings(term, article_id) index on term            -- capped per term, most recent kept
     df(term PK, n), meta(key PK, value) for doc_count   -- document frequencies
-    stories(story_id PK, size, members, first_certain, last_certain, centroid BLOB, months TEXT)
+    stories(story_id PK, size, members, first_certain, last_certain, centroid BLOB, months TEXT, centroid_norm)
     """
 
     # articles

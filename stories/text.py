@@ -6,6 +6,7 @@ ingest path all see the same terms for the same title and body.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import zlib
@@ -296,6 +297,7 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def stem(word: str) -> str:
     """A deliberately light suffix stripper (plurals, -ing, -ed).
 
