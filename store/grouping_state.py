@@ -11,6 +11,7 @@ rows per key, and `flush()` trims the keys it touched so the tables stay bounded
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -36,9 +37,9 @@ class SqliteGroupingState:
         self._stories: dict[int, StoryRecord] = {}
         self._df_delta: dict[str, int] = {}
         self._docs_delta = 0
-        # Appended (key, seq, article_id) rows not yet written, and the caps they were added with.
-        self._lsh_rows: list[tuple[int, int, int]] = []
-        self._posting_rows: list[tuple[str, int, int]] = []
+        # Appended (seq, article_id) entries per key not yet written, and the caps they were added with.
+        self._lsh_rows: dict[int, list[tuple[int, int]]] = {}
+        self._posting_rows: dict[str, list[tuple[int, int]]] = {}
         self._lsh_cap = 0
         self._posting_cap = 0
         self._seq = self._meta("seq")
@@ -65,12 +66,10 @@ class SqliteGroupingState:
         found = {i: self._articles[i] for i in ids if i in self._articles}
         missing = [i for i in ids if i not in found]
         if missing:
-            for row in self._select(
-                "SELECT article_id, story_id, duplicate_of, published, date_certain FROM grouping_articles"
-                " WHERE article_id IN ({marks})",
-                missing,
+            for article_id, record in self._select(
+                "SELECT article_id, record FROM grouping_articles WHERE article_id IN ({marks})", missing
             ):
-                found[row[0]] = ArticleRecord(row[0], row[1], row[2], row[3], bool(row[4]))
+                found[article_id] = _load(ArticleRecord, record)
         return found
 
     def put_article(self, record: ArticleRecord) -> None:
@@ -97,7 +96,8 @@ class SqliteGroupingState:
 
     def lsh_add(self, article_id: int, keys: Sequence[int], cap: int) -> None:
         self._lsh_cap = cap
-        self._lsh_rows.extend((key, self._next_seq(), article_id) for key in keys)
+        for key in keys:
+            self._lsh_rows.setdefault(key, []).append((self._next_seq(), article_id))
 
     # --- story index ----------------------------------------------------------------------------------
 
@@ -119,10 +119,16 @@ class SqliteGroupingState:
 
     def add_postings(self, article_id: int, terms: Sequence[str], cap: int) -> None:
         self._posting_cap = cap
-        self._posting_rows.extend((term, self._next_seq(), article_id) for term in terms)
+        for term in terms:
+            self._posting_rows.setdefault(term, []).append((self._next_seq(), article_id))
 
     def _newest(
-        self, table: str, key_column: str, keys: Sequence[Any], pending: list[tuple[Any, int, int]], cap: int
+        self,
+        table: str,
+        key_column: str,
+        keys: Sequence[Any],
+        pending: dict[Any, list[tuple[int, int]]],
+        cap: int,
     ) -> dict[Any, list[int]]:
         """key -> its newest `cap` article ids, oldest first (a deque with maxlen=cap)."""
         rows: dict[Any, list[tuple[int, int]]] = {}
@@ -131,10 +137,9 @@ class SqliteGroupingState:
             f"SELECT {key_column}, seq, article_id FROM {table} WHERE {key_column} IN ({{marks}})", wanted
         ):
             rows.setdefault(key, []).append((seq, article_id))
-        wanted_set = set(wanted)
-        for key, seq, article_id in pending:
-            if key in wanted_set:
-                rows.setdefault(key, []).append((seq, article_id))
+        for key in wanted:
+            if key in pending:
+                rows.setdefault(key, []).extend(pending[key])
         result = {}
         for key in wanted:
             if key in rows:
@@ -167,12 +172,10 @@ class SqliteGroupingState:
         found = {i: self._stories[i] for i in ids if i in self._stories}
         missing = [i for i in ids if i not in found]
         if missing:
-            for row in self._select(
-                "SELECT story_id, size, members, first_certain, last_certain, centroid FROM grouping_stories"
-                " WHERE story_id IN ({marks})",
-                missing,
+            for story_id, record in self._select(
+                "SELECT story_id, record FROM grouping_stories WHERE story_id IN ({marks})", missing
             ):
-                found[row[0]] = StoryRecord(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
+                found[story_id] = _load(StoryRecord, record)
         return found
 
     def put_story(self, record: StoryRecord) -> None:
@@ -184,12 +187,8 @@ class SqliteGroupingState:
         """Write everything buffered; call inside the batch's transaction."""
         conn = self.conn
         conn.executemany(
-            "INSERT OR REPLACE INTO grouping_articles (article_id, story_id, duplicate_of, published, date_certain)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [
-                (r.article_id, r.story_id, r.duplicate_of, r.published, int(r.date_certain))
-                for r in self._articles.values()
-            ],
+            "INSERT OR REPLACE INTO grouping_articles (article_id, record) VALUES (?, ?)",
+            [(i, _dump(r)) for i, r in self._articles.items()],
         )
         conn.executemany(
             "INSERT OR REPLACE INTO grouping_signatures (article_id, sig) VALUES (?, ?)",
@@ -200,19 +199,8 @@ class SqliteGroupingState:
             [(i, json.dumps(v, separators=(",", ":"))) for i, v in self._vectors.items()],
         )
         conn.executemany(
-            "INSERT OR REPLACE INTO grouping_stories (story_id, size, members, first_certain, last_certain, centroid)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    s.story_id,
-                    s.size,
-                    s.members,
-                    s.first_certain,
-                    s.last_certain,
-                    json.dumps(s.centroid, separators=(",", ":")),
-                )
-                for s in self._stories.values()
-            ],
+            "INSERT OR REPLACE INTO grouping_stories (story_id, record) VALUES (?, ?)",
+            [(i, _dump(r)) for i, r in self._stories.items()],
         )
         conn.executemany(
             "INSERT INTO grouping_df (term, n) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
@@ -229,15 +217,18 @@ class SqliteGroupingState:
         self.discard()
         self._seq = self._meta("seq")
 
-    def _write_capped(self, table: str, key_column: str, rows: list[tuple[Any, int, int]], cap: int) -> None:
-        if not rows:
+    def _write_capped(
+        self, table: str, key_column: str, pending: dict[Any, list[tuple[int, int]]], cap: int
+    ) -> None:
+        if not pending:
             return
+        rows = [(key, seq, article_id) for key, entries in pending.items() for seq, article_id in entries]
         self.conn.executemany(f"INSERT INTO {table} ({key_column}, seq, article_id) VALUES (?, ?, ?)", rows)
         if cap:
             self.conn.executemany(
                 f"""DELETE FROM {table} WHERE {key_column} = ?1 AND seq <= (
                         SELECT seq FROM {table} WHERE {key_column} = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)""",
-                [(key, cap) for key in sorted(set(row[0] for row in rows), key=str)],
+                [(key, cap) for key in pending],
             )
 
     def discard(self) -> None:
@@ -251,6 +242,20 @@ class SqliteGroupingState:
         self._lsh_rows.clear()
         self._posting_rows.clear()
         self._seq = self._meta("seq")
+
+
+def _dump(record: Any) -> str:
+    # JSON keeps dict order and round-trips floats exactly (repr), which placement equality depends on.
+    return json.dumps(dataclasses.asdict(record), separators=(",", ":"))
+
+
+def _load(cls: type[Any], text: str) -> Any:
+    """Rebuild a grouper record; JSON arrays go back to tuples where the field's default is a tuple."""
+    data = json.loads(text)
+    for f in dataclasses.fields(cls):
+        if isinstance(data.get(f.name), list) and isinstance(f.default, tuple):
+            data[f.name] = tuple(data[f.name])
+    return cls(**data)
 
 
 def clear_grouping_state(db: sqlite_utils.Database) -> None:

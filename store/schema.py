@@ -158,13 +158,8 @@ def _v2_grouping_state(db: sqlite_utils.Database) -> None:
     _run_script(
         db,
         """
-        CREATE TABLE grouping_articles (
-            article_id INTEGER PRIMARY KEY,
-            story_id INTEGER NOT NULL,
-            duplicate_of INTEGER,
-            published REAL,
-            date_certain INTEGER NOT NULL
-        );
+        -- Records are the grouper's own dataclasses as JSON, so its bookkeeping can grow without a migration.
+        CREATE TABLE grouping_articles (article_id INTEGER PRIMARY KEY, record TEXT NOT NULL);
         CREATE TABLE grouping_signatures (article_id INTEGER PRIMARY KEY, sig BLOB NOT NULL);
         CREATE TABLE grouping_lsh (
             band_key INTEGER NOT NULL, seq INTEGER NOT NULL, article_id INTEGER NOT NULL,
@@ -177,14 +172,7 @@ def _v2_grouping_state(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID;
         CREATE TABLE grouping_df (term TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE grouping_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-        CREATE TABLE grouping_stories (
-            story_id INTEGER PRIMARY KEY,
-            size INTEGER NOT NULL,
-            members INTEGER NOT NULL,
-            first_certain REAL,
-            last_certain REAL,
-            centroid TEXT NOT NULL
-        );
+        CREATE TABLE grouping_stories (story_id INTEGER PRIMARY KEY, record TEXT NOT NULL);
         """,
     )
 
