@@ -45,12 +45,16 @@ def _timed(command: list[str], env: dict[str, str] | None = None) -> float:
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command[:3])}… failed ({result.returncode}): {result.stderr.strip()[:300]}")
+        raise SystemExit(
+            f"{' '.join(command[:3])}… failed ({result.returncode}): {result.stderr.strip()[:300]}"
+        )
     return elapsed
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--threads", default="1,4,8,16,32", help="newsboat reload-threads values to try")
@@ -74,7 +78,15 @@ def main() -> None:
             + '[terms]\ndprk = ["DPRK", "North Korea*", "Pyongyang"]\n'
             + '[topics.Events]\nquery = "report* AND event*"\n[topics.DPRK]\nquery = "@dprk AND troop*"\n'
         )
-        newswatch = [sys.executable, "-m", "newswatch.cli", "--config", str(config), "--db", str(work / "nw.db")]
+        newswatch = [
+            sys.executable,
+            "-m",
+            "newswatch.cli",
+            "--config",
+            str(config),
+            "--db",
+            str(work / "nw.db"),
+        ]
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         results: dict[str, tuple[float, float]] = {}
         cold = _timed([*newswatch, "ingest", "--quiet"], env)
@@ -94,11 +106,23 @@ def main() -> None:
                 cache = work / f"cache-{threads}.db"
                 conf = work / f"newsboat-{threads}.conf"
                 conf.write_text(f"reload-threads {threads}\n")
-                command = [newsboat, "-x", "reload", "-u", str(work / "urls"), "-c", str(cache), "-C", str(conf)]
+                command = [
+                    newsboat,
+                    "-x",
+                    "reload",
+                    "-u",
+                    str(work / "urls"),
+                    "-c",
+                    str(cache),
+                    "-C",
+                    str(conf),
+                ]
                 home = {**os.environ, "HOME": str(work)}
                 results[f"newsboat reload-threads={threads}"] = (_timed(command, home), _timed(command, home))
 
-        print(f"{args.feeds} feeds x {args.items} items from a local server; newswatch stored {stored} articles")
+        print(
+            f"{args.feeds} feeds x {args.items} items from a local server; newswatch stored {stored} articles"
+        )
         print(f"{'client':34} {'cold s':>8} {'warm s':>8}")
         for name, (cold_s, warm_s) in results.items():
             print(f"{name:34} {cold_s:8.2f} {warm_s:8.2f}")
