@@ -356,10 +356,14 @@ def _take_header(lines: list[str], article: _Article) -> None:
             continue
         seen += 1
         found = match_date_line(line)
-        if found is not None:
-            # A date without a year is still a date line (not prose), but we do not guess its year.
+        if found is not None and found.when is not None:
             article.published = article.published or found.when
             del lines[index]
+            continue
+        if found is not None:
+            # A date without a year ("Dec. 16 –"): we do not guess the year, and we keep the line, since it
+            # is the only time reference the text has (story grouping reads months from the lead).
+            index += 1
             continue
         byline = _BYLINE.match(line)
         if byline and not (article.outlet and article.author) and _plausible_name(byline["name"]):
