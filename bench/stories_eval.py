@@ -345,9 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sweep", action="store_true", help="sensitivity of the two thresholds")
     ap.add_argument("--scale", type=int, nargs="*", default=[10_000, 100_000], help="stored sizes to time")
-    ap.add_argument(
-        "--throughput", type=int, default=100_000, help="synthetic articles for throughput (0: skip)"
-    )
+    ap.add_argument("--cheap", action="store_true", help="30-word synthetic bodies (for a 1M --scale run)")
     ap.add_argument("--no-baselines", action="store_true")
     args = ap.parse_args(argv)
     settings = GroupingSettings()
