@@ -33,6 +33,7 @@ from http import HTTPStatus
 
 import httpx
 
+from feeds.sanitize import strip_controls
 from newswatch import __version__
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,12 @@ async def fetch_feeds(
 
     results: list[FetchResult | None] = [None] * len(items)
     async with httpx.AsyncClient(
-        headers=headers, timeout=timeout, limits=pool_limits, follow_redirects=False, trust_env=False
+        headers=headers,
+        timeout=timeout,
+        limits=pool_limits,
+        follow_redirects=False,
+        trust_env=False,
+        event_hooks={"response": [_check_redirect]},
     ) as client:
         fetcher = _Fetcher(client, limits, slots, host_slot)
 
@@ -258,7 +264,7 @@ class _Fetcher:
             location = await self._one_hop(url, request, result)
             if location is None:
                 return
-            target = _check_url(url.join(location), redirected=True)
+            target = _check_url(_join(url, location), redirected=True)
             if permanent_chain and result.status in _PERMANENT:
                 result.permanent_redirect_url = str(target)
             else:
@@ -308,6 +314,8 @@ class _Fetcher:
             raise _FeedError(f"timed out after {_seconds(self.limits.deadline)}") from None
         except httpx.HTTPError as error:
             raise _FeedError(_describe_httpx_error(error, url, self.limits)) from None
+        except httpx.InvalidURL as error:  # e.g. a Location header httpx cannot parse
+            raise _FeedError(_one_line(f"invalid URL from {url.host}: {error}")) from None
         finally:
             result.elapsed += time.monotonic() - started
 
@@ -429,6 +437,29 @@ def _decoder(encoding: str) -> _Identity | _Inflate:
     raise _FeedError(f"unsupported Content-Encoding {encoding!r}")
 
 
+def _refuse_other_schemes(location: str) -> None:
+    """httpx cannot even parse "javascript:alert(1)" (an opaque path): say what the redirect was."""
+    scheme = re.match(r"\s*([A-Za-z][A-Za-z0-9+.-]*):", location)
+    if scheme and scheme.group(1).lower() not in ("http", "https"):
+        raise _FeedError(_one_line(f"redirect to {location.strip()[:200]}"))
+
+
+async def _check_redirect(response: httpx.Response) -> None:
+    """Response hook: runs before httpx parses a redirect's Location (and raises InvalidURL on it)."""
+    if response.status_code in _REDIRECTS and (location := response.headers.get("location")):
+        _refuse_other_schemes(location)
+
+
+def _join(base: httpx.URL, location: str) -> httpx.URL:
+    """Resolve a Location header against the URL that sent it."""
+    location = location.strip()
+    _refuse_other_schemes(location)
+    try:
+        return base.join(location)
+    except (httpx.InvalidURL, TypeError, ValueError) as error:
+        raise _FeedError(_one_line(f"invalid redirect Location {location[:200]!r}: {error}")) from None
+
+
 def _check_url(url: str | httpx.URL, *, redirected: bool = False) -> httpx.URL:
     try:
         parsed = url if isinstance(url, httpx.URL) else httpx.URL(url.strip())
@@ -542,4 +573,5 @@ def _size(limit: int) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())[:500]
+    # Error text quotes what a server sent (a Location, a reason phrase): stored and printed, so no escapes.
+    return " ".join(strip_controls(text).split())[:500]
