@@ -282,7 +282,7 @@ def _ingest_options(
 ) -> Any:
     from newswatch.config import DEFAULT_INTERVAL_SECONDS
     from newswatch.pipeline import IngestOptions
-    from newswatch.storying import place_new_articles
+    from newswatch.storying import StoryPlacer
 
     config = ctx.config
     # Plain settings: httpx is imported only when a pass actually has feeds to fetch.
@@ -303,7 +303,7 @@ def _ingest_options(
         default_interval=DEFAULT_INTERVAL_SECONDS,
         fetch_settings=limits,
         progress=progress,
-        place_stories=place_new_articles,
+        place_stories=StoryPlacer(),
     )
 
 

@@ -22,11 +22,27 @@ SETTINGS = GroupingSettings()
 _REGROUP_BATCH = 2000
 
 
-def place_new_articles(db: sqlite_utils.Database, article_ids: Sequence[int]) -> None:
+class StoryPlacer:
+    """`place_new_articles` for one ingest run, keeping the grouper's decoded index warm between batches."""
+
+    def __init__(self) -> None:
+        self._state: SqliteGroupingState | None = None
+        self._conn: object = None
+
+    def __call__(self, db: sqlite_utils.Database, article_ids: Sequence[int]) -> None:
+        if self._state is None or self._conn is not db.conn:
+            self._state, self._conn = SqliteGroupingState(db), db.conn
+        place_new_articles(db, article_ids, state=self._state)
+
+
+def place_new_articles(
+    db: sqlite_utils.Database, article_ids: Sequence[int], *, state: SqliteGroupingState | None = None
+) -> None:
     """Place newly inserted articles into stories (inside the ingest batch's transaction)."""
     if not article_ids:
         return
-    state = SqliteGroupingState(db)
+    state = state or SqliteGroupingState(db)
+    state.begin()
     grouper = StoryGrouper(SETTINGS, state)
     touched: set[int] = set()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -60,7 +61,11 @@ def describe_db_error(path: str | Path, error: BaseException) -> str:
     text = str(error)
     lowered = text.lower()
     if "readonly" in lowered or "read-only" in lowered:
-        hint = "the database file (or its folder) is read-only"
+        hint = _why_unwritable(Path(path)) or "the database file (or its folder) is read-only"
+        hint += "; nothing already stored was lost"
+    elif "unable to open" in lowered and (why := _why_unwritable(Path(path))):
+        # WAL needs its -shm/-wal files beside the database, even to read.
+        hint = f"cannot open: {why}"
     elif "disk is full" in lowered or "database or disk is full" in lowered:
         hint = "the disk is full; nothing already stored was lost"
     elif "not a database" in lowered or "malformed" in lowered:
@@ -72,6 +77,22 @@ def describe_db_error(path: str | Path, error: BaseException) -> str:
     else:
         hint = text
     return f"{path}: {hint}"
+
+
+def _why_unwritable(path: Path) -> str | None:
+    """What the filesystem says stops writes to the database, or None if it looks writable."""
+    folder = path.expanduser().parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "the database is on a read-only filesystem"
+    except OSError:
+        return None
+    # access() also reports immutable files (chattr +i), which even root cannot write.
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the database file is read-only"
+    if not os.access(folder, os.W_OK):
+        return "the database folder is read-only"
+    return None
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ import sqlite_utils
 from stories.state import ArticleRecord, StoryRecord
 
 _CHUNK = 400
+_CACHE_LIMIT = 200_000  # records per kind kept decoded between batches
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -43,6 +44,43 @@ class SqliteGroupingState:
         self._lsh_cap = 0
         self._posting_cap = 0
         self._seq = self._meta("seq")
+        # Committed records already decoded, kept across batches of one run (the ingest lock makes this
+        # process the only writer). `begin()` drops them if the database moved on without us.
+        self._cache: dict[str, dict[Any, Any]] = {
+            "articles": {},
+            "signatures": {},
+            "vectors": {},
+            "stories": {},
+        }
+        self._cached_seq = self._seq
+
+    def begin(self) -> None:
+        """Call before placing a batch: forget cached records if a batch was rolled back since the last flush."""
+        self._seq = self._meta("seq")
+        if self._seq != self._cached_seq:
+            for cache in self._cache.values():
+                cache.clear()
+            self._cached_seq = self._seq
+
+    def _lookup(
+        self, kind: str, ids: Sequence[Any], overlay: dict[Any, Any], sql: str, decode: Any
+    ) -> dict[Any, Any]:
+        cache = self._cache[kind]
+        found = {}
+        missing = []
+        for i in ids:
+            if i in overlay:
+                found[i] = overlay[i]
+            elif i in cache:
+                found[i] = cache[i]
+            else:
+                missing.append(i)
+        if missing:
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            for key, value in self._select(sql, missing):
+                found[key] = cache[key] = decode(value)
+        return found
 
     # --- helpers --------------------------------------------------------------------------------------
 
@@ -63,14 +101,13 @@ class SqliteGroupingState:
     # --- articles -------------------------------------------------------------------------------------
 
     def get_articles(self, ids: Sequence[int]) -> dict[int, ArticleRecord]:
-        found = {i: self._articles[i] for i in ids if i in self._articles}
-        missing = [i for i in ids if i not in found]
-        if missing:
-            for article_id, record in self._select(
-                "SELECT article_id, record FROM grouping_articles WHERE article_id IN ({marks})", missing
-            ):
-                found[article_id] = _load(ArticleRecord, record)
-        return found
+        return self._lookup(
+            "articles",
+            ids,
+            self._articles,
+            "SELECT article_id, record FROM grouping_articles WHERE article_id IN ({marks})",
+            lambda text: _load(ArticleRecord, text),
+        )
 
     def put_article(self, record: ArticleRecord) -> None:
         self._articles[record.article_id] = record
@@ -78,14 +115,13 @@ class SqliteGroupingState:
     # --- near-duplicate index -------------------------------------------------------------------------
 
     def get_signatures(self, ids: Sequence[int]) -> dict[int, bytes]:
-        found = {i: self._signatures[i] for i in ids if i in self._signatures}
-        missing = [i for i in ids if i not in found]
-        if missing:
-            for article_id, sig in self._select(
-                "SELECT article_id, sig FROM grouping_signatures WHERE article_id IN ({marks})", missing
-            ):
-                found[article_id] = bytes(sig)
-        return found
+        return self._lookup(
+            "signatures",
+            ids,
+            self._signatures,
+            "SELECT article_id, sig FROM grouping_signatures WHERE article_id IN ({marks})",
+            bytes,
+        )
 
     def put_signature(self, article_id: int, signature: bytes) -> None:
         self._signatures[article_id] = signature
@@ -102,14 +138,13 @@ class SqliteGroupingState:
     # --- story index ----------------------------------------------------------------------------------
 
     def get_vectors(self, ids: Sequence[int]) -> dict[int, dict[str, float]]:
-        found = {i: self._vectors[i] for i in ids if i in self._vectors}
-        missing = [i for i in ids if i not in found]
-        if missing:
-            for article_id, vector in self._select(
-                "SELECT article_id, vector FROM grouping_vectors WHERE article_id IN ({marks})", missing
-            ):
-                found[article_id] = json.loads(vector)
-        return found
+        return self._lookup(
+            "vectors",
+            ids,
+            self._vectors,
+            "SELECT article_id, vector FROM grouping_vectors WHERE article_id IN ({marks})",
+            json.loads,
+        )
 
     def put_vector(self, article_id: int, vector: dict[str, float]) -> None:
         self._vectors[article_id] = vector
@@ -131,20 +166,26 @@ class SqliteGroupingState:
         cap: int,
     ) -> dict[Any, list[int]]:
         """key -> its newest `cap` article ids, oldest first (a deque with maxlen=cap)."""
-        rows: dict[Any, list[tuple[int, int]]] = {}
+        committed = self._cache.setdefault(table, {})
         wanted = list(dict.fromkeys(keys))
-        for key, seq, article_id in self._select(
-            f"SELECT {key_column}, seq, article_id FROM {table} WHERE {key_column} IN ({{marks}})", wanted
-        ):
-            rows.setdefault(key, []).append((seq, article_id))
-        for key in wanted:
-            if key in pending:
-                rows.setdefault(key, []).extend(pending[key])
+        missing = [key for key in wanted if key not in committed]
+        if missing:
+            if len(committed) > _CACHE_LIMIT:
+                committed.clear()
+            loaded: dict[Any, list[tuple[int, int]]] = {key: [] for key in missing}  # absent keys too
+            for key, seq, article_id in self._select(
+                f"SELECT {key_column}, seq, article_id FROM {table} WHERE {key_column} IN ({{marks}})"
+                f" ORDER BY {key_column}, seq",
+                missing,
+            ):
+                loaded[key].append((seq, article_id))
+            for key, entries in loaded.items():
+                committed[key] = entries[-cap:] if cap else entries
         result = {}
         for key in wanted:
-            if key in rows:
-                ordered = sorted(rows[key])
-                result[key] = [article_id for _, article_id in (ordered[-cap:] if cap else ordered)]
+            entries = committed[key] + pending.get(key, [])
+            if entries:
+                result[key] = [article_id for _, article_id in (entries[-cap:] if cap else entries)]
         return result
 
     # --- document frequencies -------------------------------------------------------------------------
@@ -169,14 +210,13 @@ class SqliteGroupingState:
     # --- stories --------------------------------------------------------------------------------------
 
     def get_stories(self, ids: Sequence[int]) -> dict[int, StoryRecord]:
-        found = {i: self._stories[i] for i in ids if i in self._stories}
-        missing = [i for i in ids if i not in found]
-        if missing:
-            for story_id, record in self._select(
-                "SELECT story_id, record FROM grouping_stories WHERE story_id IN ({marks})", missing
-            ):
-                found[story_id] = _load(StoryRecord, record)
-        return found
+        return self._lookup(
+            "stories",
+            ids,
+            self._stories,
+            "SELECT story_id, record FROM grouping_stories WHERE story_id IN ({marks})",
+            lambda text: _load(StoryRecord, text),
+        )
 
     def put_story(self, record: StoryRecord) -> None:
         self._stories[record.story_id] = record
@@ -214,8 +254,15 @@ class SqliteGroupingState:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [key, value],
             )
+        for kind, overlay in (
+            ("articles", self._articles),
+            ("signatures", self._signatures),
+            ("vectors", self._vectors),
+            ("stories", self._stories),
+        ):
+            self._cache[kind].update(overlay)
         self.discard()
-        self._seq = self._meta("seq")
+        self._cached_seq = self._seq
 
     def _write_capped(
         self, table: str, key_column: str, pending: dict[Any, list[tuple[int, int]]], cap: int
@@ -224,6 +271,11 @@ class SqliteGroupingState:
             return
         rows = [(key, seq, article_id) for key, entries in pending.items() for seq, article_id in entries]
         self.conn.executemany(f"INSERT INTO {table} ({key_column}, seq, article_id) VALUES (?, ?, ?)", rows)
+        committed = self._cache.setdefault(table, {})
+        for key, entries in pending.items():
+            if key in committed:
+                merged = committed[key] + entries
+                committed[key] = merged[-cap:] if cap else merged
         if cap:
             self.conn.executemany(
                 f"""DELETE FROM {table} WHERE {key_column} = ?1 AND seq <= (

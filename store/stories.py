@@ -35,7 +35,8 @@ def refresh_stories(db: sqlite_utils.Database, story_ids: Iterable[int]) -> None
             conn.execute("DELETE FROM stories WHERE id = ?", [story_id])
             continue
         primaries = [m for m in members if m[5] is None] or members
-        lead = max(primaries, key=lambda m: (m[2], -members.index(m)))
+        # Fullest first; members are in time order, so on a tie the earliest wins.
+        lead = max(primaries, key=lambda m: m[2])
         outlets = {m[4].casefold() for m in members if m[4]} or {""}
         conn.execute(
             """INSERT INTO stories (id, lead_article_id, title, size, outlets, first_seen, last_seen)
