@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -28,12 +29,50 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 
-def _serve(feeds: int, items: int, ready: multiprocessing.Queue, stop: multiprocessing.Event) -> None:  # type: ignore[type-arg]
-    from feedserver import FeedServer, make_rss
+def realistic_rss(feed: int, items: int, rng: random.Random, vocabulary: list[str]) -> bytes:
+    """An RSS 2.0 feed whose items read like news: varied headlines and bodies about many events.
 
+    (tests/feedserver.make_rss repeats one sentence per item, which no real feed does and which would make
+    every item a near-copy of every other: the worst case for story grouping, not the common one.)
+    """
+    from xml.sax.saxutils import escape
+
+    parts = [
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Outlet {feed}</title>'
+        f"<link>https://outlet{feed}.example/</link><description>news</description>"
+    ]
+    for n in range(items):
+        event = rng.randrange(items * 40)  # events shared across outlets now and then, as on real days
+        topic = random.Random(event)
+        words = [topic.choice(vocabulary) for _ in range(12)] + [rng.choice(vocabulary) for _ in range(70)]
+        rng.shuffle(words)
+        title = " ".join(words[:9]).capitalize()
+        body = (
+            "<p>"
+            + escape(" ".join(words))
+            + ".</p><p>"
+            + escape(" ".join(rng.choice(vocabulary) for _ in range(40)))
+            + ".</p>"
+        )
+        parts.append(
+            f"<item><title>{escape(title)}</title><link>https://outlet{feed}.example/{n}</link>"
+            f"<guid>o{feed}-{n}</guid><pubDate>{1 + n % 28:02d} Nov 2024 {n % 24:02d}:00:00 +0000</pubDate>"
+            f"<description>{escape(body)}</description></item>"
+        )
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+def _serve(feeds: int, items: int, ready: multiprocessing.Queue, stop: multiprocessing.Event) -> None:  # type: ignore[type-arg]
+    from feedserver import FeedServer
+
+    rng = random.Random(42)
+    # A Zipf-like vocabulary: a few very common words, a long tail of rare ones.
+    vocabulary = [f"w{n}" for n in range(20000)]
+    vocabulary = [vocabulary[int(len(vocabulary) * rng.random() ** 3)] for _ in range(60000)]
     server = FeedServer().start()
     for n in range(feeds):
-        body = make_rss(f"Feed {n}", items, feed_id=f"f{n}", link_base=f"https://outlet{n % 97}.example")
+        body = realistic_rss(n, items, rng, vocabulary)
         server.feed(f"/f/{n}.xml", body, etag=f'"e{n}"', last_modified="Tue, 05 Nov 2024 10:00:00 GMT")
     ready.put(server.port)
     stop.wait()

@@ -298,7 +298,9 @@ class SqliteGroupingState:
 
 def _dump(record: Any) -> str:
     # JSON keeps dict order and round-trips floats exactly (repr), which placement equality depends on.
-    return json.dumps(dataclasses.asdict(record), separators=(",", ":"))
+    # Shallow on purpose: dataclasses.asdict deep-copies every centroid first, which dominated placement.
+    fields = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    return json.dumps(fields, separators=(",", ":"))
 
 
 def _load(cls: type[Any], text: str) -> Any:

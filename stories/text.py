@@ -11,7 +11,7 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Curly quotes and dashes from feeds and pasted statements must tokenize like their ASCII forms,
 # or "Russia’s" and "Russia's" become different terms.
@@ -321,8 +321,8 @@ def stem(word: str) -> str:
     return word
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    # A NamedTuple: tokenizing makes one per word, and a frozen dataclass costs three times as much to build.
     term: str  # stemmed, lowercased
     entity: bool  # capitalized mid-sentence, an acronym or a number: names, places, figures
 
