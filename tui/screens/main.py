@@ -60,6 +60,8 @@ class RowsLoaded(Message):
 class MembersLoaded(Message):
     story_id: int
     members: list[dict[str, Any]]
+    # A reload of the open story after a change: applies only if that story is still open.
+    refresh: bool = False
 
 
 @dataclass
@@ -258,12 +260,14 @@ class MainScreen(Screen[None]):
         self.load_members(message.story_id)
 
     @work(thread=True, exclusive=True, group="members", exit_on_error=False)
-    def load_members(self, story_id: int) -> None:
+    def load_members(self, story_id: int, refresh: bool = False) -> None:
         members = self.newswatch.open_library().read(lambda db: views.story_member_rows(db, story_id))
-        self.post_message(MembersLoaded(story_id, members))
+        self.post_message(MembersLoaded(story_id, members, refresh))
 
     def on_members_loaded(self, message: MembersLoaded) -> None:
         story_list = self.query_one(StoryList)
+        if message.refresh and story_list.expanded_story != message.story_id:
+            return  # closed (or another story opened) while the reload ran
         if len(message.members) <= 1 and story_list.expanded_story != message.story_id:
             self.notify("This story has a single article.", timeout=2)
             return
@@ -303,7 +307,7 @@ class MainScreen(Screen[None]):
         story_list = self.query_one(StoryList)
         story_list.invalidate_rows()
         if story_list.expanded_story is not None:
-            self.load_members(story_list.expanded_story)
+            self.load_members(story_list.expanded_story, refresh=True)
         self.reload()
         self.load_sidebar()
 
@@ -482,7 +486,7 @@ class MainScreen(Screen[None]):
         self.post_message(RowsLoaded(rows, self._generation))
         if expanded:
             members = library.read(lambda db: views.story_member_rows(db, story_id))
-            self.post_message(MembersLoaded(story_id, members))
+            self.post_message(MembersLoaded(story_id, members, refresh=True))
         self.post_message(UserStateChanged())
 
     def on_user_state_changed(self, _message: UserStateChanged) -> None:

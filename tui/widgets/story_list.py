@@ -226,20 +226,30 @@ class StoryList(ScrollView, can_focus=True):
         self.refresh()
 
     def set_members(self, story_id: int, members: list[dict[str, Any]]) -> None:
-        """Expand `story_id` to show these member articles (an empty list collapses it)."""
+        """Expand `story_id` to show these member articles (an empty list collapses it).
+
+        Setting the members of the story already open (a member marked read, new copies arriving) keeps
+        the cursor on the member article it was on.
+        """
         selected = self.selection()
         self._expanded = story_id if members else None
         self._members = members if members else []
         self._update_virtual_size()
         index = self._index_of(story_id)
         if selected is not None and selected.story_id == story_id and index is not None:
-            self._cursor = self._line_of(index)
+            member = None
+            if selected.article_id is not None:
+                member = next(
+                    (i for i, m in enumerate(self._members) if m["id"] == selected.article_id), None
+                )
+            self._cursor = self._line_of(index, member)
         elif selected is not None:
             selected_index = self._index_of(selected.story_id)
             if selected_index is not None:
                 self._cursor = self._line_of(selected_index)
         self._scroll_cursor_visible()
         self.refresh()
+        self._post_highlight()
 
     def _update_virtual_size(self) -> None:
         self.virtual_size = Size(1, self.line_count)
