@@ -1,7 +1,10 @@
 """The interactive interface, driven with Textual's Pilot over real SQLite files.
 
-The databases are built through the same store and tagging functions an ingest uses, with a fixed clock,
-so the screens are deterministic.
+The databases are built through the same store, tagging and story-grouping functions an ingest uses,
+with a fixed clock, so the screens are deterministic. The five seeds form two stories: A = seeds
+000-003 (story id 1, lead 000, 003 a copy of 000, three outlets) and B = seed 004 alone (story id 5,
+the only one about sanctions). Tests that need more separate stories add `distinct_records`: unrelated
+events weeks apart, which no grouping joins.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from feeds.files import read_path
 from feeds.records import UNCERTAIN_DATE_ORIGINS, ArticleRecord
 from newswatch.config import Config, load_config
 from newswatch.storying import place_new_articles
-from store import stories as story_store
 from store.articles import get_article, upsert_articles
 from store.db import open_db, write_batch
 from store.sources import SourceSpec, add_source
@@ -26,7 +28,7 @@ from topics.tagging import compile_topics, sync_and_retag
 from tui.app import NewswatchApp, bindings_for
 from tui.screens.main import MainScreen
 from tui.screens.reader import ReaderScreen
-from tui.widgets.story_list import StoryList
+from tui.widgets.story_list import Selection, StoryList
 
 pytestmark = pytest.mark.anyio
 
@@ -36,6 +38,32 @@ HOSTILE_TITLES = [
     "[bold red]x[/]",
     "[@click=app.quit]y[/]",
     "Breaking [/news] \x1b[2J\x1b]0;pwned\x07 after \u202eevil",
+]
+# The seeds' two stories (see the module docstring).
+STORY_A, STORY_B = 1, 5
+# Unrelated events: (title, outlet, body). No two share a subject, so each is its own story.
+DISTINCT_EVENTS = [
+    (
+        "Harbour ferry terminal reopens after winter repairs",
+        "Harbour Gazette",
+        "The ferry terminal at the north harbour reopened on Monday after six weeks of repairs to its "
+        "pontoons and ticket hall. Commuters queued for the first crossing of the morning, and the port "
+        "authority said timetables would return to normal by the weekend.",
+    ),
+    (
+        "Library extends opening hours for exam season",
+        "Campus Weekly",
+        "The university library will stay open until midnight throughout the exam period, the librarian "
+        "announced. Extra study desks, printers and laptop chargers have been installed on the third floor, "
+        "and students can reserve seminar rooms online.",
+    ),
+    (
+        "Orchard growers report a record apple harvest",
+        "Farm Journal",
+        "Orchard growers in the valley picked more apples this autumn than in any year on record. Mild "
+        "spring weather and few late frosts helped the blossom set, cooperatives said, though cider presses "
+        "struggled to keep pace with deliveries.",
+    ),
 ]
 
 
@@ -81,26 +109,43 @@ def seed_records() -> list[ArticleRecord]:
     return records
 
 
+def distinct_records(
+    count: int, *, newest: datetime = FIXED_NOW, apart: timedelta = timedelta(days=20), prefix: str = "event"
+) -> list[ArticleRecord]:
+    """`count` unrelated events with feed dates `apart` from each other, newest first."""
+    return [
+        ArticleRecord(
+            guid=f"{prefix}{index}",
+            title=title,
+            body=body,
+            outlet=outlet,
+            url=f"https://example.org/{prefix}/{index}",
+            published=newest - apart * index,
+        )
+        for index, (title, outlet, body) in enumerate(DISTINCT_EVENTS[:count])
+    ]
+
+
+def check_seed_stories(db_path: Path) -> None:
+    """The tests below are written for the seeds' two stories; say so plainly if grouping changed them."""
+    db = open_db(db_path)
+    try:
+        placed = db.execute("SELECT id, story_id, duplicate_of FROM articles ORDER BY id").fetchall()
+    finally:
+        db.conn.close()
+    expected = [(1, 1, None), (2, 1, None), (3, 1, None), (4, 1, 1), (5, 5, None)]
+    assert placed == expected, (
+        "the seeds should form two stories, A = 000-003 (003 a copy of 000) and B = 004 alone "
+        f"(as tests/test_story_ingest.py::test_seeds_form_two_stories requires); got {placed}"
+    )
+
+
 @pytest.fixture
 def seeds_db(tmp_path: Path) -> Path:
     path = tmp_path / "seeds.db"
     add_articles(path, "Samples", seed_records())
+    check_seed_stories(path)
     return path
-
-
-def group_story(db_path: Path, article_ids: list[int], copies: tuple[int, ...] = ()) -> int:
-    """Put these articles in one story (as the grouper will): the first id names the story."""
-    db = open_db(db_path)
-    try:
-        with write_batch(db):
-            story_id = article_ids[0]
-            old = [story_store.story_sizes(db, [i]) for i in article_ids]
-            for article_id in article_ids:
-                story_store.assign_story(db, article_id, story_id, story_id if article_id in copies else None)
-            story_store.refresh_stories(db, [story_id, *(i for sizes in old for i in sizes)])
-        return story_id
-    finally:
-        db.conn.close()
 
 
 def app_for(db_path: Path) -> NewswatchApp:
@@ -144,13 +189,22 @@ async def test_arrows_and_vim_keys_move_the_cursor_and_enter_opens_the_reader(se
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
         story_list = screen.query_one(StoryList)
-        assert story_list.story_count == 5
+        assert story_list._ids == [STORY_A, STORY_B]
+        await pilot.press("j")
+        assert story_list.cursor == 1 and story_list.selection() == Selection(STORY_B, None)
+        await pilot.press("k")
+        assert story_list.cursor == 0 and story_list.selection() == Selection(STORY_A, None)
+        # Opened, story A's four articles are lines of their own that the same keys move through.
+        await pilot.press("space")
+        await wait_for(pilot, lambda: story_list.expanded_story == STORY_A)
+        assert story_list.line_count == 6
         await pilot.press("down", "j")
-        assert story_list.cursor == 2
+        assert story_list.cursor == 2 and story_list.selection().story_id == STORY_A
+        assert story_list.selection().article_id is not None
         await pilot.press("k")
         assert story_list.cursor == 1
         await pilot.press("G")
-        assert story_list.cursor == 4
+        assert story_list.cursor == 5 and story_list.selection() == Selection(STORY_B, None)
         await pilot.press("g")
         assert story_list.cursor == 0
         first = story_list.row(story_list.selection().story_id)
@@ -167,10 +221,18 @@ async def test_mouse_click_selects_and_double_click_opens(seeds_db: Path) -> Non
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
         story_list = screen.query_one(StoryList)
+        await pilot.click(StoryList, offset=(40, 1))
+        assert story_list.cursor == 1 and story_list.selection() == Selection(STORY_B, None)
+        # A click on the left edge (mark, time, arrow) opens a story of several articles.
+        await pilot.click(StoryList, offset=(4, 0))
+        await wait_for(pilot, lambda: story_list.expanded_story == STORY_A)
         await pilot.click(StoryList, offset=(40, 2))
         assert story_list.cursor == 2
+        member = story_list.selection()
+        assert member.story_id == STORY_A and member.article_id is not None
         await pilot.click(StoryList, offset=(40, 2), times=2)
-        await wait_for(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ReaderScreen) and app.screen.article is not None)
+        assert app.screen.article["id"] == member.article_id
 
 
 # --- search -----------------------------------------------------------------------------------------------
@@ -184,8 +246,10 @@ async def test_search_updates_the_list_and_count_and_a_bad_query_gets_one_line(s
         await pilot.press(*"sanction*")
         await ready(pilot)
         story_list = screen.query_one(StoryList)
-        assert story_list.story_count == 1
+        # Only seed 004 mentions sanctions: the list narrows to its story.
+        assert story_list._ids == [STORY_B]
         assert "1 story match" in screen.query_one("#search-status").render().plain
+        assert "They ask Moscow to cease" in list_text(screen)[0]
         # A bad query keeps the last good results and says what is wrong, on one line.
         await pilot.press("space", "left_parenthesis")
         status = screen.query_one("#search-status").render().plain
@@ -197,7 +261,7 @@ async def test_search_updates_the_list_and_count_and_a_bad_query_gets_one_line(s
         assert story_list.has_focus
         await pilot.press("escape")  # clears the search
         await ready(pilot)
-        assert story_list.story_count == 5
+        assert story_list._ids == [STORY_A, STORY_B]
 
 
 async def test_reader_highlights_topic_terms_and_search_terms(seeds_db: Path) -> None:
@@ -229,47 +293,55 @@ async def test_topic_source_unread_and_starred_filters(seeds_db: Path) -> None:
         screen.post_message(FilterPicked("topic", "Russia sanctions"))
         await pilot.pause()
         await ready(pilot)
-        assert story_list.story_count == 1
+        assert story_list._ids == [STORY_B]
+        screen.post_message(FilterPicked("topic", "DPRK troops"))
+        await pilot.pause()
+        await ready(pilot)
+        assert story_list._ids == [STORY_A, STORY_B]
         screen.post_message(FilterPicked("topic", None))
         await pilot.pause()
         await ready(pilot)
-        assert story_list.story_count == 5
+        assert story_list.story_count == 2
         screen.post_message(FilterPicked("source", "Samples"))
         await pilot.pause()
         await ready(pilot)
-        assert story_list.story_count == 5
+        assert story_list.story_count == 2
         # Star the first story, then show starred only.
+        assert story_list.selection() == Selection(STORY_A, None)
         await pilot.press("s")
-        await wait_for(pilot, lambda: story_list.row(story_list.selection().story_id).starred)
+        await wait_for(pilot, lambda: story_list.row(STORY_A).starred)
         await pilot.press("asterisk")
         await ready(pilot)
-        assert story_list.story_count == 1
+        assert story_list._ids == [STORY_A]
         await pilot.press("asterisk")
-        # Read one story, then unread only shows the other four.
+        await ready(pilot)
+        # Read the first story (all four of its articles), then unread only shows the other one.
+        assert story_list.selection() == Selection(STORY_A, None)
         await pilot.press("r")
-        await wait_for(pilot, lambda: story_list.row(story_list.selection().story_id).unread == 0)
+        await wait_for(pilot, lambda: story_list.row(STORY_A).unread == 0)
         await pilot.press("u")
         await ready(pilot)
-        assert story_list.story_count == 4
+        assert story_list._ids == [STORY_B]
         await pilot.press("x")
         await ready(pilot)
-        assert story_list.story_count == 5 and not screen.story_query.is_filtered
+        assert story_list.story_count == 2 and not screen.story_query.is_filtered
 
 
 async def test_filter_dialog_sets_a_date_range(seeds_db: Path) -> None:
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
-        dates = sorted(screen.query_one(StoryList).row(i).last_seen for i in screen.query_one(StoryList)._ids)
+        story_list = screen.query_one(StoryList)
+        # A story's time is its newest article's: A's is 000 (12:00), B's is 004 (08:00 the same day).
+        last_seen = {story_id: story_list.row(story_id).last_seen for story_id in story_list._ids}
+        assert last_seen[STORY_A] > last_seen[STORY_B]
         await pilot.press("f")
         await pilot.pause()
-        app.screen.query_one("#filter-since").value = dates[-2][:19]
+        app.screen.query_one("#filter-since").value = last_seen[STORY_A][:19]
         await pilot.click("#filter-apply")
         await pilot.pause()
         await ready(pilot)
-        assert (
-            screen.query_one(StoryList).story_count == sum(date >= dates[-2] for date in dates) < len(dates)
-        )
+        assert story_list._ids == [STORY_A]
         assert "now" in screen.query_one("#status").render().plain
 
 
@@ -282,35 +354,84 @@ async def test_read_and_star_write_through_to_the_database(seeds_db: Path) -> No
         screen = await ready(pilot)
         story_list = screen.query_one(StoryList)
         row = story_list.row(story_list.selection().story_id)
-        assert row.unread == 1
+        assert row.id == STORY_A and row.size == 4 and row.unread == 4
         await pilot.press("r")
         await wait_for(pilot, lambda: story_list.row(row.id).unread == 0)
+        read = open_db(seeds_db)
+        assert (
+            read.execute(
+                "SELECT count(*) FROM articles WHERE story_id = ? AND read = 1", [row.id]
+            ).fetchone()[0]
+            == 4
+        )
+        read.conn.close()
         await pilot.press("r")
-        await wait_for(pilot, lambda: story_list.row(row.id).unread == 1)
+        await wait_for(pilot, lambda: story_list.row(row.id).unread == 4)
         await pilot.press("s")
         await wait_for(pilot, lambda: story_list.row(row.id).starred)
         await app.workers.wait_for_complete()
     db = open_db(seeds_db)
+    # A story is starred through its lead; read/unread went to every article of the story.
     article = get_article(db, row.lead_article_id)
     assert article["starred"] == 1 and article["read"] == 0
+    members = db.execute("SELECT id, read, starred FROM articles WHERE story_id = ?", [row.id]).fetchall()
+    assert len(members) == 4 and all(read == 0 for _id, read, _starred in members)
+    assert [i for i, _read, starred in members if starred] == [row.lead_article_id]
 
 
-async def test_opening_the_lead_marks_the_whole_story_read(seeds_db: Path) -> None:
-    story_id = group_story(seeds_db, [1, 2, 3])
+async def test_a_member_marked_read_or_starred_keeps_the_cursor(seeds_db: Path) -> None:
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
         story_list = screen.query_one(StoryList)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: story_list.expanded_story == STORY_A)
+        await pilot.press("down", "down", "down")  # lead, copy (003), then 002
+        selected = story_list.selection()
+        assert selected == Selection(STORY_A, 3)
+
+        def member(article_id: int) -> dict:
+            return next(m for m in story_list._members if m["id"] == article_id)
+
+        await pilot.press("r")
+        await wait_for(pilot, lambda: member(3)["read"] == 1)
+        assert story_list.selection() == selected and story_list.row(STORY_A).unread == 3
+        await pilot.press("s")
+        await wait_for(pilot, lambda: member(3)["starred"] == 1)
+        assert story_list.selection() == selected
+        # A copy arriving from an ingest reloads the open story; the cursor stays on its article.
+        copy = seed_records()[0]
+        copy.guid, copy.outlet = "mirror-000", "Mirror Outlet"
+        await asyncio.to_thread(add_articles, seeds_db, "Samples", [copy])
+        await wait_for(pilot, lambda: len(story_list._members) == 5, timeout=8)
+        assert story_list.selection() == selected
+        await app.workers.wait_for_complete()
+    db = open_db(seeds_db)
+    assert db.execute("SELECT id FROM articles WHERE read = 1 OR starred = 1").fetchall() == [(3,)]
+
+
+async def test_opening_the_lead_marks_the_whole_story_read(seeds_db: Path) -> None:
+    story_id = STORY_A
+    app = app_for(seeds_db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await ready(pilot)
+        story_list = screen.query_one(StoryList)
+        assert story_list.row(story_id).size == 4 and story_list.row(story_id).unread == 4
         line = story_list._ids.index(story_id)
         story_list.move_cursor(line)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ReaderScreen) and app.screen.article is not None)
+        assert app.screen.article["id"] == story_list.row(story_id).lead_article_id
         await pilot.press("escape")
         await wait_for(pilot, lambda: (story_list.row(story_id) or row_placeholder).unread == 0)
+        assert story_list.row(STORY_B).unread == 1
 
 
 class _Unknown:
+    """A row not (re)loaded yet."""
+
     unread = -1
+    size = -1
 
 
 row_placeholder = _Unknown()
@@ -320,7 +441,7 @@ row_placeholder = _Unknown()
 
 
 async def test_a_story_expands_to_its_articles_with_copies_marked(seeds_db: Path) -> None:
-    story_id = group_story(seeds_db, [1, 2, 3, 4], copies=(4,))
+    story_id = STORY_A
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
@@ -328,22 +449,30 @@ async def test_a_story_expands_to_its_articles_with_copies_marked(seeds_db: Path
         assert story_list.story_count == 2
         story_list.move_cursor(story_list._ids.index(story_id))
         row = story_list.row(story_id)
-        assert row.size == 4
+        assert row.size == 4 and row.outlets == 3 and row.lead_article_id == 1
+        assert "▸" in list_text(screen)[0] and "▸" not in list_text(screen)[1]  # B has one article
         await pilot.press("space")
         await wait_for(pilot, lambda: story_list.expanded_story == story_id)
         assert story_list.line_count == 6
         lines = list_text(screen)
-        assert sum("└" in line for line in lines) == 4
-        assert sum(line.rstrip().endswith("copy") for line in lines) == 1
+        assert "▾" in lines[0]
+        members = lines[1:5]
+        assert all("└" in line for line in members) and "└" not in lines[5]
+        # The lead (seed 000, the fullest text) comes first; seed 003 is marked as a copy of it.
+        assert members[0].rstrip().endswith("lead") and "Allies condemn the DPRK" in members[0]
+        copies = [line for line in members if line.rstrip().endswith("copy")]
+        assert len(copies) == 1 and "Statement by the Foreign Ministers" in copies[0]
+        assert "Anadolu Agency" in lines[4] and "RTT News/dpa-AFX" in lines[3]
         # Enter on a member opens that article, and the reader lists the other outlets one key away.
         await pilot.press("down", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ReaderScreen) and app.screen.article is not None)
         reader = app.screen
+        assert reader.article["id"] == row.lead_article_id
         assert len(reader.others) == 3
         also = reader.query_one("#reader-also").render().plain
         assert "[1]" in also and "[3]" in also and "copy" in also
         opened = reader.article["id"]
-        await pilot.press("1")
+        await pilot.press("1")  # the copy (seed 003), the earliest of the others
         await wait_for(
             pilot,
             lambda: (
@@ -352,24 +481,25 @@ async def test_a_story_expands_to_its_articles_with_copies_marked(seeds_db: Path
                 and app.screen.article["id"] != opened
             ),
         )
+        assert app.screen.article["id"] == 4 and app.screen.article["duplicate_of"] == opened
         await pilot.press("escape")
         await pilot.press("h")
         assert story_list.expanded_story is None
 
 
 async def test_sort_by_most_outlets(seeds_db: Path) -> None:
-    db = open_db(seeds_db)
-    with write_batch(db):
-        db.conn.execute("UPDATE articles SET outlet = 'Outlet ' || id")
-    db.conn.close()
-    story_id = group_story(seeds_db, [4, 5])
+    # A newer one-outlet story goes on top of the newest-first list; story A has three outlets.
+    (newer,) = add_articles(seeds_db, "Samples", distinct_records(1))
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
         story_list = screen.query_one(StoryList)
+        assert story_list._ids == [newer, STORY_A, STORY_B]
         await pilot.press("t")
         await ready(pilot)
-        assert story_list._ids[0] == story_id and story_list.row(story_id).outlets == 2
+        assert story_list._ids == [STORY_A, newer, STORY_B]
+        assert [story_list.row(i).outlets for i in story_list._ids] == [3, 1, 1]
+        assert "most outlets first" in screen.query_one("#status").render().plain
 
 
 # --- first run, safety, live updates -------------------------------------------------------------------
@@ -388,21 +518,19 @@ async def test_an_empty_database_shows_the_first_run_screen(tmp_path: Path) -> N
 
 async def test_hostile_titles_and_bodies_are_shown_literally(tmp_path: Path) -> None:
     path = tmp_path / "hostile.db"
-    records = [
-        ArticleRecord(
-            guid=f"h{index}",
-            title=title,
-            body=f"Body {title} [link=https://evil.example]click[/link] \x1b]52;c;cHduZWQ=\x07 end",
-            url="javascript:alert(1)",
-            outlet="[i]Outlet[/i]",
-            published=FIXED_NOW - timedelta(hours=index),
-        )
-        for index, title in enumerate(HOSTILE_TITLES)
-    ]
+    # Three unrelated events weeks apart, so each hostile title is a story line of its own.
+    records = distinct_records(3, prefix="h")
+    for record, title in zip(records, HOSTILE_TITLES, strict=True):
+        record.title = title
+        record.body += " [link=https://evil.example]click[/link] \x1b]52;c;cHduZWQ=\x07 end"
+        record.url = "javascript:alert(1)"
+        record.outlet = "[i]Outlet[/i]"
     add_articles(path, "Hostile [b]source[/b]", records)
     app = app_for(path)
     async with app.run_test(size=(160, 40)) as pilot:
         screen = await ready(pilot)
+        story_list = screen.query_one(StoryList)
+        assert story_list.story_count == 3
         await wait_for(
             pilot,
             lambda: (
@@ -452,19 +580,28 @@ async def test_new_articles_appear_without_losing_the_selection(seeds_db: Path) 
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
         story_list = screen.query_one(StoryList)
-        await pilot.press("down", "down")
+        await pilot.press("down")
         selected = story_list.selection()
+        assert selected == Selection(STORY_B, None)
         screen_row = story_list.cursor - int(story_list.scroll_offset.y)
-        new = ArticleRecord(
-            guid="late", title="A late report on troops", body="DPRK troops arrive.", published=FIXED_NOW
-        )
+        # A new event: a story of its own, the newest.
+        (new,) = distinct_records(1, prefix="late")
         await asyncio.to_thread(add_articles, seeds_db, "Samples", [new])
-        await wait_for(pilot, lambda: story_list.story_count == 6, timeout=8)
+        await wait_for(pilot, lambda: story_list.story_count == 3, timeout=8)
         assert story_list.selection() == selected
         # The list fits on screen, so the new story at the top pushes the selection down one row.
         assert story_list.cursor - int(story_list.scroll_offset.y) == screen_row + 1
         await ready(pilot)
-        assert "A late report on troops" in list_text(screen)[0]
+        assert new.title in list_text(screen)[0]
+        # Another outlet's copy of seed 000 joins story A: no new line, the story grows, nothing moves.
+        copy = seed_records()[0]
+        copy.guid, copy.outlet = "mirror-000", "Mirror Outlet"
+        await asyncio.to_thread(add_articles, seeds_db, "Samples", [copy])
+        await wait_for(pilot, lambda: (story_list.row(STORY_A) or row_placeholder).size == 5, timeout=8)
+        await ready(pilot)
+        assert story_list.story_count == 3 and story_list.selection() == selected
+        assert story_list.cursor - int(story_list.scroll_offset.y) == screen_row + 1
+        assert story_list.row(STORY_A).outlets == 4
 
 
 async def test_a_scrolled_list_keeps_its_place_when_stories_arrive(tmp_path: Path) -> None:
@@ -483,15 +620,8 @@ async def test_a_scrolled_list_keeps_its_place_when_stories_arrive(tmp_path: Pat
         screen_row = story_list.cursor - top
         assert top > 0
         before = story_list.story_count
-        new = [
-            ArticleRecord(
-                guid=f"late{n}",
-                title=f"Late report {n}",
-                body="Storm and flooding.",
-                published=datetime.now(UTC),
-            )
-            for n in range(3)
-        ]
+        # Three unrelated events at once: three new stories above the selection.
+        new = distinct_records(3, newest=datetime.now(UTC), apart=timedelta(minutes=1), prefix="late")
         await asyncio.to_thread(add_articles, path, "Outlet 001", new)
         await wait_for(pilot, lambda: story_list.story_count == before + 3, timeout=8)
         assert story_list.selection() == selected
@@ -527,6 +657,7 @@ async def test_fetch_now_runs_an_ingest_in_a_worker(seed_config: Path, tmp_path:
             pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.query_one("#first-run").display
         )
         await pilot.press("R")
-        await wait_for(pilot, lambda: app.screen.query_one(StoryList).story_count == 5, timeout=20)
+        # Five articles, grouped as the seeds always are: two stories.
+        await wait_for(pilot, lambda: app.screen.query_one(StoryList).story_count == 2, timeout=20)
         assert "5 new" in app.screen.query_one("#status").render().plain
         assert not app.screen.query_one("#first-run").display

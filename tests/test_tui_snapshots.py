@@ -6,16 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_tui import add_articles, app_for, group_story, ready, seed_records
+from tests.test_tui import STORY_A, add_articles, app_for, check_seed_stories, ready, seed_records
 
 SIZE = (140, 36)
 
 
 @pytest.fixture
 def snapshot_db(tmp_path: Path) -> Path:
+    """The five seeds, grouped as an ingest groups them: story A (000-003, 003 a copy) and story B (004)."""
     path = tmp_path / "seeds.db"
     add_articles(path, "Samples", seed_records())
-    group_story(path, [1, 2, 3], copies=(3,))
+    check_seed_stories(path)
     return path
 
 
@@ -33,7 +34,7 @@ def test_expanded_story(snap_compare, snapshot_db: Path) -> None:
         from tui.widgets.story_list import StoryList
 
         story_list = screen.query_one(StoryList)
-        story_list.move_cursor(story_list._ids.index(1))
+        story_list.move_cursor(story_list._ids.index(STORY_A))
         await pilot.press("space")
         await pilot.pause(0.3)
 
@@ -46,7 +47,7 @@ def test_reader(snap_compare, snapshot_db: Path) -> None:
         from tui.widgets.story_list import StoryList
 
         story_list = screen.query_one(StoryList)
-        story_list.move_cursor(story_list._ids.index(1))
+        story_list.move_cursor(story_list._ids.index(STORY_A))
         await pilot.press("enter")
         await pilot.pause(0.5)
 
