@@ -255,9 +255,9 @@ class Synthetic:
         aid = self.next_id
         self.next_id += 1
         t = aid / self.per_day * 86400.0
+        self.live = [s for s in self.live if s["left"] > 0 and t - s["t"] < 3 * 86400][-300:]
         if not self.live or rng.random() < 0.12:
             self.live.append(self._story(t))
-        self.live = [s for s in self.live if s["left"] > 0 and t - s["t"] < 3 * 86400][-300:]
         story = self.live[int(rng.integers(len(self.live)))]
         story["left"] -= 1
         when = self.start + timedelta(seconds=t)
