@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +43,7 @@ def open_db(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
         # The per-batch tagging index (store.topics.BatchIndex) is a temp table: keep it off the disk.
         conn.execute("PRAGMA temp_store = MEMORY")
         if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             # WAL + NORMAL is durable across application crashes (kill -9); only an OS crash can lose the
             # last commits, never corrupt the file.
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -54,6 +55,27 @@ def open_db(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
         raise StoreError(describe_db_error(db_path, error)) from error
     except OSError as error:
         raise StoreError(f"{db_path}: cannot open database: {error.strerror or error}") from error
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL unless the file already is (it stays WAL once set).
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers "database is locked" at once
+    instead of calling the busy handler: two processes opening a new database together (the TUI and the
+    first cron ingest) failed that way. So wait here, as the busy timeout would.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
 
 def describe_db_error(path: str | Path, error: BaseException) -> str:
