@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -176,20 +176,12 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
     """'7d' / '12h' (an age) or '2024-11-01' / an ISO datetime -> a UTC datetime."""
     if not text:
         return None
-    from newswatch.config import parse_duration
+    from newswatch.config import parse_when
 
-    now = now or datetime.now(UTC)
     try:
-        return now - timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(
-            f'--since: expected a date like 2024-11-01 or an age like "7d", got {text!r}', 2
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return parse_when(text, now=now)
+    except ValueError as error:
+        raise CliError(f"--since: {error}", EXIT_CONFIG) from None
 
 
 # --- shared context -------------------------------------------------------------------------------------

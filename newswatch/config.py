@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,24 @@ def parse_duration(value: str | int) -> int:
     if total <= 0:
         raise ValueError("expected a positive duration")
     return total
+
+
+def parse_when(text: str, *, now: datetime | None = None) -> datetime | None:
+    """A point in time as people type it: '' -> None; '7d' / '12h' -> that long ago; '2024-11-05' or an
+    ISO time -> that moment (UTC). Raises ValueError with a one-line hint. Shared by the CLI and the TUI."""
+    text = text.strip()
+    if not text:
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        return now - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f'expected a date like 2024-11-05 or an age like "7d", got {text!r}') from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,34 +116,41 @@ class ArticleFilter:
     story_id: int | None = None
 
 
-def _where(filters: ArticleFilter) -> tuple[str, list[Any]]:
+def article_conditions(filters: ArticleFilter, alias: str = "a") -> tuple[list[str], list[Any]]:
+    """SQL conditions (on articles aliased `alias`) and their parameters for a filter; shared with views."""
+    a = alias
     clauses: list[str] = []
     params: list[Any] = []
     if filters.fts:
-        clauses.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+        clauses.append(f"{a}.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
         params.append(filters.fts)
     if filters.source:
-        clauses.append("a.source_id IN (SELECT id FROM sources WHERE name = ? COLLATE NOCASE)")
+        clauses.append(f"{a}.source_id IN (SELECT id FROM sources WHERE name = ? COLLATE NOCASE)")
         params.append(filters.source)
     if filters.topic:
         clauses.append(
-            "a.id IN (SELECT article_id FROM article_topics WHERE topic_id ="
+            f"{a}.id IN (SELECT article_id FROM article_topics WHERE topic_id ="
             " (SELECT id FROM topics WHERE name = ? COLLATE NOCASE))"
         )
         params.append(filters.topic)
     if filters.since:
-        clauses.append("a.sort_time >= ?")
+        clauses.append(f"{a}.sort_time >= ?")
         params.append(to_db_time(filters.since))
     if filters.until:
-        clauses.append("a.sort_time < ?")
+        clauses.append(f"{a}.sort_time < ?")
         params.append(to_db_time(filters.until))
     if filters.unread_only:
-        clauses.append("a.read = 0")
+        clauses.append(f"{a}.read = 0")
     if filters.starred_only:
-        clauses.append("a.starred = 1")
+        clauses.append(f"{a}.starred = 1")
     if filters.story_id is not None:
-        clauses.append("a.story_id = ?")
+        clauses.append(f"{a}.story_id = ?")
         params.append(filters.story_id)
+    return clauses, params
+
+
+def _where(filters: ArticleFilter) -> tuple[str, list[Any]]:
+    clauses, params = article_conditions(filters)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from store.articles import _chunks
+from store.articles import ArticleFilter, _chunks, article_conditions
 from store.db import to_db_time
 
 ORDERS = ("newest", "outlets")
@@ -43,25 +43,15 @@ class StoryQuery:
 
 def _article_clauses(query: StoryQuery) -> tuple[list[str], list[Any]]:
     """Conditions on a member article `a`: a story matches when any member matches all of them."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if query.fts:
-        clauses.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
-        params.append(query.fts)
-    if query.topic:
-        clauses.append(
-            "a.id IN (SELECT article_id FROM article_topics WHERE topic_id ="
-            " (SELECT id FROM topics WHERE name = ? COLLATE NOCASE))"
+    return article_conditions(
+        ArticleFilter(
+            fts=query.fts,
+            topic=query.topic,
+            source=query.source,
+            unread_only=query.unread_only,
+            starred_only=query.starred_only,
         )
-        params.append(query.topic)
-    if query.source:
-        clauses.append("a.source_id = (SELECT id FROM sources WHERE name = ? COLLATE NOCASE)")
-        params.append(query.source)
-    if query.unread_only:
-        clauses.append("a.read = 0")
-    if query.starred_only:
-        clauses.append("a.starred = 1")
-    return clauses, params
+    )
 
 
 def _story_clauses(query: StoryQuery) -> tuple[list[str], list[Any]]:

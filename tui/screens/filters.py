@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
 from textual import on
@@ -13,25 +13,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
-from newswatch.config import parse_duration
+from newswatch.config import parse_when
 from store.views import StoryQuery
-
-
-def parse_when(text: str, *, now: datetime | None = None) -> datetime | None:
-    """'' -> None; '7d' / '12h' -> that long ago; '2024-11-05' or an ISO time -> that moment (UTC)."""
-    text = text.strip()
-    if not text:
-        return None
-    now = now or datetime.now(UTC)
-    try:
-        return now - timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f'expected a date like 2024-11-05 or an age like "7d", got {text!r}') from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _date_text(value: datetime | None) -> str:
