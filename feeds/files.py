@@ -33,7 +33,7 @@ from feeds.records import (
     ArticleRecord,
     ParseResult,
 )
-from feeds.sanitize import clean_line, clean_text
+from feeds.sanitize import clean_line, clean_text, safe_url
 
 __all__ = [
     "MAX_BODY_CHARS",
@@ -557,7 +557,8 @@ def _record_from_json(text: str, *, mtime: datetime, default_outlet: str) -> Art
         guid=clean_line(guid, max_chars=2000),
         title=title,
         body=body,
-        url=clean_line(url, max_chars=4000),
+        # The link is opened in a browser: http(s) only ("javascript:..." or "file:///etc/passwd" go).
+        url=safe_url(clean_line(url, max_chars=4000)) or "",
         author=clean_line(_text_field(obj, "author"), max_chars=300),
         outlet=clean_line(_text_field(obj, "source", "outlet"), max_chars=300) or default_outlet,
         published=published,

@@ -22,7 +22,6 @@ import sqlite_utils
 
 from feeds.files import SUPPORTED_SUFFIXES, read_path
 from feeds.records import ArticleRecord, ParseResult
-from feeds.sanitize import safe_url
 from store import sources as source_store
 from store.articles import upsert_articles
 from store.db import from_db_time, utc_now, write_batch
@@ -192,12 +191,6 @@ def _ingest_path_source(
             outcome.unchanged += previous.articles
             continue
         parsed = read_path(file, default_outlet=outlet)
-        own_uri = file.as_uri()
-        for record in parsed.records:
-            # A record's link is opened in a browser: http(s), or the file's own location, nothing else
-            # (a .jsonl line may say "javascript:..." or "file:///etc/passwd").
-            if record.url and record.url != own_uri and safe_url(record.url) is None:
-                record.url = ""
         outcome.warnings.extend(parsed.warnings)
         records.extend(parsed.records)
         if parsed.error:
