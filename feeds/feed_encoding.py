@@ -105,8 +105,23 @@ def decode_feed(body: bytes, content_type: str | None = None) -> Decoded:
     if lossy.count("\ufffd") * 20 <= non_ascii:
         problems.append("invalid UTF-8 bytes replaced")
         return Decoded(lossy, "utf-8", "; ".join(problems))
+    detected = _detect(body)
+    if detected is not None:
+        problems.append(f"no declared charset fits; detected {detected}")
+        return Decoded(body.decode(detected, "replace"), detected, "; ".join(problems))
     problems.append("no declared charset fits; read as windows-1252")
     return Decoded(body.decode("cp1252", "replace"), "cp1252", "; ".join(problems))
+
+
+def _detect(body: bytes) -> str | None:
+    """Statistical detection, only when every declaration was wrong (a cp1251 feed labelled UTF-8 reads as
+    Cyrillic rather than as windows-1252 mojibake)."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body[:200_000]).best()
+    if best is None or best.encoding in ("utf_8", "ascii"):
+        return None
+    return _normalise(best.encoding) or best.encoding
 
 
 def _decode_or_replace(body: bytes, codec: str, source: str) -> Decoded:

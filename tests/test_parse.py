@@ -368,3 +368,21 @@ def test_parse_feed_is_total(pieces):
     result = parse("".join(pieces).encode("utf-8", "surrogatepass"))
     for record in result.records:
         assert "\x1b" not in record.title + record.body and "\x00" not in record.title + record.body
+
+
+def test_a_cyrillic_feed_labelled_utf8_is_read_as_cyrillic_with_a_warning() -> None:
+    text = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Новости дня</title>'
+        "<item><title>Москва и Киев: переговоры продолжаются</title><guid>1</guid>"
+        "<description>Министр иностранных дел заявил сегодня, что переговоры продолжаются</description>"
+        "</item></channel></rss>"
+    )
+    result = parse_feed(
+        text.encode("cp1251"),
+        url="http://127.0.0.1/feed",
+        default_outlet="x",
+        fetched_at=datetime(2024, 11, 5, tzinfo=UTC),
+        response_headers={"content-type": "application/rss+xml; charset=utf-8"},
+    )
+    assert [r.title for r in result.records] == ["Москва и Киев: переговоры продолжаются"]
+    assert any("detected cp1251" in warning for warning in result.warnings)
