@@ -76,9 +76,11 @@ class GroupingSettings:
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(w * b[t] for t, w in a.items() if t in b)
+    # The shared terms come from a C-level key intersection (most of an 80-term vector is not in
+    # the other); its order follows string hashes, which change per process, so the products are
+    # summed with fsum, whose correctly rounded result does not depend on order: a regroup in
+    # another process must compute bit-identical scores.
+    return math.fsum([a[t] * b[t] for t in a.keys() & b.keys()])
 
 
 def _top(weights: dict[str, float], n: int) -> list[tuple[str, float]]:
@@ -231,6 +233,13 @@ class StoryGrouper:
                 if not (recs[i].date_certain and recs[i].published is not None)
                 or abs(recs[i].published - ts) <= span
             ]
+            # Then whole stories the dates rule out, before the cap: a busy term's recent postings
+            # are mostly other stories of the last two weeks, and a candidate slot (and a cosine)
+            # spent on one of those is a slot an eligible story did not get.
+            story_ids = sorted({recs[i].story_id for i in ids})
+            stories = st.get_stories(story_ids)
+            ok = {sid for sid in story_ids if sid in stories and self._time_ok(stories[sid], ts, certain)}
+            ids = [i for i in ids if recs[i].story_id in ok]
         # Shared weight of the query terms is a cheap upper-bound proxy for the cosine; the most
         # recent article wins ties.
         ids.sort(key=lambda i: (-hits[i], -i))

@@ -327,40 +327,53 @@ class Token(NamedTuple):
     entity: bool  # capitalized mid-sentence, an acronym or a number: names, places, figures
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _word(raw: str) -> tuple[str | None, bool, bool]:
+    """(term or None for a dropped word, is an acronym, is capitalized) of one word as written.
+
+    Cached: news reuses a small vocabulary, and this is most of the per-word work of tokenizing.
+    """
+    word = raw[:-2] if raw.endswith("'s") else raw
+    low = word.lower().replace(".", "").replace("'", "")
+    if low in ("us", "usa") and word.isupper():
+        low = "usa"  # the country, not the pronoun
+    elif len(low) < 2 or low in STOPWORDS:
+        return None, False, False
+    is_acronym = len(word) >= 2 and word.replace(".", "").isupper()
+    return stem(low), is_acronym, word[0].isupper()
+
+
 def tokenize(text: str, *, entities: bool = True) -> list[Token]:
     """Split text into terms, dropping stopwords and one-letter words.
 
     `entities=False` flags no token as name-like (for headlines, whose capitals say little).
     """
     out: list[Token] = []
+    append = out.append
     for line in normalize(text).splitlines():
         prev_end = 0
         sentence_start = True
         for m in _TOKEN_RE.finditer(line):
             raw = m.group()
-            gap = line[prev_end : m.start()]
-            prev_end = m.end()
-            if gap and _SENTENCE_END_RE.search(gap):
+            start = m.start()
+            # Most gaps are one space; only look for sentence punctuation in the others.
+            gap_len = start - prev_end
+            if (gap_len > 1 or (gap_len == 1 and line[prev_end] != " ")) and _SENTENCE_END_RE.search(
+                line[prev_end:start]
+            ):
                 sentence_start = True
+            prev_end = m.end()
             if raw[0].isdigit():
-                term = raw.replace(",", "")
                 # "1,874" and "1874" are the same figure; decimals stay as written.
-                out.append(Token(term, entities))
+                append(Token(raw.replace(",", ""), entities))
                 sentence_start = False
                 continue
-            word = raw
             was_start = sentence_start
             sentence_start = False
-            if word.endswith("'s"):
-                word = word[:-2]
-            low = word.lower().replace(".", "").replace("'", "")
-            if low in ("us", "usa") and word.isupper():
-                low = "usa"  # the country, not the pronoun
-            elif len(low) < 2 or low in STOPWORDS:
+            term, is_acronym, capital = _word(raw)
+            if term is None:
                 continue
-            is_acronym = len(word) >= 2 and word.replace(".", "").isupper()
-            entity = entities and (is_acronym or (word[0].isupper() and not was_start))
-            out.append(Token(stem(low), entity))
+            append(Token(term, entities and (is_acronym or (capital and not was_start))))
     return out
 
 
