@@ -194,12 +194,15 @@ class SqliteGroupingState:
         return self._meta("doc_count") + self._docs_delta
 
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        counts = dict.fromkeys(terms, 0)
-        for term, n in self._select("SELECT term, n FROM grouping_df WHERE term IN ({marks})", list(counts)):
-            counts[term] = n
-        for term in counts:
-            counts[term] += self._df_delta.get(term, 0)
-        return counts
+        committed = self._cache.setdefault("df", {})
+        missing = [term for term in dict.fromkeys(terms) if term not in committed]
+        if missing:
+            if len(committed) > _CACHE_LIMIT:
+                committed.clear()
+            committed.update(dict.fromkeys(missing, 0))  # absent terms are cached as 0 too
+            committed.update(self._select("SELECT term, n FROM grouping_df WHERE term IN ({marks})", missing))
+        delta = self._df_delta
+        return {term: committed[term] + delta.get(term, 0) for term in terms}
 
     def add_document(self, terms: Iterable[str]) -> None:
         delta = self._df_delta
@@ -246,6 +249,10 @@ class SqliteGroupingState:
             "INSERT INTO grouping_df (term, n) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
             sorted(self._df_delta.items()),
         )
+        df_cache = self._cache.setdefault("df", {})
+        for term, n in self._df_delta.items():
+            if term in df_cache:
+                df_cache[term] += n
         self._write_capped("grouping_lsh", "band_key", self._lsh_rows, self._lsh_cap)
         self._write_capped("grouping_postings", "term", self._posting_rows, self._posting_cap)
         for key, value in (("doc_count", self.doc_count()), ("seq", self._seq)):
@@ -272,15 +279,21 @@ class SqliteGroupingState:
         rows = [(key, seq, article_id) for key, entries in pending.items() for seq, article_id in entries]
         self.conn.executemany(f"INSERT INTO {table} ({key_column}, seq, article_id) VALUES (?, ?, ?)", rows)
         committed = self._cache.setdefault(table, {})
+        overflowing = []
         for key, entries in pending.items():
             if key in committed:
                 merged = committed[key] + entries
+                if cap and len(merged) > cap:
+                    overflowing.append(key)
                 committed[key] = merged[-cap:] if cap else merged
-        if cap:
+            else:
+                overflowing.append(key)  # length unknown here: let SQLite trim it
+        if cap and overflowing:
+            # Most keys (LSH bands especially) hold a handful of rows: trim only lists that outgrew the cap.
             self.conn.executemany(
                 f"""DELETE FROM {table} WHERE {key_column} = ?1 AND seq <= (
                         SELECT seq FROM {table} WHERE {key_column} = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)""",
-                [(key, cap) for key in pending],
+                [(key, cap) for key in overflowing],
             )
 
     def discard(self) -> None:
