@@ -216,10 +216,11 @@ class StoryGrouper:
         st = self.state
         query = list(vector)[: s.query_terms]
         hits: dict[int, float] = {}
+        get = hits.get  # the hottest loop of placement: up to query_terms x posting_cap entries
         for term, plist in st.postings(query).items():
             w = vector[term]
             for aid in plist:
-                hits[aid] = hits.get(aid, 0.0) + w
+                hits[aid] = get(aid, 0.0) + w
         if not hits:
             return []
         ids = sorted(hits)

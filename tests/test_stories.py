@@ -177,3 +177,18 @@ def test_seeds_form_two_stories() -> None:
 def test_ecbplus_floor() -> None:
     f1 = eval_ecb()["story"][2]
     assert f1 >= 0.86
+
+
+def test_cosine_does_not_depend_on_term_order() -> None:
+    # Scores must be bit-identical in a regroup run by another process (other string hashes,
+    # other set orders) and when vectors come back from the database in another order.
+    from stories.grouper import _dot
+
+    rng = random.Random(5)
+    a = {f"t{i}": rng.random() for i in range(80)}
+    b = {f"t{i}": rng.random() for i in range(40, 120)}
+    expected = _dot(a, b)
+    for seed in range(5):
+        items = list(b.items())
+        random.Random(seed).shuffle(items)
+        assert _dot(dict(items), a) == expected
