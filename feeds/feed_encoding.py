@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass
 
 _BOMS = (
@@ -121,7 +122,12 @@ def _detect(body: bytes) -> str | None:
     best = from_bytes(body[:200_000]).best()
     if best is None or best.encoding in ("utf_8", "ascii"):
         return None
-    return _normalise(best.encoding) or best.encoding
+    codec = _normalise(best.encoding) or best.encoding
+    # On short Western text detectors confuse windows-1252 with its Central European cousins ("crème"
+    # becomes "crčme"); windows-1252 stays the answer unless the bytes spell a non-Latin script.
+    letters = [ch for ch in body.decode(codec, "replace") if ord(ch) > 127 and ch.isalpha()]
+    non_latin = sum(1 for ch in letters if "LATIN" not in unicodedata.name(ch, "LATIN"))
+    return codec if letters and non_latin * 2 > len(letters) else None
 
 
 def _decode_or_replace(body: bytes, codec: str, source: str) -> Decoded:
