@@ -272,46 +272,18 @@ class _Progress:
 def _ingest_options(
     ctx: Context, *, progress: Any = None, force: bool = False, only_due: bool = False
 ) -> Any:
-    from newswatch.config import DEFAULT_INTERVAL_SECONDS
-    from newswatch.pipeline import IngestOptions
-    from newswatch.storying import StoryPlacer
+    from newswatch.refresh import ingest_options
 
-    config = ctx.config
-    # Plain settings: httpx is imported only when a pass actually has feeds to fetch.
-    limits = {
-        "read_timeout": config.fetch_timeout,
-        "deadline": config.fetch_deadline,
-        "max_body_bytes": int(config.max_body_mb * 1024 * 1024),
-        "concurrency": config.concurrency,
-        "per_host": config.per_host,
-        "host_gap": config.host_gap,
-        "run_deadline": config.run_deadline,
-    }
-    return IngestOptions(
-        topics=ctx.topics,
-        source_outlets=config.source_outlets,
-        force=force,
-        only_due=only_due,
-        default_interval=DEFAULT_INTERVAL_SECONDS,
-        fetch_settings=limits,
-        progress=progress,
-        place_stories=StoryPlacer(),
-    )
+    return ingest_options(ctx.config, ctx.topics, progress=progress, force=force, only_due=only_due)
 
 
 def _one_pass(ctx: Context, options: Any) -> Any:
-    """Sync the config, take the ingest lock and run one pass; None if another ingest holds the lock."""
-    from newswatch.pipeline import run_ingest, sync_config
-    from store.db import utc_now
-    from store.lock import IngestBusy, ingest_lock
+    """One locked pass; None (and a note on stderr) if another ingest holds the lock."""
+    from newswatch.refresh import locked_pass
+    from store.lock import IngestBusy
 
     try:
-        with ingest_lock(ctx.db_path):
-            now = utc_now()
-            retagged = sync_config(ctx.db, ctx.config.sources, ctx.topics, now=now)
-            summary = run_ingest(ctx.db, options, now=now)
-            summary.retagged_topics = retagged
-            return summary
+        return locked_pass(ctx.db, ctx.db_path, ctx.config, ctx.topics, options)
     except IngestBusy as busy:
         print(f"newswatch: {busy}", file=sys.stderr)
         return None

@@ -19,24 +19,66 @@ class RefreshOutcome:
     busy: str | None = None  # why it did not run: another ingest holds the lock
 
 
+def ingest_options(
+    config: Any,
+    topics: Any,
+    *,
+    progress: Callable[[int, int, str], None] | None = None,
+    force: bool = False,
+    only_due: bool = False,
+) -> Any:
+    """IngestOptions from a loaded config and its compiled topics (for the CLI, `watch` and the TUI's R)."""
+    from newswatch.config import DEFAULT_INTERVAL_SECONDS
+    from newswatch.pipeline import IngestOptions
+    from newswatch.storying import StoryPlacer
+
+    # Plain settings: httpx is imported only when a pass actually has feeds to fetch.
+    limits = {
+        "read_timeout": config.fetch_timeout,
+        "deadline": config.fetch_deadline,
+        "max_body_bytes": int(config.max_body_mb * 1024 * 1024),
+        "concurrency": config.concurrency,
+        "per_host": config.per_host,
+        "host_gap": config.host_gap,
+        "run_deadline": config.run_deadline,
+    }
+    return IngestOptions(
+        topics=topics,
+        source_outlets=config.source_outlets,
+        force=force,
+        only_due=only_due,
+        default_interval=DEFAULT_INTERVAL_SECONDS,
+        fetch_settings=limits,
+        progress=progress,
+        place_stories=StoryPlacer(),
+    )
+
+
+def locked_pass(db: Any, db_path: Path, config: Any, topics: Any, options: Any) -> Any:
+    """Take the ingest lock, sync the config and run one pass; raises store.lock.IngestBusy if it is held."""
+    from newswatch.pipeline import run_ingest, sync_config
+    from store.db import utc_now
+    from store.lock import ingest_lock
+
+    with ingest_lock(db_path):
+        now = utc_now()
+        retagged = sync_config(db, config.sources, topics, now=now)
+        summary = run_ingest(db, options, now=now)
+        summary.retagged_topics = retagged
+        return summary
+
+
 def refresh_once(
     config: Any, db_path: Path, *, progress: Callable[[int, int, str], None] | None = None
 ) -> RefreshOutcome:
     """Run one full ingest pass with its own database connection (safe to call from a worker thread)."""
-    from newswatch.cli import Context, _ingest_options
-    from newswatch.pipeline import run_ingest, sync_config
-    from store.db import utc_now
-    from store.lock import IngestBusy, ingest_lock
+    from newswatch.cli import Context
+    from store.lock import IngestBusy
 
     context = Context(config, db_path)
     try:
-        options = _ingest_options(context, progress=progress)
-        with ingest_lock(db_path):
-            now = utc_now()
-            retagged = sync_config(context.db, config.sources, context.topics, now=now)
-            summary = run_ingest(context.db, options, now=now)
-            summary.retagged_topics = retagged
-            return RefreshOutcome(summary=summary)
+        options = ingest_options(config, context.topics, progress=progress)
+        return RefreshOutcome(summary=locked_pass(context.db, db_path, config, context.topics, options))
     except IngestBusy as busy:
         return RefreshOutcome(busy=str(busy))
     finally:
