@@ -196,8 +196,8 @@ async def fetch_feeds(
     return [result for result in results if result is not None]
 
 
-def _unfinished(request: FetchRequest) -> FetchResult:
-    """The result for a feed the run deadline stopped (queued or in flight)."""
+def _fresh_result(request: FetchRequest) -> FetchResult:
+    """A result that has heard nothing from the server yet: the request's validators carried over."""
     return FetchResult(
         url=request.url,
         status=None,
@@ -207,12 +207,19 @@ def _unfinished(request: FetchRequest) -> FetchResult:
         final_url=request.url,
         permanent_redirect_url=None,
         not_modified=False,
-        error=RUN_DEADLINE_ERROR,
+        error=None,
         retry_after_seconds=None,
         max_age_seconds=None,
         elapsed=0.0,
-        run_deadline_reached=True,
     )
+
+
+def _unfinished(request: FetchRequest) -> FetchResult:
+    """The result for a feed the run deadline stopped (queued or in flight)."""
+    result = _fresh_result(request)
+    result.error = RUN_DEADLINE_ERROR
+    result.run_deadline_reached = True
+    return result
 
 
 class _Fetcher:
@@ -230,20 +237,7 @@ class _Fetcher:
         self.next_start: dict[str, float] = {}  # per host: the earliest start of its next request
 
     async def fetch(self, request: FetchRequest) -> FetchResult:
-        result = FetchResult(
-            url=request.url,
-            status=None,
-            body=None,
-            etag=request.etag,
-            last_modified=request.last_modified,
-            final_url=request.url,
-            permanent_redirect_url=None,
-            not_modified=False,
-            error=None,
-            retry_after_seconds=None,
-            max_age_seconds=None,
-            elapsed=0.0,
-        )
+        result = _fresh_result(request)
         try:
             await self._follow(request, result)
         except _FeedError as error:
