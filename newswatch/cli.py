@@ -531,9 +531,8 @@ def _topic_test(ctx: Context, args: argparse.Namespace) -> int:
 
     compiled = ctx.compile(args.query)
     filters = ArticleFilter(fts=compiled.fts, since=parse_since(args.since))
-    total = count_matching(ctx.db, filters)
+    total, stories = count_matching(ctx.db, filters)
     rows = list_articles(ctx.db, filters, limit=args.limit)
-    stories = len({row["story_id"] for row in list_articles(ctx.db, filters, limit=100000)})
     window = f" since {args.since}" if args.since else ""
     if not args.json:
         emit_line(f"would match {total} articles in {stories} stories{window}")

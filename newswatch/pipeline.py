@@ -48,7 +48,6 @@ class SourceOutcome:
 @dataclass(slots=True)
 class IngestSummary:
     outcomes: list[SourceOutcome] = field(default_factory=list)
-    new_article_ids: list[int] = field(default_factory=list)
     retagged_topics: list[str] = field(default_factory=list)
 
     @property
@@ -405,4 +404,3 @@ def _store_records(
     tag_articles(db, options.topics, result.updated_ids, replace=True)
     if options.place_stories is not None and result.new_ids:
         options.place_stories(db, result.new_ids)
-    summary.new_article_ids.extend(result.new_ids)

@@ -98,10 +98,6 @@ def upsert_articles(
     return result
 
 
-def count_articles(db: sqlite_utils.Database) -> int:
-    return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
-
-
 @dataclass(slots=True)
 class ArticleFilter:
     """What a listing asks for. `fts` is an FTS5 MATCH expression from the query language, never raw input."""
@@ -180,9 +176,13 @@ def list_articles(
     return rows
 
 
-def count_matching(db: sqlite_utils.Database, filters: ArticleFilter) -> int:
+def count_matching(db: sqlite_utils.Database, filters: ArticleFilter) -> tuple[int, int]:
+    """(articles, distinct stories) matching a filter, counted in SQLite."""
     where, params = _where(filters)
-    return int(db.execute(f"SELECT count(*) FROM articles a {where}", params).fetchone()[0])
+    articles, stories = db.execute(
+        f"SELECT count(*), count(DISTINCT a.story_id) FROM articles a {where}", params
+    ).fetchone()
+    return int(articles), int(stories)
 
 
 def get_article(db: sqlite_utils.Database, article_id: int) -> dict[str, Any] | None:

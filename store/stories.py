@@ -54,16 +54,6 @@ def clear_all_stories(db: sqlite_utils.Database) -> None:
     db.conn.execute("DELETE FROM stories")
 
 
-def story_sizes(db: sqlite_utils.Database, story_ids: Sequence[int]) -> dict[int, int]:
-    sizes: dict[int, int] = {}
-    for chunk in _chunks(sorted(set(story_ids))):
-        marks = ",".join("?" * len(chunk))
-        sizes.update(
-            db.execute(f"SELECT id, size FROM stories WHERE id IN ({marks})", list(chunk)).fetchall()
-        )
-    return sizes
-
-
 def _story_where(fts: str | None, topic: str | None, since: Any, source: str | None) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -133,19 +123,6 @@ def list_stories(
             )
         )
     return stories
-
-
-def story_members(db: sqlite_utils.Database, story_id: int) -> list[dict[str, Any]]:
-    rows = list(
-        db.query(
-            """SELECT a.id, a.title, a.outlet, a.url, a.sort_time, a.published, a.read, a.starred,
-                      a.duplicate_of, a.body_chars, s.name AS source
-               FROM articles a JOIN sources s ON s.id = a.source_id
-               WHERE a.story_id = ? ORDER BY a.sort_time, a.id""",
-            [story_id],
-        )
-    )
-    return rows
 
 
 def grouping_inputs(db: sqlite_utils.Database, article_ids: Sequence[int]) -> Iterable[dict[str, Any]]:

@@ -138,16 +138,3 @@ def topic_overview(db: sqlite_utils.Database) -> list[dict[str, Any]]:
                GROUP BY t.id ORDER BY t.name COLLATE NOCASE"""
         )
     )
-
-
-def topic_daily_counts(db: sqlite_utils.Database, since: datetime) -> dict[str, dict[str, int]]:
-    """topic name -> {YYYY-MM-DD: article count} since a date (for sparklines)."""
-    counts: dict[str, dict[str, int]] = {}
-    for name, day, count in db.execute(
-        """SELECT t.name, substr(a.sort_time, 1, 10) AS day, count(*)
-           FROM article_topics at JOIN topics t ON t.id = at.topic_id JOIN articles a ON a.id = at.article_id
-           WHERE a.sort_time >= ? GROUP BY t.id, day""",
-        [to_db_time(since)],
-    ):
-        counts.setdefault(name, {})[day] = count
-    return counts
