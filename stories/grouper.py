@@ -13,9 +13,11 @@ does not grow with the collection):
    the new article's heaviest terms (posting lists are capped); the stories they belong to are
    scored by a mix of cosine to the story centroid and the best cosine to a single member.
 3. Time. With certain dates an article can only join a story whose dated span it is within
-   `window` of, and a story never spans more than `max_story_span`. When the article's date or
-   all of the story's dates are uncertain (a file mtime, a fetch time), time says nothing, so the
-   content bar is raised by `uncertain_margin` instead.
+   `window` of, and a story never spans more than `max_story_span`; inside the window the content
+   bar rises with the gap (`time_margin`), as in on-line event detection's time-decayed
+   similarity: a rewrite hours later needs little, a loose follow-up days later needs more.
+   When the article's date or all of the story's dates are uncertain (a file mtime, a fetch
+   time), time says nothing, so the content bar is raised by `uncertain_margin` instead.
 
 Document frequencies are read as they stand when an article is placed and the article's vector
 is frozen then, so replaying the same articles in the same order rebuilds exactly the same state.
@@ -67,9 +69,12 @@ class GroupingSettings:
     max_candidates: int = 128  # candidate articles whose vectors are compared
     centroid_terms: int = 300
     # --- decision
-    story_threshold: float = 0.15
-    uncertain_margin: float = 0.13
+    story_threshold: float = 0.12
+    uncertain_margin: float = 0.16
     link_weight: float = 0.25  # score = (1-w) * cos(centroid) + w * max cos(member)
+    # With certain dates, the bar rises with the gap to the story's dated span, by this much at `window`:
+    # rewrites of one event cluster within hours, and a same-subject report days later is usually news.
+    time_margin: float = 0.6
     lead_chars: int = 250  # where a dateline / lead's month mention counts
     window: timedelta = timedelta(days=3)
     max_story_span: timedelta = timedelta(days=14)
@@ -205,10 +210,11 @@ class StoryGrouper:
             return False
         return max(ts, story.last_certain) - min(ts, story.first_certain) <= s.max_story_span.total_seconds()
 
-    def _threshold(self, story: StoryRecord, certain: bool) -> float:
+    def _threshold(self, story: StoryRecord, ts: float | None, certain: bool) -> float:
         s = self.settings
-        if certain and story.first_certain is not None:
-            return s.story_threshold
+        if certain and ts is not None and story.first_certain is not None and story.last_certain is not None:
+            gap = max(0.0, story.first_certain - ts, ts - story.last_certain)
+            return s.story_threshold + s.time_margin * min(1.0, gap / s.window.total_seconds())
         return s.story_threshold + s.uncertain_margin
 
     def _candidates(self, vector: dict[str, float], ts: float | None, certain: bool) -> list[int]:
@@ -281,7 +287,7 @@ class StoryGrouper:
             if uncertain and months and story.months and not set(months) & set(story.months):
                 # Time unknown, but the texts talk about different months: different events.
                 continue
-            if score < self._threshold(story, certain):
+            if score < self._threshold(story, ts, certain):
                 continue
             # Choose by score, not margin: a dated story and an undated one compete on content.
             if best is None or score > best[0] or (score == best[0] and sid < best[1]):

@@ -100,6 +100,30 @@ def test_time_window_edges(offset: timedelta, joins: bool) -> None:
         assert rewrite.story_id == 3
 
 
+FOLLOW_UP = (
+    "Aid workers reached Manokwari on Monday, a day after the 6.1 magnitude earthquake in West Papua. "
+    "The regional disaster agency said 40 families slept in tents and the two damaged hotels were closed. "
+    "Schools in Manokwari will stay shut until engineers check them, officials said."
+)
+
+
+@pytest.mark.parametrize(("hours", "joins"), [(2, True), (40, True), (60, False)])
+def test_bar_rises_with_the_gap_in_time(hours: int, joins: bool) -> None:
+    # A looser follow-up joins the day after but not two and a half days later, inside the window,
+    # while a close rewrite still does (test_time_window_edges): evidence must grow with the gap.
+    g = StoryGrouper()
+    g.place(art(1, QUAKE, "Quake hits West Papua"))
+    p = g.place(art(2, FOLLOW_UP, "Aid reaches quake-hit Manokwari", T0 + timedelta(hours=hours)))
+    assert (p.story_id == 1) is joins
+    # Without the rule the same follow-up joins at every one of these gaps.
+    flat = StoryGrouper(GroupingSettings(time_margin=0.0))
+    flat.place(art(1, QUAKE, "Quake hits West Papua"))
+    assert (
+        flat.place(art(2, FOLLOW_UP, "Aid reaches quake-hit Manokwari", T0 + timedelta(hours=hours))).story_id
+        == 1
+    )
+
+
 def test_uncertain_dates_need_stronger_evidence() -> None:
     settings = GroupingSettings()
     far = T0 + timedelta(weeks=20)  # a file mtime: says nothing about the event
