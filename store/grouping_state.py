@@ -167,11 +167,11 @@ class SqliteGroupingState:
     ) -> dict[Any, list[int]]:
         """key -> its newest `cap` article ids, oldest first (a deque with maxlen=cap)."""
         committed = self._cache.setdefault(table, {})
+        if len(committed) > _CACHE_LIMIT:
+            committed.clear()  # before deciding what is missing, or a key found cached is gone when read
         wanted = list(dict.fromkeys(keys))
         missing = [key for key in wanted if key not in committed]
         if missing:
-            if len(committed) > _CACHE_LIMIT:
-                committed.clear()
             loaded: dict[Any, list[tuple[int, int]]] = {key: [] for key in missing}  # absent keys too
             for key, seq, article_id in self._select(
                 f"SELECT {key_column}, seq, article_id FROM {table} WHERE {key_column} IN ({{marks}})"
@@ -195,10 +195,10 @@ class SqliteGroupingState:
 
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
         committed = self._cache.setdefault("df", {})
+        if len(committed) > _CACHE_LIMIT:
+            committed.clear()  # before deciding what is missing (see _newest)
         missing = [term for term in dict.fromkeys(terms) if term not in committed]
         if missing:
-            if len(committed) > _CACHE_LIMIT:
-                committed.clear()
             committed.update(dict.fromkeys(missing, 0))  # absent terms are cached as 0 too
             committed.update(self._select("SELECT term, n FROM grouping_df WHERE term IN ({marks})", missing))
         delta = self._df_delta

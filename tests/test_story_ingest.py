@@ -96,7 +96,7 @@ def test_incremental_ingest_equals_regroup(tmp_path: Path, db_path: Path) -> Non
     assert _placements(db_path) == incremental
 
 
-def test_sqlite_state_places_exactly_like_the_in_memory_state(db_path: Path) -> None:
+def _mixed_inputs() -> list[GroupInput]:
     rng = random.Random(3)
     vocabulary = [f"w{n}" for n in range(300)]
     start = datetime(2024, 1, 1, tzinfo=UTC)
@@ -116,6 +116,11 @@ def test_sqlite_state_places_exactly_like_the_in_memory_state(db_path: Path) -> 
                 date_certain=rng.random() < 0.8,
             )
         )
+    return inputs
+
+
+def test_sqlite_state_places_exactly_like_the_in_memory_state(db_path: Path) -> None:
+    inputs = _mixed_inputs()
     memory = StoryGrouper(state=InMemoryState())
     expected = [memory.place(item) for item in inputs]
 
@@ -129,3 +134,23 @@ def test_sqlite_state_places_exactly_like_the_in_memory_state(db_path: Path) -> 
             state.flush()
     assert got == expected
     assert len({p.story_id for p in expected}) < len(expected)
+
+
+def test_warm_state_across_batches_survives_cache_eviction(db_path: Path, monkeypatch) -> None:
+    # One state kept across a run's batches (as StoryPlacer does) with a cache far smaller than the
+    # run: evictions happen mid-lookup and must never lose a record the lookup already counted on.
+    monkeypatch.setattr("store.grouping_state._CACHE_LIMIT", 20)
+    inputs = _mixed_inputs()
+    memory = StoryGrouper(state=InMemoryState())
+    expected = [memory.place(item) for item in inputs]
+
+    db = open_db(db_path)
+    state = SqliteGroupingState(db)
+    got = []
+    for start_index in range(0, len(inputs), 50):
+        with write_batch(db):
+            state.begin()
+            grouper = StoryGrouper(state=state)
+            got.extend(grouper.place(item) for item in inputs[start_index : start_index + 50])
+            state.flush()
+    assert got == expected
