@@ -65,7 +65,7 @@ class GroupingSettings:
     max_terms: int = 80  # terms kept per article vector
     index_terms: int = 12  # heaviest terms an article is posted under
     query_terms: int = 12  # heaviest terms a new article looks up
-    posting_cap: int = 256  # most recent articles kept per term
+    posting_cap: int = 64  # most recent articles kept per term
     max_candidates: int = 128  # candidate articles whose vectors are compared
     centroid_terms: int = 300
     # --- decision
