@@ -1,12 +1,9 @@
 """Placement cost from 10k to 1M stored articles, over the real SQLite grouping state (as ingest places).
 
     python -m bench.stories_scale --sizes 2000 10000                # smoke test, ~30 s
-    python -m bench.stories_scale --sizes 10000 100000 --cache-fix  # ~7 min, ~750 MB database
-    python -m bench.stories_scale --cache-fix                       # 10k, 100k, 1M: ~1.5 h, ~7 GB in /tmp
+    python -m bench.stories_scale --sizes 10000 100000   # ~7 min, ~750 MB database
+    python -m bench.stories_scale                        # 10k, 100k, 1M: ~1-1.5 h, ~7 GB in /tmp
     python -m bench.stories_scale --cheap --gc-freeze --profile --table-sizes --db /tmp/s.db --keep
-
-`--cache-fix` is needed past ~13k articles until store/grouping_state.py's cache clearing is fixed (see
-`ClearFirstState`); without it the run is the unmodified product state and stops with a KeyError there.
 
 Unlike `bench.stories_eval --scale` (in-memory state), the grouper's memory here is `SqliteGroupingState`
 over a real database file (`open_db`, so WAL and the schema migrations), and articles are placed the way
@@ -45,7 +42,6 @@ import sqlite_utils
 
 from bench.stories_eval import Synthetic, _rss_mib
 from newswatch.storying import SETTINGS
-from store import grouping_state
 from store.db import open_db, write_batch
 from store.grouping_state import SqliteGroupingState
 from stories.grouper import StoryGrouper
@@ -68,37 +64,6 @@ class GcClock:
         else:
             self.seconds += time.perf_counter() - self._started
             self.collections[info["generation"]] += 1
-
-
-class ClearFirstState(SqliteGroupingState):
-    """`--cache-fix`: the product state, except that an over-full cache is cleared before it is read.
-
-    SqliteGroupingState._newest and .document_frequencies (at this commit) decide which keys are cached,
-    then clear the cache when it holds more than _CACHE_LIMIT entries, then read the keys they thought
-    were cached: KeyError, after ~7k articles through one warm state (32 LSH keys per article). Clearing
-    first gives what the code means (everything wanted is then loaded), so the timings stay the
-    product's. Delete this class once store/grouping_state.py is fixed.
-    """
-
-    def _clear_if_full(self, kind: str, keys: Sequence[Any]) -> None:
-        cache = self._cache.get(kind)
-        if cache and len(cache) > grouping_state._CACHE_LIMIT and any(k not in cache for k in keys):
-            cache.clear()
-
-    def _newest(
-        self,
-        table: str,
-        key_column: str,
-        keys: Sequence[Any],
-        pending: dict[Any, list[tuple[int, int]]],
-        cap: int,
-    ) -> dict[Any, list[int]]:
-        self._clear_if_full(table, keys)
-        return super()._newest(table, key_column, keys, pending, cap)
-
-    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        self._clear_if_full("df", terms)
-        return super().document_frequencies(terms)
 
 
 @dataclass
@@ -139,12 +104,10 @@ class Checkpoint:
 class Filler:
     """One database, one warm `SqliteGroupingState`, articles placed batch by batch as ingest does."""
 
-    def __init__(
-        self, db: sqlite_utils.Database, db_path: Path, body_words: int, gc_clock: GcClock, cache_fix: bool
-    ) -> None:
+    def __init__(self, db: sqlite_utils.Database, db_path: Path, body_words: int, gc_clock: GcClock) -> None:
         self.db = db
         self.db_path = db_path
-        self.state = (ClearFirstState if cache_fix else SqliteGroupingState)(db)
+        self.state = SqliteGroupingState(db)
         self.stream = Synthetic(seed=SEED, body_words=body_words)
         self.gc_clock = gc_clock
         self.stored = 0
@@ -249,12 +212,11 @@ def run(
     body_words: int,
     gc_freeze: bool,
     profile: bool,
-    cache_fix: bool,
 ) -> tuple[list[Checkpoint], Filler, list[str]]:
     gc_clock = GcClock()
     gc.callbacks.append(gc_clock)
     db = open_db(db_path)
-    filler = Filler(db, db_path, body_words, gc_clock, cache_fix)
+    filler = Filler(db, db_path, body_words, gc_clock)
     checkpoints = []
     profiles = []
     try:
@@ -349,11 +311,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--gc-freeze", action="store_true", help="also time each size after gc.freeze()")
     ap.add_argument("--profile", action="store_true", help="cProfile one extra batch at each size")
     ap.add_argument("--table-sizes", action="store_true", help="MiB per table at the end (dbstat)")
-    ap.add_argument(
-        "--cache-fix",
-        action="store_true",
-        help="clear SqliteGroupingState's over-full caches before reading them (see ClearFirstState)",
-    )
     args = ap.parse_args(argv)
     if args.batch < 1 or args.measure < 1 or min(args.sizes) < 0:
         ap.error("--batch and --measure must be positive, --sizes not negative")
@@ -371,24 +328,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"database: {db_path}", file=sys.stderr)
     started = time.perf_counter()
     try:
-        try:
-            checkpoints, filler, profiles = run(
-                db_path,
-                args.sizes,
-                batch=args.batch,
-                measure_batches=args.measure,
-                body_words=body_words,
-                gc_freeze=args.gc_freeze,
-                profile=args.profile,
-                cache_fix=args.cache_fix,
-            )
-        except KeyError:
-            if not args.cache_fix:
-                print(
-                    "KeyError from the grouping state's cache: see ClearFirstState, or --cache-fix",
-                    file=sys.stderr,
-                )
-            raise
+        checkpoints, filler, profiles = run(
+            db_path,
+            args.sizes,
+            batch=args.batch,
+            measure_batches=args.measure,
+            body_words=body_words,
+            gc_freeze=args.gc_freeze,
+            profile=args.profile,
+        )
         wall = time.perf_counter() - started
         print(
             report(
