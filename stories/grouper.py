@@ -17,7 +17,9 @@ does not grow with the collection):
    bar rises with the gap (`time_margin`), as in on-line event detection's time-decayed
    similarity: a rewrite hours later needs little, a loose follow-up days later needs more.
    When the article's date or all of the story's dates are uncertain (a file mtime, a fetch
-   time), time says nothing, so the content bar is raised by `uncertain_margin` instead.
+   time), time says nothing, so the content bar is raised by `uncertain_margin` instead, and what
+   the leads say about time stands in: different months named rule a story out, different
+   weekdays raise the bar by `weekday_margin`.
 
 Document frequencies are read as they stand when an article is placed and the article's vector
 is frozen then, so replaying the same articles in the same order rebuilds exactly the same state.
@@ -31,7 +33,7 @@ from datetime import datetime, timedelta
 
 from stories.minhash import MinHasher
 from stories.state import ArticleRecord, GroupingState, InMemoryState, StoryRecord
-from stories.text import count_terms, mentioned_months, shingles, tokenize
+from stories.text import count_terms, mentioned_months, mentioned_weekdays, shingles, tokenize
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class GroupingSettings:
     # With certain dates, the bar rises with the gap to the story's dated span, by this much at `window`:
     # rewrites of one event cluster within hours, and a same-subject report days later is usually news.
     time_margin: float = 0.6
+    # Undated article and story whose leads name different weekdays ("died on Friday" / "on Tuesday"):
+    # a softer version of the month rule, since follow-ups name other days too.
+    weekday_margin: float = 0.15
     lead_chars: int = 250  # where a dateline / lead's month mention counts
     window: timedelta = timedelta(days=3)
     max_story_span: timedelta = timedelta(days=14)
@@ -127,16 +132,18 @@ class StoryGrouper:
         s = self.settings
         vector = self._vectorize(article)
         # Only the dateline/lead: later months are usually background ("since August").
-        months = mentioned_months(f"{article.title}\n{article.body[: s.lead_chars]}")
+        lead = f"{article.title}\n{article.body[: s.lead_chars]}"
+        months = mentioned_months(lead)
+        weekdays = mentioned_weekdays(lead)
         if certain and article.published is not None:
             months = sorted({*months, article.published.month})
-        story_id = self._find_story(vector, months, ts, certain)
+        story_id = self._find_story(vector, months, weekdays, ts, certain)
         if story_id is None:
             story = StoryRecord(story_id=article.article_id)
             story_id = article.article_id
         else:
             story = st.get_stories([story_id])[story_id]
-        st.put_story(self._add_member(story, vector, months, ts, certain))
+        st.put_story(self._add_member(story, vector, months, weekdays, ts, certain))
 
         st.put_vector(article.article_id, vector)
         st.add_postings(article.article_id, list(vector)[: s.index_terms], s.posting_cap)
@@ -253,7 +260,12 @@ class StoryGrouper:
         return ids[: s.max_candidates]
 
     def _find_story(
-        self, vector: dict[str, float], months: list[int], ts: float | None, certain: bool
+        self,
+        vector: dict[str, float],
+        months: list[int],
+        weekdays: list[int],
+        ts: float | None,
+        certain: bool,
     ) -> int | None:
         if not vector:
             return None
@@ -287,7 +299,10 @@ class StoryGrouper:
             if uncertain and months and story.months and not set(months) & set(story.months):
                 # Time unknown, but the texts talk about different months: different events.
                 continue
-            if score < self._threshold(story, ts, certain):
+            bar = self._threshold(story, ts, certain)
+            if uncertain and weekdays and story.weekdays and not set(weekdays) & set(story.weekdays):
+                bar += s.weekday_margin
+            if score < bar:
                 continue
             # Choose by score, not margin: a dated story and an undated one compete on content.
             if best is None or score > best[0] or (score == best[0] and sid < best[1]):
@@ -302,7 +317,13 @@ class StoryGrouper:
         return replace(story, first_certain=first, last_certain=last)
 
     def _add_member(
-        self, story: StoryRecord, vector: dict[str, float], months: list[int], ts: float | None, certain: bool
+        self,
+        story: StoryRecord,
+        vector: dict[str, float],
+        months: list[int],
+        weekdays: list[int],
+        ts: float | None,
+        certain: bool,
     ) -> StoryRecord:
         centroid = dict(story.centroid)
         for t, w in vector.items():
@@ -316,5 +337,6 @@ class StoryGrouper:
             centroid=centroid,
             centroid_norm=math.sqrt(sum(w * w for w in centroid.values())),
             months=tuple(sorted({*story.months, *months})),
+            weekdays=tuple(sorted({*story.weekdays, *weekdays})),
         )
         return self._extend_span(story, ts, certain)

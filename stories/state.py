@@ -36,6 +36,8 @@ class StoryRecord:
     # Months (1-12) the members mention or, for certain dates, were published in.
     months: tuple[int, ...] = ()
     centroid_norm: float = 0.0  # cached L2 norm of `centroid`
+    # Weekdays (Monday = 0) the members' leads name.
+    weekdays: tuple[int, ...] = ()
 
 
 @runtime_checkable

@@ -456,3 +456,21 @@ def mentioned_months(text: str) -> list[int]:
         if name in _UNAMBIGUOUS or has_number:
             found.add(_MONTHS[name.lower()])
     return sorted(found)
+
+
+_WEEKDAY_RE = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_WEEKDAYS = {
+    "Monday": 0,
+    "Tuesday": 1,
+    "Wednesday": 2,
+    "Thursday": 3,
+    "Friday": 4,
+    "Saturday": 5,
+    "Sunday": 6,
+}
+
+
+def mentioned_weekdays(text: str) -> list[int]:
+    """Weekdays (Monday = 0) a text names, sorted: an undated report's lead says on which day its
+    event happened ("died on Friday"), and two events of one kind rarely share it."""
+    return sorted({_WEEKDAYS[m.group(1)] for m in _WEEKDAY_RE.finditer(normalize(text))})

@@ -142,6 +142,18 @@ def test_month_mentions_split_undated_articles() -> None:
     assert p.story_id == 2
 
 
+def test_different_weekdays_raise_the_bar_for_undated_articles() -> None:
+    # Same wording, no dates: the follow-up still joins, unless the leads put the events on different days.
+    def place_follow_up(first_day: str, second_day: str) -> int:
+        g = StoryGrouper()
+        g.place(art(1, f"On {first_day} " + QUAKE, "Quake hits West Papua", None, certain=False))
+        follow_up = f"On {second_day} " + FOLLOW_UP
+        return g.place(art(2, follow_up, "Aid reaches quake-hit Manokwari", None, certain=False)).story_id
+
+    assert place_follow_up("Sunday", "Sunday") == 1
+    assert place_follow_up("Sunday", "Thursday") == 2
+
+
 def _stream(n: int = 60) -> list[GroupInput]:
     rng = random.Random(3)
     bodies = [QUAKE, QUAKE_REWRITE, OTHER_QUAKE]
