@@ -356,6 +356,7 @@ SWEEP: list[tuple[str, tuple[float | int, ...]]] = [
     ("story_threshold", (0.09, 0.12, 0.15)),
     ("uncertain_margin", (0.13, 0.16, 0.19)),
     ("time_margin", (0.0, 0.3, 0.6, 0.9)),
+    ("weekday_margin", (0.0, 0.15, 0.3)),
     ("link_weight", (0.15, 0.25, 0.35)),
     ("entity_boost", (2.0, 3.0, 4.0)),
     ("posting_cap", (32, 64, 256)),
