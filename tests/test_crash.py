@@ -145,9 +145,19 @@ def _run_to_end(config: Path, db: Path) -> None:
     assert not err.strip(), err.decode(errors="replace")
 
 
+def _schema_committed(conn: sqlite3.Connection) -> bool:
+    """False when the kill came before the first migration committed: then nothing may be half-made."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] > 0:
+        return True
+    assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
+    return False
+
+
 def _check_intact(db: Path) -> None:
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        if not _schema_committed(conn):
+            return
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone():
             conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
@@ -168,6 +178,8 @@ class Snapshot:
 
 def _snapshot(db: Path) -> Snapshot:
     with sqlite3.connect(db) as conn:
+        if not _schema_committed(conn):
+            return Snapshot(frozenset(), {}, frozenset())
         rows = conn.execute(
             "SELECT a.id, s.name, a.guid, a.story_id FROM articles a JOIN sources s ON s.id = a.source_id"
         ).fetchall()
