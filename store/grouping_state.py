@@ -12,6 +12,7 @@ rows per key, and `flush()` trims the keys it touched so the tables stay bounded
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -21,7 +22,33 @@ import sqlite_utils
 from stories.state import ArticleRecord, StoryRecord
 
 _CHUNK = 400
-_CACHE_LIMIT = 200_000  # records per kind kept decoded between batches
+# Decoded records kept between batches, per kind. Candidates come from recent articles and stories, so
+# these hold the recent ones and stay bounded in memory: a story's centroid holds up to 300 terms and a
+# vector 80, so those caches are the smallest (at 200,000 each a long run grew past 2 GB).
+_CACHE_LIMITS = {
+    "articles": 200_000,
+    "signatures": 50_000,
+    "vectors": 30_000,
+    "stories": 10_000,
+    "df": 200_000,
+    "grouping_lsh": 200_000,
+    "grouping_postings": 100_000,
+}
+
+
+def _trim(cache: dict[Any, Any], kind: str) -> None:
+    """Keep a cache within its limit by dropping its oldest half (dicts keep insertion order, and
+    `_remember` re-inserts what changes, so the oldest entries are the least recently written)."""
+    limit = _CACHE_LIMITS[kind]
+    if len(cache) > limit:
+        for key in list(itertools.islice(cache, len(cache) - limit // 2)):
+            del cache[key]
+
+
+def _remember(cache: dict[Any, Any], items: dict[Any, Any]) -> None:
+    for key, value in items.items():
+        cache.pop(key, None)
+        cache[key] = value
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -66,6 +93,7 @@ class SqliteGroupingState:
         self, kind: str, ids: Sequence[Any], overlay: dict[Any, Any], sql: str, decode: Any
     ) -> dict[Any, Any]:
         cache = self._cache[kind]
+        _trim(cache, kind)
         found = {}
         missing = []
         for i in ids:
@@ -76,8 +104,6 @@ class SqliteGroupingState:
             else:
                 missing.append(i)
         if missing:
-            if len(cache) > _CACHE_LIMIT:
-                cache.clear()
             for key, value in self._select(sql, missing):
                 found[key] = cache[key] = decode(value)
         return found
@@ -167,8 +193,7 @@ class SqliteGroupingState:
     ) -> dict[Any, list[int]]:
         """key -> its newest `cap` article ids, oldest first (a deque with maxlen=cap)."""
         committed = self._cache.setdefault(table, {})
-        if len(committed) > _CACHE_LIMIT:
-            committed.clear()  # before deciding what is missing, or a key found cached is gone when read
+        _trim(committed, table)  # before deciding what is missing, or a key found cached is gone when read
         wanted = list(dict.fromkeys(keys))
         missing = [key for key in wanted if key not in committed]
         if missing:
@@ -195,8 +220,7 @@ class SqliteGroupingState:
 
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
         committed = self._cache.setdefault("df", {})
-        if len(committed) > _CACHE_LIMIT:
-            committed.clear()  # before deciding what is missing (see _newest)
+        _trim(committed, "df")  # before deciding what is missing (see _newest)
         missing = [term for term in dict.fromkeys(terms) if term not in committed]
         if missing:
             committed.update(dict.fromkeys(missing, 0))  # absent terms are cached as 0 too
@@ -267,7 +291,7 @@ class SqliteGroupingState:
             ("vectors", self._vectors),
             ("stories", self._stories),
         ):
-            self._cache[kind].update(overlay)
+            _remember(self._cache[kind], overlay)
         self.discard()
         self._cached_seq = self._seq
 

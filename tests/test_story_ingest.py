@@ -10,6 +10,7 @@ from pathlib import Path
 
 from conftest import run_cli
 
+from store import grouping_state
 from store.db import open_db, write_batch
 from store.grouping_state import SqliteGroupingState
 from stories.grouper import GroupInput, StoryGrouper
@@ -139,7 +140,7 @@ def test_sqlite_state_places_exactly_like_the_in_memory_state(db_path: Path) -> 
 def test_warm_state_across_batches_survives_cache_eviction(db_path: Path, monkeypatch) -> None:
     # One state kept across a run's batches (as StoryPlacer does) with a cache far smaller than the
     # run: evictions happen mid-lookup and must never lose a record the lookup already counted on.
-    monkeypatch.setattr("store.grouping_state._CACHE_LIMIT", 20)
+    monkeypatch.setattr(grouping_state, "_CACHE_LIMITS", dict.fromkeys(grouping_state._CACHE_LIMITS, 20))
     inputs = _mixed_inputs()
     memory = StoryGrouper(state=InMemoryState())
     expected = [memory.place(item) for item in inputs]
