@@ -1,7 +1,7 @@
 """Every story-grouping figure in one run: quality through the real ingest path, baselines, speed, scale.
 
-    python -m bench.stories              # ~15 min: everything below except the 1M point
-    python -m bench.stories --million    # adds placement cost at 300k and 1M stored (~1-1.5 h, ~7 GB temp)
+    python -m bench.stories              # ~10 min: everything below except the 1M point
+    python -m bench.stories --million    # adds placement cost at 300k and 1M stored (~75 min more, ~7 GB temp)
 
 Runs, in order, each as its own process so their memory figures don't mix:
 1. `bench.stories_ingest_eval`: ECB+ and UCI through `newswatch ingest` (.jsonl sources), BCubed
