@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._cli import newswatch_command
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -117,15 +119,7 @@ def main() -> None:
             + '[terms]\ndprk = ["DPRK", "North Korea*", "Pyongyang"]\n'
             + '[topics.Events]\nquery = "report* AND event*"\n[topics.DPRK]\nquery = "@dprk AND troop*"\n'
         )
-        newswatch = [
-            sys.executable,
-            "-m",
-            "newswatch.cli",
-            "--config",
-            str(config),
-            "--db",
-            str(work / "nw.db"),
-        ]
+        newswatch = newswatch_command(config, work / "nw.db")
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         results: dict[str, tuple[float, float]] = {}
         cold = _timed([*newswatch, "ingest", "--quiet"], env)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench._cli import newswatch_command
 from bench.stories_eval import ECB_PATH, UCI_PATH, bcubed, load_ecbplus, load_uci
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def _ingest(work: Path, name: str, lines: list[dict]) -> tuple[dict[str, int], f
     config = folder / "config.toml"
     config.write_text(f'[[sources]]\nname = "{name}"\npath = "{name}.jsonl"\n')
     db = folder / "eval.db"
-    command = [sys.executable, "-m", "newswatch.cli", "--config", str(config), "--db", str(db)]
+    command = newswatch_command(config, db)
     started = time.perf_counter()
     subprocess.run([*command, "ingest", "--quiet"], check=True, cwd=REPO)
     seconds = time.perf_counter() - started

@@ -15,11 +15,11 @@ import argparse
 import json
 import random
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench._cli import newswatch_command
 from bench.synth_db import build
 from store.db import open_db, utc_now, write_batch
 from topics.tagging import compile_topics, sync_and_retag, tag_articles
@@ -137,18 +137,7 @@ def main() -> None:
             for t in changed
         )
     )
-    command = [
-        sys.executable,
-        "-m",
-        "newswatch.cli",
-        "--config",
-        str(config),
-        "--db",
-        str(db_path),
-        "ingest",
-        "--quiet",
-        "--alerts",
-    ]
+    command = newswatch_command(config, db_path, "ingest", "--quiet", "--alerts")
     subprocess.run(command, capture_output=True, cwd=REPO, check=True)  # first run: the file, the alerts
     subprocess.run(command, capture_output=True, cwd=REPO, check=True)
     idle = []

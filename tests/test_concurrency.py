@@ -18,6 +18,8 @@ from pathlib import Path
 from conftest import REPO
 from feedserver import FeedServer, Request, Response, make_rss
 
+from bench._cli import newswatch_command
+
 FEEDS, ITEMS = 16, 40
 EXPECTED = FEEDS * ITEMS
 
@@ -40,7 +42,7 @@ def _serve(server: FeedServer, tmp_path: Path, *, delay: float = 0.0) -> Path:
 
 def _cli(config: Path, db: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "newswatch.cli", "--config", str(config), "--db", str(db), *args],
+        newswatch_command(config, db, *args),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

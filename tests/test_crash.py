@@ -20,7 +20,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import pytest
 from conftest import REPO
 from feedserver import FeedServer, make_rss
 
+from bench._cli import newswatch_command
 from store.lock import lock_path_for
 
 KILL_ROUNDS = int(os.environ.get("NEWSWATCH_KILL_ROUNDS", "50"))
@@ -119,17 +119,7 @@ def _corpus(server: FeedServer, root: Path) -> Path:
 def _start(config: Path, db: Path) -> subprocess.Popen[bytes]:
     # Its own session, so that after killing the ingest we can also reap its parse workers.
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "newswatch.cli",
-            "--config",
-            str(config),
-            "--db",
-            str(db),
-            "ingest",
-            "--quiet",
-        ],
+        newswatch_command(config, db, "ingest", "--quiet"),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -299,7 +289,7 @@ def test_kill_9_during_ingest_never_corrupts_and_the_next_run_is_exact(
 
 def _cli(config: Path, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "newswatch.cli", "--config", str(config), "--db", str(db), *args],
+        newswatch_command(config, db, *args),
         cwd=REPO,
         capture_output=True,
         text=True,

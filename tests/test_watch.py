@@ -7,12 +7,13 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from conftest import REPO, SEEDS, run_cli
+
+from bench._cli import newswatch_command
 
 
 def _count(db_path: Path) -> int:
@@ -42,18 +43,7 @@ def test_watch_ingests_dropped_files_and_stops_cleanly(
     config = tmp_path / "c.toml"
     config.write_text('[[sources]]\nname = "Inbox"\npath = "inbox"\n')
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "newswatch.cli",
-            "--config",
-            str(config),
-            "--db",
-            str(db_path),
-            "watch",
-            "--tick",
-            "0.3",
-        ],
+        newswatch_command(config, db_path, "watch", "--tick", "0.3"),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
