@@ -27,7 +27,8 @@ MAX_DATE_LINE_CHARS = 80
 # Epoch values at or above this are milliseconds: 1e11 seconds is the year 5138, 1e11 ms is March 1973.
 _MILLISECONDS_FROM = 100_000_000_000
 
-_MONTHS = {
+# Month names and their English abbreviations, lowercased -> 1-12 (also read by stories.text).
+MONTH_NUMBERS = {
     "january": 1,
     "february": 2,
     "march": 3,
@@ -54,7 +55,7 @@ _MONTHS = {
     "dec": 12,
 }
 # Longest names first so "September" is not read as "Sep" followed by junk.
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH = "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True))
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>\d{4})"
 _MON = rf"(?P<month>{_MONTH})\.?"
@@ -140,7 +141,7 @@ def _find_date(line: str) -> tuple[re.Match[str], datetime | None] | None:
                 continue
             if m["year"] is None:
                 return m, None
-            return m, _utc_midnight(int(m["year"]), _MONTHS[m["month"].lower()], day)
+            return m, _utc_midnight(int(m["year"]), MONTH_NUMBERS[m["month"].lower()], day)
     return None
 
 

@@ -73,12 +73,7 @@ class SqliteGroupingState:
         self._seq = self._meta("seq")
         # Committed records already decoded, kept across batches of one run (the ingest lock makes this
         # process the only writer). `begin()` drops them if the database moved on without us.
-        self._cache: dict[str, dict[Any, Any]] = {
-            "articles": {},
-            "signatures": {},
-            "vectors": {},
-            "stories": {},
-        }
+        self._cache: dict[str, dict[Any, Any]] = {kind: {} for kind in _CACHE_LIMITS}
         self._cached_seq = self._seq
 
     def begin(self) -> None:
@@ -192,7 +187,7 @@ class SqliteGroupingState:
         cap: int,
     ) -> dict[Any, list[int]]:
         """key -> its newest `cap` article ids, oldest first (a deque with maxlen=cap)."""
-        committed = self._cache.setdefault(table, {})
+        committed = self._cache[table]
         _trim(committed, table)  # before deciding what is missing, or a key found cached is gone when read
         wanted = list(dict.fromkeys(keys))
         missing = [key for key in wanted if key not in committed]
@@ -219,7 +214,7 @@ class SqliteGroupingState:
         return self._meta("doc_count") + self._docs_delta
 
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        committed = self._cache.setdefault("df", {})
+        committed = self._cache["df"]
         _trim(committed, "df")  # before deciding what is missing (see _newest)
         missing = [term for term in dict.fromkeys(terms) if term not in committed]
         if missing:
@@ -273,7 +268,7 @@ class SqliteGroupingState:
             "INSERT INTO grouping_df (term, n) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
             sorted(self._df_delta.items()),
         )
-        df_cache = self._cache.setdefault("df", {})
+        df_cache = self._cache["df"]
         for term, n in self._df_delta.items():
             if term in df_cache:
                 df_cache[term] += n
@@ -302,7 +297,7 @@ class SqliteGroupingState:
             return
         rows = [(key, seq, article_id) for key, entries in pending.items() for seq, article_id in entries]
         self.conn.executemany(f"INSERT INTO {table} ({key_column}, seq, article_id) VALUES (?, ?, ?)", rows)
-        committed = self._cache.setdefault(table, {})
+        committed = self._cache[table]
         overflowing = []
         for key, entries in pending.items():
             if key in committed:

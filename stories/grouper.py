@@ -28,6 +28,7 @@ is frozen then, so replaying the same articles in the same order rebuilds exactl
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -91,6 +92,11 @@ def _dot(a: dict[str, float], b: dict[str, float]) -> float:
     # summed with fsum, whose correctly rounded result does not depend on order: a regroup in
     # another process must compute bit-identical scores.
     return math.fsum([a[t] * b[t] for t in a.keys() & b.keys()])
+
+
+def _disagree(mine: Sequence[int], theirs: Sequence[int]) -> bool:
+    """Both sides name some months (or weekdays), and none in common."""
+    return bool(mine) and bool(theirs) and not set(mine) & set(theirs)
 
 
 def _top(weights: dict[str, float], n: int) -> list[tuple[str, float]]:
@@ -288,19 +294,17 @@ class StoryGrouper:
         story_ids = sorted(best_link)
         stories = st.get_stories(story_ids)
         best: tuple[float, int] | None = None
-        for sid in story_ids:
+        for sid in story_ids:  # candidates are already limited to stories the dates allow
             story = stories[sid]
-            if not self._time_ok(story, ts, certain):
-                continue
             cnorm = story.centroid_norm
             csim = _dot(vector, story.centroid) / cnorm if cnorm else 0.0
             score = (1.0 - s.link_weight) * csim + s.link_weight * best_link[sid]
             uncertain = not (certain and story.first_certain is not None)
-            if uncertain and months and story.months and not set(months) & set(story.months):
+            if uncertain and _disagree(months, story.months):
                 # Time unknown, but the texts talk about different months: different events.
                 continue
             bar = self._threshold(story, ts, certain)
-            if uncertain and weekdays and story.weekdays and not set(weekdays) & set(story.weekdays):
+            if uncertain and _disagree(weekdays, story.weekdays):
                 bar += s.weekday_margin
             if score < bar:
                 continue

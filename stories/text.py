@@ -13,6 +13,8 @@ import zlib
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from feeds.dates import MONTH_NUMBERS
+
 # Curly quotes and dashes from feeds and pasted statements must tokenize like their ASCII forms,
 # or "Russia’s" and "Russia's" become different terms.
 _TRANSLATE = str.maketrans(
@@ -404,26 +406,6 @@ def count_terms(tokens: Iterable[Token]) -> tuple[dict[str, int], set[str]]:
     return counts, entities
 
 
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]
-    )
-    for m in names
-}
 # Capitalized month names; abbreviations and the words that are also verbs ("May", "March") only
 # next to a day or year number, so "may" and "March on Washington" don't count.
 _MONTH_RE = re.compile(
@@ -454,23 +436,15 @@ def mentioned_months(text: str) -> list[int]:
         name = m.group(1)
         has_number = m.group(0) != name and any(c.isdigit() for c in m.group(0))
         if name in _UNAMBIGUOUS or has_number:
-            found.add(_MONTHS[name.lower()])
+            found.add(MONTH_NUMBERS[name.lower()])
     return sorted(found)
 
 
-_WEEKDAY_RE = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
-_WEEKDAYS = {
-    "Monday": 0,
-    "Tuesday": 1,
-    "Wednesday": 2,
-    "Thursday": 3,
-    "Friday": 4,
-    "Saturday": 5,
-    "Sunday": 6,
-}
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_RE = re.compile(rf"\b({'|'.join(_WEEKDAY_NAMES)})\b")
 
 
 def mentioned_weekdays(text: str) -> list[int]:
     """Weekdays (Monday = 0) a text names, sorted: an undated report's lead says on which day its
     event happened ("died on Friday"), and two events of one kind rarely share it."""
-    return sorted({_WEEKDAYS[m.group(1)] for m in _WEEKDAY_RE.finditer(normalize(text))})
+    return sorted({_WEEKDAY_NAMES.index(m.group(1)) for m in _WEEKDAY_RE.finditer(normalize(text))})
