@@ -4,6 +4,7 @@
     python -m bench.stories_scale --sizes 10000 100000   # ~7 min, ~750 MB database
     python -m bench.stories_scale                        # 10k, 100k, 1M: ~1-1.5 h, ~7 GB in /tmp
     python -m bench.stories_scale --cheap --gc-freeze --profile --table-sizes --db /tmp/s.db --keep
+    python -m bench.stories_scale --sizes 10000 100000 300000 --cache-mib 64   # does a bigger page cache help?
 
 Unlike `bench.stories_eval --scale` (in-memory state), the grouper's memory here is `SqliteGroupingState`
 over a real database file (`open_db`, so WAL and the schema migrations), and articles are placed the way
@@ -15,7 +16,8 @@ row update, FTS and the product `stories` table refresh that a real ingest batch
 The articles come from `bench.stories_eval.Synthetic` (120-word bodies, or 30 with `--cheap`), generated
 outside the timed region. At each size in `--sizes` the next `--measure` batches are timed: the mean cost
 per article (placement + flush + commit), the median batch time, and how much of a batch was spent in
-Python's cyclic GC (from gc.callbacks). `--gc-freeze` freezes the heap after each fill and times the
+Python's cyclic GC (from gc.callbacks). `--cache-mib` then times as many batches again with a larger
+SQLite page cache (after one untimed batch warms it) and restores the default for the fill. `--gc-freeze` freezes the heap after each fill and times the
 batches again, so a cost that grows with the heap can be told apart from one that grows with the database.
 Progress goes to stderr every 50,000 articles; the markdown report to stdout.
 """
@@ -97,6 +99,7 @@ class Checkpoint:
     stored: int
     usual: Measure
     frozen: Measure | None
+    cached: Measure | None  # the same batches' cost with a larger SQLite page cache (--cache-mib)
     peak_rss_mib: float
     db_mib: float
 
@@ -189,6 +192,19 @@ def measure(filler: Filler, batches: int, batch: int) -> Measure:
     return Measure([filler.batch(batch) for _ in range(batches)])
 
 
+def measure_with_cache(filler: Filler, batches: int, batch: int, cache_mib: int) -> Measure:
+    """Time `batches` batches with SQLite's page cache at `cache_mib`, after one untimed batch warms it,
+    then put the connection's setting back, so the fill and the next checkpoint's usual rows are unchanged."""
+    conn = filler.db.conn
+    default = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = -{cache_mib * 1024}")  # negative: KiB rather than pages
+    try:
+        filler.batch(batch)
+        return measure(filler, batches, batch)
+    finally:
+        conn.execute(f"PRAGMA cache_size = {default}")
+
+
 def profile_batch(filler: Filler, batch: int, top: int = 10) -> str:
     start = filler.stored
     profiler = cProfile.Profile()
@@ -212,6 +228,7 @@ def run(
     body_words: int,
     gc_freeze: bool,
     profile: bool,
+    cache_mib: int | None = None,
 ) -> tuple[list[Checkpoint], Filler, list[str]]:
     gc_clock = GcClock()
     gc.callbacks.append(gc_clock)
@@ -234,12 +251,14 @@ def run(
             if gc_freeze:
                 gc.freeze()
                 frozen = measure(filler, measure_batches, batch)
+            cached = measure_with_cache(filler, measure_batches, batch, cache_mib) if cache_mib else None
             if profile:
                 profiles.append(profile_batch(filler, batch))
-            checkpoints.append(Checkpoint(stored, usual, frozen, _rss_mib(), db_mib(db_path)))
+            checkpoints.append(Checkpoint(stored, usual, frozen, cached, _rss_mib(), db_mib(db_path)))
             print(
                 f"checkpoint {stored:,}: {usual.ms_per_article:.2f} ms/article"
-                + (f", {frozen.ms_per_article:.2f} after gc.freeze()" if frozen else ""),
+                + (f", {frozen.ms_per_article:.2f} after gc.freeze()" if frozen else "")
+                + (f", {cached.ms_per_article:.2f} with a {cache_mib} MiB page cache" if cached else ""),
                 file=sys.stderr,
                 flush=True,
             )
@@ -270,6 +289,10 @@ def report(
     if frozen:
         head += " ms/article after gc.freeze() | GC ms/batch frozen |"
         rule += "---|---|"
+    cached = any(c.cached for c in checkpoints)
+    if cached:
+        head += " ms/article, larger page cache |"
+        rule += "---|"
     head += " peak RSS MiB | db+WAL MiB |"
     rule += "---|---|"
     lines += [head, rule]
@@ -283,6 +306,8 @@ def report(
         if frozen:
             f = c.frozen
             row += f" {f.ms_per_article:.2f} | {f.mean_ms('gc_seconds'):,.0f} |" if f else " | |"
+        if cached:
+            row += f" {c.cached.ms_per_article:.2f} |" if c.cached else " |"
         row += f" {c.peak_rss_mib:,.0f} | {c.db_mib:,.0f} |"
         lines.append(row)
     clock = filler.gc_clock
@@ -310,6 +335,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
     ap.add_argument("--gc-freeze", action="store_true", help="also time each size after gc.freeze()")
     ap.add_argument("--profile", action="store_true", help="cProfile one extra batch at each size")
+    ap.add_argument(
+        "--cache-mib",
+        type=int,
+        help="also time each size with SQLite's page cache at this many MiB (default 2)",
+    )
     ap.add_argument("--table-sizes", action="store_true", help="MiB per table at the end (dbstat)")
     args = ap.parse_args(argv)
     if args.batch < 1 or args.measure < 1 or min(args.sizes) < 0:
@@ -336,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             body_words=body_words,
             gc_freeze=args.gc_freeze,
             profile=args.profile,
+            cache_mib=args.cache_mib,
         )
         wall = time.perf_counter() - started
         print(
