@@ -9,7 +9,9 @@ Runs, in order, each as its own process so their memory figures don't mix:
 2. `bench.stories_eval --sweep`: the seeds (file order and all 120 arrival orders), the same corpora
    placed directly with ECB+ shuffled three ways, the two baselines in the same run, the threshold
    sensitivity, and throughput/memory over 101,000 synthetic articles with the in-memory state;
-3. `bench.stories_scale`: the cost of placing one article at 10k and 100k (and 300k, 1M) stored
+3. `bench.stories_ceiling`: the grouper's own similarity clustered in batch at the oracle's best
+   threshold, the most any threshold on it can give (and the time rule's share on UCI);
+4. `bench.stories_scale`: the cost of placing one article at 10k and 100k (and 300k, 1M) stored
    articles over the real SQLite grouping state, batch by batch as ingest places them.
 The eval data is read in place from ../shared/eval; what is absent is skipped with a note.
 """
@@ -42,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     statuses = [
         _run("Quality through the real ingest path", "bench.stories_ingest_eval"),
         _run("Seeds, baselines, sensitivity, in-memory throughput", "bench.stories_eval", "--sweep"),
+        _run("Ceiling: the same similarity in batch, oracle threshold", "bench.stories_ceiling"),
         _run("Placement cost as the SQLite grouping state grows", "bench.stories_scale", "--sizes", *sizes),
     ]
     return max(statuses)
