@@ -66,7 +66,9 @@ def seed_orders_failing(settings: GroupingSettings | None = None) -> int:
     failing = 0
     for order in itertools.permutations(load_seeds()):
         grouper = StoryGrouper(settings)
-        failing += not seeds_as_stated({a.article_id: grouper.place(a).story_id for a in order})
+        for a in order:
+            grouper.place(a)
+        failing += not seeds_as_stated(grouper.stories_of([a.article_id for a in order]))
     return failing
 
 
@@ -153,8 +155,12 @@ def bcubed(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> tuple[float, f
 
 
 def group(articles: Sequence[GroupInput], settings: GroupingSettings | None = None) -> list[int]:
+    """Each article's story once all are placed (a later article can merge two stories)."""
     grouper = StoryGrouper(settings)
-    return [grouper.place(a).story_id for a in articles]
+    for a in articles:
+        grouper.place(a)
+    story_of = grouper.stories_of([a.article_id for a in articles])
+    return [story_of[a.article_id] for a in articles]
 
 
 # -------------------------------------------------------------------------------------- baselines
@@ -332,7 +338,7 @@ def seeds_check(settings: GroupingSettings | None = None) -> tuple[bool, list]:
     grouper = StoryGrouper(settings)
     arts = load_seeds()
     placed = [grouper.place(a) for a in arts]
-    ok = seeds_as_stated({a.article_id: p.story_id for a, p in zip(arts, placed, strict=True)})
+    ok = seeds_as_stated(grouper.stories_of([a.article_id for a in arts]))
     return ok, list(zip([a.outlet[:3] for a in arts], placed, strict=True))
 
 
@@ -360,6 +366,7 @@ SWEEP: list[tuple[str, tuple[float | int, ...]]] = [
     ("link_weight", (0.15, 0.25, 0.35)),
     ("entity_boost", (2.0, 3.0, 4.0)),
     ("posting_cap", (32, 64, 256)),
+    ("merge_threshold", (0.15, 0.25, 0.35, 1.0)),  # 1.0: never merge
 ]
 
 

@@ -58,6 +58,9 @@ def place_new_articles(
                 )
             )
             story_store.assign_story(db, placement.article_id, placement.story_id, placement.duplicate_of)
+            if placement.merged:
+                story_store.merge_stories(db, placement.story_id, placement.merged)
+                touched.update(placement.merged)
             touched.add(placement.story_id)
         state.flush()
     except BaseException:

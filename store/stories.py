@@ -18,6 +18,23 @@ def assign_story(db: sqlite_utils.Database, article_id: int, story_id: int, dupl
     )
 
 
+def merge_stories(db: sqlite_utils.Database, keep: int, absorbed: Sequence[int]) -> None:
+    """Move the members of `absorbed` stories into `keep` (then `refresh_stories` both).
+
+    Their alerts move too: a (story, topic) pair already printed for the absorbed story is not news when
+    the same event turns out to be the bigger story (unless `keep` has its own alert for that topic)."""
+    conn = db.conn
+    marks = ",".join("?" * len(absorbed))
+    conn.execute(f"UPDATE articles SET story_id = ? WHERE story_id IN ({marks})", [keep, *absorbed])
+    conn.execute(
+        f"""INSERT OR IGNORE INTO alerts (story_id, topic_id, article_id, alerted_at, size_at_alert)
+            SELECT ?, topic_id, article_id, alerted_at, size_at_alert FROM alerts
+            WHERE story_id IN ({marks}) ORDER BY story_id, topic_id""",
+        [keep, *absorbed],
+    )
+    conn.execute(f"DELETE FROM alerts WHERE story_id IN ({marks})", list(absorbed))
+
+
 def refresh_stories(db: sqlite_utils.Database, story_ids: Iterable[int]) -> None:
     """Recompute each story's row from its members.
 

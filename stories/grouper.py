@@ -20,6 +20,11 @@ does not grow with the collection):
    time), time says nothing, so the content bar is raised by `uncertain_margin` instead, and what
    the leads say about time stands in: different months named rule a story out, different
    weekdays raise the bar by `weekday_margin`.
+4. Merges. Single-pass placement decides once, so two early reports of one event that share few
+   words become two stories. When a later article clears the bar of both, and their centroids are
+   alike too (`merge_threshold`), the stories merge under the older id (dated stories only, within
+   the window and the longest span). Members keep naming the story they joined; the absorbed story's
+   record points at the one that took it in, and lookups follow the pointer.
 
 Document frequencies are read as they stand when an article is placed and the article's vector
 is frozen then, so replaying the same articles in the same order rebuilds exactly the same state.
@@ -52,6 +57,7 @@ class Placement:
     article_id: int
     story_id: int  # article_id of the story's first article
     duplicate_of: int | None  # article_id of the canonical copy, or None
+    merged: tuple[int, ...] = ()  # stories this article showed to be this one: their members move here
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,9 @@ class GroupingSettings:
     # a softer version of the month rule, since follow-ups name other days too.
     weekday_margin: float = 0.15
     lead_chars: int = 250  # where a dateline / lead's month mention counts
+    # An article that qualifies for two dated stories is evidence they are one event told twice (single-pass
+    # placement split it early): the stories merge when their centroids are also this alike.
+    merge_threshold: float = 0.25
     window: timedelta = timedelta(days=3)
     max_story_span: timedelta = timedelta(days=14)
 
@@ -116,7 +125,9 @@ class StoryGrouper:
         st = self.state
         known = st.get_articles([article.article_id]).get(article.article_id)
         if known is not None:
-            return Placement(known.article_id, known.story_id, known.duplicate_of)
+            return Placement(
+                known.article_id, self._resolve([known.story_id])[known.story_id], known.duplicate_of
+            )
 
         ts = article.published.timestamp() if article.published is not None else None
         certain = bool(article.date_certain and ts is not None)
@@ -128,12 +139,11 @@ class StoryGrouper:
 
         canonical = self._find_copy(sig, keys, ts, certain) if keys else None
         if canonical is not None:
-            story = st.get_stories([canonical.story_id])[canonical.story_id]
+            story_id = self._resolve([canonical.story_id])[canonical.story_id]
+            story = st.get_stories([story_id])[story_id]
             st.put_story(self._extend_span(replace(story, size=story.size + 1), ts, certain))
-            st.put_article(
-                ArticleRecord(article.article_id, canonical.story_id, canonical.article_id, ts, certain)
-            )
-            return Placement(article.article_id, canonical.story_id, canonical.article_id)
+            st.put_article(ArticleRecord(article.article_id, story_id, canonical.article_id, ts, certain))
+            return Placement(article.article_id, story_id, canonical.article_id)
 
         s = self.settings
         vector = self._vectorize(article)
@@ -143,13 +153,15 @@ class StoryGrouper:
         weekdays = mentioned_weekdays(lead)
         if certain and article.published is not None:
             months = sorted({*months, article.published.month})
-        story_id = self._find_story(vector, months, weekdays, ts, certain)
-        if story_id is None:
+        qualifying = self._qualifying_stories(vector, months, weekdays, ts, certain)
+        if not qualifying:
             story = StoryRecord(story_id=article.article_id)
-            story_id = article.article_id
         else:
-            story = st.get_stories([story_id])[story_id]
-        st.put_story(self._add_member(story, vector, months, weekdays, ts, certain))
+            story = st.get_stories([qualifying[0]])[qualifying[0]]
+        story = self._add_member(story, vector, months, weekdays, ts, certain)
+        story, merged = self._merge_bridged(story, qualifying[1:])
+        st.put_story(story)
+        story_id = story.story_id
 
         st.put_vector(article.article_id, vector)
         st.add_postings(article.article_id, list(vector)[: s.index_terms], s.posting_cap)
@@ -157,7 +169,13 @@ class StoryGrouper:
             st.put_signature(article.article_id, self._hasher.to_bytes(sig))
             st.lsh_add(article.article_id, keys, s.lsh_bucket_cap)
         st.put_article(ArticleRecord(article.article_id, story_id, None, ts, certain))
-        return Placement(article.article_id, story_id, None)
+        return Placement(article.article_id, story_id, None, merged)
+
+    def stories_of(self, article_ids: Sequence[int]) -> dict[int, int]:
+        """Placed article id -> the story it belongs to now (later merges included)."""
+        records = self.state.get_articles(article_ids)
+        story_of = self._resolve([rec.story_id for rec in records.values()])
+        return {aid: story_of[rec.story_id] for aid, rec in records.items()}
 
     # ------------------------------------------------------------------ copies
     def _dates_compatible(self, ts: float | None, certain: bool, other: ArticleRecord) -> bool:
@@ -256,44 +274,48 @@ class StoryGrouper:
             # Then whole stories the dates rule out, before the cap: a busy term's recent postings
             # are mostly other stories of the last two weeks, and a candidate slot (and a cosine)
             # spent on one of those is a slot an eligible story did not get.
-            story_ids = sorted({recs[i].story_id for i in ids})
+            story_of = self._resolve([recs[i].story_id for i in ids])
+            story_ids = sorted(set(story_of.values()))
             stories = st.get_stories(story_ids)
             ok = {sid for sid in story_ids if sid in stories and self._time_ok(stories[sid], ts, certain)}
-            ids = [i for i in ids if recs[i].story_id in ok]
+            ids = [i for i in ids if story_of[recs[i].story_id] in ok]
         # Shared weight of the query terms is a cheap upper-bound proxy for the cosine; the most
         # recent article wins ties.
         ids.sort(key=lambda i: (-hits[i], -i))
         return ids[: s.max_candidates]
 
-    def _find_story(
+    def _qualifying_stories(
         self,
         vector: dict[str, float],
         months: list[int],
         weekdays: list[int],
         ts: float | None,
         certain: bool,
-    ) -> int | None:
+    ) -> list[int]:
+        """Ids of the stories whose bar the article clears, best score first (ties: oldest story)."""
         if not vector:
-            return None
+            return []
         s = self.settings
         st = self.state
         cand = self._candidates(vector, ts, certain)
         if not cand:
-            return None
+            return []
         vectors = st.get_vectors(cand)
         records = st.get_articles(cand)
+        story_of = self._resolve([rec.story_id for rec in records.values()])
         best_link: dict[int, float] = {}
         for aid in cand:
             v = vectors.get(aid)
             rec = records.get(aid)
             if v is None or rec is None:
                 continue
+            sid = story_of[rec.story_id]
             sim = _dot(vector, v)
-            if sim > best_link.get(rec.story_id, -1.0):
-                best_link[rec.story_id] = sim
+            if sim > best_link.get(sid, -1.0):
+                best_link[sid] = sim
         story_ids = sorted(best_link)
         stories = st.get_stories(story_ids)
-        best: tuple[float, int] | None = None
+        scored: list[tuple[float, int]] = []
         for sid in story_ids:  # candidates are already limited to stories the dates allow
             story = stories[sid]
             cnorm = story.centroid_norm
@@ -306,12 +328,78 @@ class StoryGrouper:
             bar = self._threshold(story, ts, certain)
             if uncertain and _disagree(weekdays, story.weekdays):
                 bar += s.weekday_margin
-            if score < bar:
+            if score >= bar:
+                # By score, not margin: a dated story and an undated one compete on content.
+                scored.append((score, sid))
+        scored.sort(key=lambda pair: (-pair[0], pair[1]))
+        return [sid for _, sid in scored]
+
+    def _resolve(self, story_ids: Sequence[int]) -> dict[int, int]:
+        """Story id as recorded -> the story it is now (following merges)."""
+        resolved = {sid: sid for sid in story_ids}
+        pending = sorted(set(story_ids))
+        while pending:
+            stories = self.state.get_stories(pending)
+            pending = []
+            for sid, current in resolved.items():
+                story = stories.get(current)
+                if story is not None and story.merged_into is not None:
+                    resolved[sid] = story.merged_into
+                    pending.append(story.merged_into)
+            pending = sorted(set(pending))
+        return resolved
+
+    def _merge_bridged(
+        self, story: StoryRecord, others: Sequence[int]
+    ) -> tuple[StoryRecord, tuple[int, ...]]:
+        """Merge into `story` the other qualifying stories that are the same dated event (see merge_threshold).
+
+        Only stories with certain dates on both sides: without them nothing bounds how far a chain of
+        merges could drift. The merged story keeps the oldest id, so ids stay stable."""
+        if story.first_certain is None or not others:
+            return story, ()
+        s = self.settings
+        merged: list[int] = []
+        candidates = self.state.get_stories(list(others))
+        for sid in others:
+            other = candidates.get(sid)
+            if other is None or other.first_certain is None or other.last_certain is None:
                 continue
-            # Choose by score, not margin: a dated story and an undated one compete on content.
-            if best is None or score > best[0] or (score == best[0] and sid < best[1]):
-                best = (score, sid)
-        return best[1] if best else None
+            first = min(story.first_certain, other.first_certain)
+            last = max(story.last_certain, other.last_certain)
+            if last - first > s.max_story_span.total_seconds():
+                continue
+            gap = max(other.first_certain - story.last_certain, story.first_certain - other.last_certain)
+            if gap > s.window.total_seconds() or _disagree(story.months, other.months):
+                continue
+            norms = story.centroid_norm * other.centroid_norm
+            if not norms or _dot(story.centroid, other.centroid) / norms < s.merge_threshold:
+                continue
+            keep, gone = (story, other) if story.story_id < other.story_id else (other, story)
+            story = self._combine(keep, gone)
+            self.state.put_story(StoryRecord(story_id=gone.story_id, merged_into=keep.story_id))
+            merged.append(gone.story_id)
+        return story, tuple(merged)
+
+    def _combine(self, keep: StoryRecord, gone: StoryRecord) -> StoryRecord:
+        centroid = dict(keep.centroid)
+        for t, w in gone.centroid.items():
+            centroid[t] = centroid.get(t, 0.0) + w
+        if len(centroid) > self.settings.centroid_terms:
+            centroid = dict(_top(centroid, self.settings.centroid_terms))
+        firsts = [x for x in (keep.first_certain, gone.first_certain) if x is not None]
+        lasts = [x for x in (keep.last_certain, gone.last_certain) if x is not None]
+        return replace(
+            keep,
+            size=keep.size + gone.size,
+            members=keep.members + gone.members,
+            first_certain=min(firsts) if firsts else None,
+            last_certain=max(lasts) if lasts else None,
+            centroid=centroid,
+            centroid_norm=math.sqrt(sum(w * w for w in centroid.values())),
+            months=tuple(sorted({*keep.months, *gone.months})),
+            weekdays=tuple(sorted({*keep.weekdays, *gone.weekdays})),
+        )
 
     def _extend_span(self, story: StoryRecord, ts: float | None, certain: bool) -> StoryRecord:
         if not certain or ts is None:

@@ -38,6 +38,9 @@ class StoryRecord:
     centroid_norm: float = 0.0  # cached L2 norm of `centroid`
     # Weekdays (Monday = 0) the members' leads name.
     weekdays: tuple[int, ...] = ()
+    # Set when this story was merged into another: its members' records still name this id, and the
+    # grouper follows the pointer (ids of absorbed stories are never reused, so chains stay short).
+    merged_into: int | None = None
 
 
 @runtime_checkable

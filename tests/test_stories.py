@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -154,6 +155,53 @@ def test_different_weekdays_raise_the_bar_for_undated_articles() -> None:
     assert place_follow_up("Sunday", "Thursday") == 2
 
 
+# Three reports of one quake: the first two share no content word, the third tells both halves.
+QUAKE_FACTS = (
+    "Earthquake of magnitude 6.1 strikes West Papua province of Indonesia, the Geological Survey said. "
+    "The quake was 35 kilometers deep and no tsunami warning was issued."
+)
+QUAKE_DAMAGE = (
+    "Residents of Manokwari fled their homes and slept in the streets overnight. The regional disaster agency "
+    "said two hotels and a mosque were damaged and families moved into tents."
+)
+QUAKE_BOTH = (
+    "Earthquake of magnitude 6.1 strikes West Papua: residents of Manokwari fled their homes, two hotels and a "
+    "mosque were damaged, the regional disaster agency said. No tsunami warning was issued."
+)
+
+
+def _place_halves_then_bridge(
+    g: StoryGrouper, certain: bool = True, gap: timedelta = timedelta(0)
+) -> Placement:
+    g.place(art(1, QUAKE_FACTS, "Quake strikes West Papua", T0, certain))
+    g.place(art(2, QUAKE_DAMAGE, "Manokwari residents flee homes", T0 + gap, certain))
+    return g.place(art(3, QUAKE_BOTH, "Quake in West Papua damages hotels in Manokwari", T0 + gap, certain))
+
+
+def test_an_article_bridging_two_dated_stories_merges_them() -> None:
+    g = StoryGrouper()
+    bridge = _place_halves_then_bridge(g)
+    # Single-pass placement split the event; the third report qualifies for both and they become one,
+    # under the older story's id.
+    assert bridge == Placement(3, 1, None, (2,))
+    assert g.stories_of([1, 2, 3]) == {1: 1, 2: 1, 3: 1}
+    # Article 2's record still names story 2: a later report close to it lands in the merged story.
+    later = g.place(art(4, QUAKE_DAMAGE.replace("overnight", "for a second night"), "Manokwari", T0))
+    assert later.story_id == 1
+    assert g.state.get_stories([1])[1].size == 4
+
+
+def test_stories_merge_only_when_alike_and_dated() -> None:
+    unmerged = {1: 1, 2: 2, 3: 1}
+    g = StoryGrouper(GroupingSettings(merge_threshold=1.0))
+    assert _place_halves_then_bridge(g).merged == ()
+    assert g.stories_of([1, 2, 3]) == unmerged
+    # Without dates nothing bounds a chain of merges: undated stories never merge.
+    g = StoryGrouper()
+    assert _place_halves_then_bridge(g, certain=False).merged == ()
+    assert g.stories_of([1, 2, 3]) == unmerged
+
+
 def _stream(n: int = 60) -> list[GroupInput]:
     rng = random.Random(3)
     bodies = [QUAKE, QUAKE_REWRITE, OTHER_QUAKE]
@@ -182,11 +230,14 @@ def test_incremental_equals_rebuild_and_ids_are_stable() -> None:
     fresh = StoryGrouper()
     rebuilt = [fresh.place(x) for x in stream]
     assert first_half + second_half == rebuilt
-    # Re-placing a known article returns its placement; existing stories keep their ids.
-    assert [g.place(x) for x in stream[:30]] == first_half
-    for p in first_half:
-        assert p.story_id <= p.article_id
-        assert g.state.get_articles([p.article_id])[p.article_id].story_id == p.story_id
+    # Re-placing a known article returns where it is now. A story keeps its id unless a merge takes it
+    # into an older story (whose id is smaller), so an article's story id never grows.
+    now = g.stories_of([x.article_id for x in stream])
+    again = [replace(p, story_id=now[p.article_id], merged=()) for p in first_half]
+    assert [g.place(x) for x in stream[:30]] == again
+    assert any(p.merged for p in first_half + second_half)  # the stream exercises merges
+    for p in first_half + second_half:
+        assert now[p.article_id] <= p.story_id <= p.article_id
 
 
 def test_story_id_is_first_article_id() -> None:

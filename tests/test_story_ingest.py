@@ -155,3 +155,46 @@ def test_warm_state_across_batches_survives_cache_eviction(db_path: Path, monkey
             got.extend(grouper.place(item) for item in inputs[start_index : start_index + 50])
             state.flush()
     assert got == expected
+
+
+def test_a_merge_moves_the_absorbed_storys_members_and_alerts(tmp_path: Path, db_path: Path) -> None:
+    from test_stories import QUAKE_BOTH, QUAKE_DAMAGE, QUAKE_FACTS
+
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[[sources]]\nname = "Lines"\npath = "in/*.jsonl"\n\n[topics.Manokwari]\nquery = "Manokwari"\nalert = true\n'
+    )
+    base = ("--config", str(config), "--db", str(db_path))
+
+    def write(name: str, articles: list[tuple[str, str]]) -> None:
+        lines = [
+            json.dumps(
+                {
+                    "title": title,
+                    "body": body,
+                    "url": f"https://example.org/{name}/{n}",
+                    "source": name,
+                    "published": "2024-11-05T12:00:00+00:00",
+                }
+            )
+            for n, (title, body) in enumerate(articles)
+        ]
+        (corpus / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
+
+    write("a", [("Quake strikes West Papua", QUAKE_FACTS), ("Manokwari residents flee homes", QUAKE_DAMAGE)])
+    first = run_cli(*base, "ingest", "--quiet", "--alerts", "--json").json_lines()
+    assert [(a["topic"], a["size"]) for a in first] == [("Manokwari", 1)]
+    assert len(run_cli(*base, "stories", "--json").json_lines()) == 2
+
+    write("b", [("Quake in West Papua damages hotels in Manokwari", QUAKE_BOTH)])
+    # The bridging report merges the two stories; the Manokwari alert already printed for the absorbed one
+    # now belongs to the merged story, so nothing is printed again.
+    assert run_cli(*base, "ingest", "--quiet", "--alerts", "--json").json_lines() == []
+    [story] = run_cli(*base, "stories", "--json").json_lines()
+    assert story["size"] == 3 and story["id"] == min(story["article_ids"])
+    incremental = _placements(db_path)
+    assert len({s for s, _ in incremental.values()}) == 1
+    assert run_cli(*base, "regroup").status == 0
+    assert _placements(db_path) == incremental
