@@ -135,6 +135,7 @@ def test_sqlite_state_places_exactly_like_the_in_memory_state(db_path: Path) -> 
             state.flush()
     assert got == expected
     assert len({p.story_id for p in expected}) < len(expected)
+    assert any(p.merged for p in expected)  # merge pointers survive flushes too
 
 
 def test_warm_state_across_batches_survives_cache_eviction(db_path: Path, monkeypatch) -> None:
