@@ -367,6 +367,7 @@ SWEEP: list[tuple[str, tuple[float | int, ...]]] = [
     ("entity_boost", (2.0, 3.0, 4.0)),
     ("posting_cap", (32, 64, 256)),
     ("merge_threshold", (0.15, 0.25, 0.35, 1.0)),  # 1.0: never merge
+    ("dated_lead_chars", (250, 400, 600)),
 ]
 
 

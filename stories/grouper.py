@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 
 from stories.minhash import MinHasher
 from stories.state import ArticleRecord, GroupingState, InMemoryState, StoryRecord
-from stories.text import count_terms, mentioned_months, mentioned_weekdays, shingles, tokenize
+from stories.text import count_terms, dated_months, mentioned_months, mentioned_weekdays, shingles, tokenize
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,7 @@ class GroupingSettings:
     # a softer version of the month rule, since follow-ups name other days too.
     weekday_margin: float = 0.15
     lead_chars: int = 250  # where a dateline / lead's month mention counts
+    dated_lead_chars: int = 400  # where a date with a day ("November 6") counts
     # An article that qualifies for two dated stories is evidence they are one event told twice (single-pass
     # placement split it early): the stories merge when their centroids are also this alike.
     merge_threshold: float = 0.25
@@ -147,9 +148,10 @@ class StoryGrouper:
 
         s = self.settings
         vector = self._vectorize(article)
-        # Only the dateline/lead: later months are usually background ("since August").
+        # Only the dateline/lead: later months are usually background ("since August"), but a date with a
+        # day a little further on ("on November 6", in the third paragraph) still says when it happened.
         lead = f"{article.title}\n{article.body[: s.lead_chars]}"
-        months = mentioned_months(lead)
+        months = sorted({*mentioned_months(lead), *dated_months(article.body[: s.dated_lead_chars])})
         weekdays = mentioned_weekdays(lead)
         if certain and article.published is not None:
             months = sorted({*months, article.published.month})

@@ -440,6 +440,26 @@ def mentioned_months(text: str) -> list[int]:
     return sorted(found)
 
 
+_MONTH_NAMES = (
+    "January|February|March|April|May|June|July|August|September|October|November|December"
+    "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
+# A day and a month, either way round ("6 November", "November 6, 2024", "Dec. 16").
+_DAY_MONTH_RE = re.compile(rf"\b\d{{1,2}}\s+({_MONTH_NAMES})\b|\b({_MONTH_NAMES})\.?\s+\d{{1,2}}\b")
+
+
+def dated_months(text: str) -> list[int]:
+    """Months (1-12) of the dates a text gives with a day ("on November 6"), sorted.
+
+    A bare month name deep in a report is often background ("since August"); a day and month in its
+    first paragraphs is usually when the event happened."""
+    text = normalize(text)
+    found = {int(m.group(1)) for m in _ISO_DATE_RE.finditer(text)}
+    for m in _DAY_MONTH_RE.finditer(text):
+        found.add(MONTH_NUMBERS[(m.group(1) or m.group(2)).lower()])
+    return sorted(found)
+
+
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _WEEKDAY_RE = re.compile(rf"\b({'|'.join(_WEEKDAY_NAMES)})\b")
 

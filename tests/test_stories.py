@@ -143,6 +143,27 @@ def test_month_mentions_split_undated_articles() -> None:
     assert p.story_id == 2
 
 
+def test_a_date_further_into_the_lead_still_splits_undated_articles() -> None:
+    # 250 characters in, a bare month name is background; a day and month still dates the event.
+    filler = "Officials in the province gave more details in the hours after the first reports came in. "
+
+    def second_story(inserted: str) -> int:
+        g = StoryGrouper()
+        g.place(
+            art(
+                1,
+                QUAKE[:180] + " " + filler + inserted + " " + QUAKE[180:],
+                "Quake hits West Papua",
+                None,
+                False,
+            )
+        )
+        return g.place(art(2, "Dec. 16 - " + QUAKE_REWRITE, "Quake rattles Manokwari", None, False)).story_id
+
+    assert second_story("The agency said on November 6 that") == 2
+    assert second_story("The agency, active since November, said that") == 1
+
+
 def test_different_weekdays_raise_the_bar_for_undated_articles() -> None:
     # Same wording, no dates: the follow-up still joins, unless the leads put the events on different days.
     def place_follow_up(first_day: str, second_day: str) -> int:
