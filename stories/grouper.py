@@ -384,24 +384,27 @@ class StoryGrouper:
         return story, tuple(merged)
 
     def _combine(self, keep: StoryRecord, gone: StoryRecord) -> StoryRecord:
-        centroid = dict(keep.centroid)
-        for t, w in gone.centroid.items():
-            centroid[t] = centroid.get(t, 0.0) + w
-        if len(centroid) > self.settings.centroid_terms:
-            centroid = dict(_top(centroid, self.settings.centroid_terms))
-        firsts = [x for x in (keep.first_certain, gone.first_certain) if x is not None]
-        lasts = [x for x in (keep.last_certain, gone.last_certain) if x is not None]
-        return replace(
+        centroid = self._summed_centroid(keep.centroid, gone.centroid)
+        story = replace(
             keep,
             size=keep.size + gone.size,
             members=keep.members + gone.members,
-            first_certain=min(firsts) if firsts else None,
-            last_certain=max(lasts) if lasts else None,
             centroid=centroid,
             centroid_norm=math.sqrt(sum(w * w for w in centroid.values())),
             months=tuple(sorted({*keep.months, *gone.months})),
             weekdays=tuple(sorted({*keep.weekdays, *gone.weekdays})),
         )
+        story = self._extend_span(story, gone.first_certain, gone.first_certain is not None)
+        return self._extend_span(story, gone.last_certain, gone.last_certain is not None)
+
+    def _summed_centroid(self, centroid: dict[str, float], added: dict[str, float]) -> dict[str, float]:
+        """Sum of two term-weight maps, pruned to the heaviest `centroid_terms`."""
+        summed = dict(centroid)
+        for t, w in added.items():
+            summed[t] = summed.get(t, 0.0) + w
+        if len(summed) > self.settings.centroid_terms:
+            summed = dict(_top(summed, self.settings.centroid_terms))
+        return summed
 
     def _extend_span(self, story: StoryRecord, ts: float | None, certain: bool) -> StoryRecord:
         if not certain or ts is None:
@@ -419,11 +422,7 @@ class StoryGrouper:
         ts: float | None,
         certain: bool,
     ) -> StoryRecord:
-        centroid = dict(story.centroid)
-        for t, w in vector.items():
-            centroid[t] = centroid.get(t, 0.0) + w
-        if len(centroid) > self.settings.centroid_terms:
-            centroid = dict(_top(centroid, self.settings.centroid_terms))
+        centroid = self._summed_centroid(story.centroid, vector)
         story = replace(
             story,
             size=story.size + 1,

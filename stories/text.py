@@ -408,10 +408,11 @@ def count_terms(tokens: Iterable[Token]) -> tuple[dict[str, int], set[str]]:
 
 # Capitalized month names; abbreviations and the words that are also verbs ("May", "March") only
 # next to a day or year number, so "may" and "March on Washington" don't count.
-_MONTH_RE = re.compile(
-    r"(?:\b\d{1,2}\s+)?\b(January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b\.?(?:\s+\d{1,4}\b)?"
+_MONTH_NAMES = (
+    "January|February|March|April|May|June|July|August|September|October|November|December"
+    "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 )
+_MONTH_RE = re.compile(rf"(?:\b\d{{1,2}}\s+)?\b({_MONTH_NAMES})\b\.?(?:\s+\d{{1,4}}\b)?")
 _UNAMBIGUOUS = {
     "January",
     "February",
@@ -440,10 +441,6 @@ def mentioned_months(text: str) -> list[int]:
     return sorted(found)
 
 
-_MONTH_NAMES = (
-    "January|February|March|April|May|June|July|August|September|October|November|December"
-    "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
-)
 # A day and a month, either way round ("6 November", "November 6, 2024", "Dec. 16").
 _DAY_MONTH_RE = re.compile(rf"\b\d{{1,2}}\s+({_MONTH_NAMES})\b|\b({_MONTH_NAMES})\.?\s+\d{{1,2}}\b")
 
