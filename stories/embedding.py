@@ -1,0 +1,135 @@
+"""Static text embedding for story grouping (a second kind of evidence beside the lexical vectors).
+
+The model is a word table distilled from sentence-transformers all-MiniLM-L6-v2 (Apache-2.0; see
+stories/data/LICENSE-all-MiniLM-L6-v2.txt) by tools/build_static_embedding.py: one int8 row and one
+float32 scale per WordPiece token, frequency weighting baked in. A text's vector is the sum of its
+words' rows, L2-normalised. Words outside the table are split greedily into WordPiece pieces (as
+BERT's tokenizer does); a word that cannot be split is skipped.
+
+Nothing is read at import: the table (~8 MB) is loaded on the first call, once per process.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+from stories.text import normalize
+
+DATA_PATH = Path(__file__).resolve().parent / "data" / "static_embedding.npz"
+
+_EMPTY = np.zeros(0, dtype=np.float16)
+_MAX_WORD = 100  # BERT's tokenizer gives longer words [UNK]
+_CACHE_LIMIT = 1 << 18  # per-word id cache entries before it is cleared
+# Same split as BERT's basic tokenizer for the text this sees: runs of letters and digits; punctuation
+# and underscores separate words and are not embedded themselves.
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+class _Model:
+    __slots__ = ("cache", "ids", "scales", "subwords", "vectors")
+
+    def __init__(self, path: Path, *, subwords: bool = True) -> None:
+        self.subwords = subwords  # split out-of-vocabulary words into WordPiece pieces (else skip them)
+        with np.load(path) as data:
+            version, dims = (int(v) for v in data["meta"])
+            if version != 1:
+                raise ValueError(f"{path}: unknown format version {version}")
+            self.vectors: np.ndarray = data["vectors"]
+            self.scales: np.ndarray = data["scales"]
+            words = data["vocab"].tobytes().decode("utf-8").split("\n")
+        if self.vectors.shape != (len(words), dims) or self.scales.shape != (len(words),):
+            raise ValueError(f"{path}: table shapes do not match")
+        self.ids: dict[str, int] = {w: i for i, w in enumerate(words)}
+        self.cache: dict[str, tuple[int, ...]] = {}
+
+    def word_ids(self, word: str) -> tuple[int, ...]:
+        """Row ids for one lowercased word: itself, else its greedy WordPiece split, else nothing."""
+        got = self.cache.get(word)
+        if got is not None:
+            return got
+        i = self.ids.get(word)
+        if i is not None:
+            pieces: tuple[int, ...] = (i,)
+        elif self.subwords:
+            pieces = self._wordpiece(_strip_accents(word))
+        else:
+            pieces = ()
+        if len(self.cache) >= _CACHE_LIMIT:
+            self.cache.clear()
+        self.cache[word] = pieces
+        return pieces
+
+    def _wordpiece(self, word: str) -> tuple[int, ...]:
+        if not word or len(word) > _MAX_WORD:
+            return ()
+        i = self.ids.get(word)
+        if i is not None:
+            return (i,)
+        out = []
+        start, n = 0, len(word)
+        while start < n:
+            end = n
+            found = None
+            while end > start:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                found = self.ids.get(piece)
+                if found is not None:
+                    break
+                end -= 1
+            if found is None:
+                return ()  # BERT gives the whole word [UNK]
+            out.append(found)
+            start = end
+        return tuple(out)
+
+    def embed(self, text: str) -> np.ndarray:
+        ids: list[int] = []
+        word_ids = self.word_ids
+        for word in _WORD_RE.findall(normalize(text).lower()):
+            ids.extend(word_ids(word))
+        if not ids:
+            return _EMPTY
+        v = self.scales[ids] @ self.vectors[ids]
+        norm = float(np.sqrt(v @ v))
+        if norm == 0.0:
+            return _EMPTY
+        return (v / norm).astype(np.float16)
+
+
+def _strip_accents(word: str) -> str:
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFD", word) if unicodedata.category(c) != "Mn")
+
+
+_model: _Model | None = None
+_missing = False
+_lock = threading.Lock()
+
+
+def _load() -> _Model | None:
+    global _model, _missing
+    with _lock:
+        if _model is None and not _missing:
+            if DATA_PATH.is_file():
+                _model = _Model(DATA_PATH)
+            else:
+                _missing = True
+    return _model
+
+
+def embed_text(text: str) -> np.ndarray:
+    """Unit-length float16 embedding of `text`, or an empty array when no model is installed.
+
+    Also empty when `text` has no word the table can embed (empty or punctuation-only text): an empty
+    vector means "no embedding evidence".
+    """
+    model = _model if _model is not None else _load()
+    if model is None:
+        return _EMPTY
+    return model.embed(text)
