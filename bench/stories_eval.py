@@ -1,28 +1,18 @@
-"""Story grouping on real data (seeds, ECB+, UCI headlines) and synthetic scale.
-
-    python -m bench.stories_eval            # quality table + 100k throughput + 10k/100k placement cost
-    python -m bench.stories_eval --sweep    # also the threshold sensitivity sweep
-    python -m bench.stories_eval --cheap --scale 10000 100000 1000000   # cost up to 1M stored
-
-The eval data is read in place from ../shared/eval (or $NEWSWATCH_EVAL); what is absent is skipped.
+"""Evaluation data and metrics for the story benches: the seeds, ECB+, UCI, BCubed, batch baselines, and a
+seeded synthetic news stream. Read in place from ../shared/eval (or $NEWSWATCH_EVAL); absent data is skipped
+by the callers with a note.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import itertools
 import json
 import math
 import os
-import random
 import re
-import resource
-import sys
-import time
 from collections import Counter
 from collections.abc import Hashable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,8 +20,7 @@ import numpy as np
 
 from feeds.files import read_path
 from feeds.records import UNCERTAIN_DATE_ORIGINS
-from stories import GroupingSettings, GroupInput, StoryGrouper
-from stories.text import tokenize
+from stories.text import normalize, term_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = Path(os.environ.get("NEWSWATCH_EVAL", ROOT.parent / "shared" / "eval"))
@@ -39,10 +28,21 @@ ECB_PATH = EVAL / "stories" / "ecbplus" / "ecbplus_docs.jsonl"
 UCI_PATH = EVAL / "stories" / "uci-news-aggregator" / "uci-news-aggregator.head.csv"
 SEEDS_DIR = ROOT / "seeds"
 
+
+@dataclass(frozen=True)
+class EvalArticle:
+    article_id: int
+    title: str
+    body: str
+    outlet: str
+    published: datetime | None  # tz-aware UTC
+    date_certain: bool  # False when the date is a stand-in (file time)
+
+
 # ---------------------------------------------------------------------------------------------- data
 
 
-def load_seeds(seeds_dir: Path = SEEDS_DIR) -> list[GroupInput]:
+def load_seeds(seeds_dir: Path = SEEDS_DIR) -> list[EvalArticle]:
     """The bundled seed articles as the real file reader gives them (titles, bodies, dates and whether
     those dates are certain), numbered in file-name order like an ingest of the folder."""
     out = []
@@ -52,24 +52,13 @@ def load_seeds(seeds_dir: Path = SEEDS_DIR) -> list[GroupInput]:
             raise RuntimeError(result.error or f"{path}: no article")
         record = result.records[0]
         certain = record.date_origin not in UNCERTAIN_DATE_ORIGINS
-        out.append(GroupInput(i, record.title, record.body, path.stem, record.published, certain))
+        out.append(EvalArticle(i, record.title, record.body, path.stem, record.published, certain))
     return out
 
 
 def seeds_as_stated(story_of: dict[int, int]) -> bool:
     """Seed article id (1-5, file order) -> story id: 000-003 one story, 004 another."""
     return story_of[1] == story_of[2] == story_of[3] == story_of[4] != story_of[5]
-
-
-def seed_orders_failing(settings: GroupingSettings | None = None) -> int:
-    """Of the 120 orders the five seeds could arrive in, how many do not give {000-003}, {004}."""
-    failing = 0
-    for order in itertools.permutations(load_seeds()):
-        grouper = StoryGrouper(settings)
-        for a in order:
-            grouper.place(a)
-        failing += not seeds_as_stated(grouper.stories_of([a.article_id for a in order]))
-    return failing
 
 
 _MONTH_RE = re.compile(
@@ -114,7 +103,7 @@ def ecb_article(text: str) -> tuple[str, str]:
 
 def load_ecbplus(
     path: Path = ECB_PATH, stand_in: datetime | None = None
-) -> list[tuple[GroupInput, str, int]]:
+) -> list[tuple[EvalArticle, str, int]]:
     """(article, gold story cluster, gold topic) in file order; every date uncertain and equal."""
     stand_in = stand_in or datetime(2024, 1, 1, tzinfo=UTC)
     out = []
@@ -123,12 +112,12 @@ def load_ecbplus(
             d = json.loads(line)
             title, body = ecb_article(d["text"])
             out.append(
-                (GroupInput(i + 1, title, body, d["doc_id"], stand_in, False), d["cluster_id"], d["topic"])
+                (EvalArticle(i + 1, title, body, d["doc_id"], stand_in, False), d["cluster_id"], d["topic"])
             )
     return out
 
 
-def load_uci(path: Path = UCI_PATH) -> list[tuple[GroupInput, str]]:
+def load_uci(path: Path = UCI_PATH) -> list[tuple[EvalArticle, str]]:
     """(headline, gold STORY) in timestamp order (ties by ID), the cut-off last row dropped."""
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -137,7 +126,7 @@ def load_uci(path: Path = UCI_PATH) -> list[tuple[GroupInput, str]]:
     out = []
     for r in rows:
         ts = datetime.fromtimestamp(int(r["TIMESTAMP"]) / 1000, tz=UTC)
-        out.append((GroupInput(int(r["ID"]), r["TITLE"], "", r["PUBLISHER"], ts, True), r["STORY"]))
+        out.append((EvalArticle(int(r["ID"]), r["TITLE"], "", r["PUBLISHER"], ts, True), r["STORY"]))
     return out
 
 
@@ -154,21 +143,12 @@ def bcubed(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> tuple[float, f
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def group(articles: Sequence[GroupInput], settings: GroupingSettings | None = None) -> list[int]:
-    """Each article's story once all are placed (a later article can merge two stories)."""
-    grouper = StoryGrouper(settings)
-    for a in articles:
-        grouper.place(a)
-    story_of = grouper.stories_of([a.article_id for a in articles])
-    return [story_of[a.article_id] for a in articles]
-
-
 # -------------------------------------------------------------------------------------- baselines
 
 
 def _tfidf_matrix(texts: Sequence[str]) -> np.ndarray:
     """Plain TF-IDF (lowercased stemmed words, stopwords out, smooth IDF, L2 rows), batch."""
-    docs = [Counter(t.term for t in tokenize(text, entities=False)) for text in texts]
+    docs = [term_counts(normalize(text), entities=False)[0] for text in texts]
     vocab = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}
     m = np.zeros((len(docs), len(vocab)))
     for r, d in enumerate(docs):
@@ -249,7 +229,7 @@ class Synthetic:
         self.next_id = 1
         self.start = datetime(2024, 1, 1, tzinfo=UTC)
         self.live: list[dict] = []
-        self.history: list[GroupInput] = []
+        self.history: list[EvalArticle] = []
 
     def _story(self, t: float) -> dict:
         rng = self.rng
@@ -269,7 +249,7 @@ class Synthetic:
     def __iter__(self):
         return self
 
-    def __next__(self) -> GroupInput:
+    def __next__(self) -> EvalArticle:
         rng = self.rng
         aid = self.next_id
         self.next_id += 1
@@ -282,199 +262,15 @@ class Synthetic:
         when = self.start + timedelta(seconds=t)
         if story.get("last") is not None and rng.random() < 0.1:
             # A near-copy: the story's last article with a few words swapped.
-            prev: GroupInput = story["last"]
+            prev: EvalArticle = story["last"]
             words = prev.body.split()
             for i in rng.choice(len(words), size=min(3, len(words)), replace=False):
                 words[i] = str(self.words[int(rng.integers(len(self.words)))])
-            art = GroupInput(aid, prev.title, " ".join(words), f"outlet{aid % 97}", when, True)
+            art = EvalArticle(aid, prev.title, " ".join(words), f"outlet{aid % 97}", when, True)
         else:
             title = " ".join(self._text(story, 9))
             sentences = self._text(story, self.body_words)
             body = ". ".join(" ".join(sentences[i : i + 12]) for i in range(0, len(sentences), 12)) + "."
-            art = GroupInput(aid, title, body, f"outlet{aid % 97}", when, True)
+            art = EvalArticle(aid, title, body, f"outlet{aid % 97}", when, True)
         story["last"] = art
         return art
-
-
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def scale_run(sizes: Sequence[int], batch: int = 1000, cheap: bool = False) -> tuple[dict, list[dict]]:
-    """One growing in-memory state: at each size, time placing `batch` new articles (per-article cost
-    after N stored); the whole run gives the throughput. RSS, not tracemalloc (which slows it ~3x)."""
-    gen = Synthetic(seed=5, body_words=30 if cheap else 120)
-    grouper = StoryGrouper()
-    rss0 = _rss_mib()
-    stored = 0
-    busy = 0.0
-    points = []
-    for size in sorted(sizes):
-        fill = [next(gen) for _ in range(size - stored)]
-        t0 = time.perf_counter()
-        for a in fill:
-            grouper.place(a)
-        busy += time.perf_counter() - t0
-        new = [next(gen) for _ in range(batch)]
-        t0 = time.perf_counter()
-        for a in new:
-            grouper.place(a)
-        dt = time.perf_counter() - t0
-        busy += dt
-        stored = size + batch
-        points.append({"stored": size, "ms_per_article": dt / batch * 1000, "rss_mib": _rss_mib()})
-    total = {"n": stored, "seconds": busy, "rate": stored / busy, "rss_growth_mib": _rss_mib() - rss0}
-    return total, points
-
-
-# ---------------------------------------------------------------------------------------- report
-
-
-def _fmt(res: Sequence[float]) -> str:
-    return "  ".join(f"{x:.3f}" for x in res)
-
-
-def seeds_check(settings: GroupingSettings | None = None) -> tuple[bool, list]:
-    grouper = StoryGrouper(settings)
-    arts = load_seeds()
-    placed = [grouper.place(a) for a in arts]
-    ok = seeds_as_stated(grouper.stories_of([a.article_id for a in arts]))
-    return ok, list(zip([a.outlet[:3] for a in arts], placed, strict=True))
-
-
-def eval_ecb(settings: GroupingSettings | None = None, order_seed: int | None = None) -> dict:
-    data = load_ecbplus()
-    if order_seed is not None:
-        random.Random(order_seed).shuffle(data)
-    labels = group([a for a, _, _ in data], settings)
-    return {
-        "story": bcubed(labels, [c for _, c, _ in data]),
-        "topic": bcubed(labels, [t for _, _, t in data]),
-    }
-
-
-def eval_uci(settings: GroupingSettings | None = None) -> tuple[float, float, float]:
-    data = load_uci()
-    return bcubed(group([a for a, _ in data], settings), [c for _, c in data])
-
-
-SWEEP: list[tuple[str, tuple[float | int, ...]]] = [
-    ("story_threshold", (0.09, 0.12, 0.15)),
-    ("uncertain_margin", (0.13, 0.16, 0.19)),
-    ("time_margin", (0.0, 0.3, 0.6, 0.9)),
-    ("weekday_margin", (0.0, 0.15, 0.3)),
-    ("link_weight", (0.15, 0.25, 0.35)),
-    ("entity_boost", (2.0, 3.0, 4.0)),
-    ("posting_cap", (32, 64, 256)),
-    ("merge_threshold", (0.15, 0.25, 0.35, 1.0)),  # 1.0: never merge
-    ("dated_lead_chars", (250, 400, 600)),
-]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sweep", action="store_true", help="sensitivity of the two thresholds")
-    ap.add_argument("--scale", type=int, nargs="*", default=[10_000, 100_000], help="stored sizes to time")
-    ap.add_argument("--cheap", action="store_true", help="30-word synthetic bodies (for a 1M --scale run)")
-    ap.add_argument("--no-baselines", action="store_true")
-    args = ap.parse_args(argv)
-    settings = GroupingSettings()
-    print(f"settings: {settings}\n")
-
-    ok, placed = seeds_check(settings)
-    print(f"seeds (000-003 one story, 004 another), file order: {'PASS' if ok else 'FAIL'}")
-    print(f"  other arrival orders that split them otherwise: {seed_orders_failing(settings)} of 120")
-    for name, p in placed:
-        print(f"  {name}: story={p.story_id} duplicate_of={p.duplicate_of}")
-
-    print("\n| data set | method | BCubed P | R | F1 |\n|---|---|---|---|---|")
-    if ECB_PATH.exists():
-        t0 = time.perf_counter()
-        r = eval_ecb(settings)
-        dt = time.perf_counter() - t0
-        print(
-            f"| ECB+ story (file order) | StoryGrouper incremental ({dt:.1f}s) | {_fmt(r['story'])} |".replace(
-                "  ", " | "
-            )
-        )
-        print(
-            f"| ECB+ topic (file order) | StoryGrouper incremental | {_fmt(r['topic'])} |".replace(
-                "  ", " | "
-            )
-        )
-        for seed in (1, 2, 3):
-            r2 = eval_ecb(settings, order_seed=seed)
-            print(
-                f"| ECB+ story (shuffle {seed}) | StoryGrouper incremental | {_fmt(r2['story'])} |".replace(
-                    "  ", " | "
-                )
-            )
-        if not args.no_baselines:
-            data = load_ecbplus()
-            texts = [f"{a.title}\n{a.body}" for a, _, _ in data]
-            thr, res = baseline_average_link(texts, [c for _, c, _ in data])
-            print(
-                f"| ECB+ story | baseline batch TF-IDF average-link, best t={thr:.3f} | {_fmt(res)} |".replace(
-                    "  ", " | "
-                )
-            )
-            thr, res = baseline_average_link(texts, [t for _, _, t in data])
-            print(
-                f"| ECB+ topic | baseline batch TF-IDF average-link, best t={thr:.3f} | {_fmt(res)} |".replace(
-                    "  ", " | "
-                )
-            )
-    else:
-        print(f"| ECB+ | skipped: {ECB_PATH} absent | | | |")
-    if UCI_PATH.exists():
-        t0 = time.perf_counter()
-        r = eval_uci(settings)
-        dt = time.perf_counter() - t0
-        print(f"| UCI headlines | StoryGrouper incremental ({dt:.1f}s) | {_fmt(r)} |".replace("  ", " | "))
-        if not args.no_baselines:
-            data = load_uci()
-            thr, res = baseline_single_pass([a.title for a, _ in data], [c for _, c in data])
-            print(
-                f"| UCI headlines | baseline single-pass TF-IDF centroid, best t={thr:.2f} | {_fmt(res)} |".replace(
-                    "  ", " | "
-                )
-            )
-    else:
-        print(f"| UCI | skipped: {UCI_PATH} absent | | | |")
-
-    if args.sweep and ECB_PATH.exists() and UCI_PATH.exists():
-        print(
-            "\nsensitivity: one setting moved at a time from the chosen ones (UCI has certain dates, so it meets"
-            " story_threshold and time_margin; ECB+ is undated, so it meets story_threshold + uncertain_margin)"
-        )
-        print(
-            "| setting | value | seeds (orders failing of 120) | ECB+ story F1 | ECB+ topic F1 | UCI F1 |"
-            "\n|---|---|---|---|---|---|"
-        )
-        for name, values in SWEEP:
-            for value in values:
-                s = replace(settings, **{name: value})
-                ok_s, _ = seeds_check(s)
-                e = eval_ecb(s)
-                u = eval_uci(s)
-                chosen = " (chosen)" if getattr(settings, name) == value else ""
-                print(
-                    f"| {name} | {value}{chosen} | {'ok' if ok_s else 'FAIL'} ({seed_orders_failing(s)}) |"
-                    f" {e['story'][2]:.3f} | {e['topic'][2]:.3f} | {u[2]:.3f} |"
-                )
-
-    if args.scale:
-        total, points = scale_run(args.scale, cheap=args.cheap)
-        gen = "cheap generator, 30-word bodies" if args.cheap else "120-word bodies"
-        print(
-            f"\nthroughput ({gen}): {total['n']:,} synthetic articles in {total['seconds']:.0f}s = "
-            f"{total['rate']:,.0f} articles/s; max RSS grew by {total['rss_growth_mib']:,.0f} MiB (in-memory state)"
-        )
-        print("\n| stored articles | ms per new article (mean over 1,000) | max RSS MiB |\n|---|---|---|")
-        for r in points:
-            print(f"| {r['stored']:,} | {r['ms_per_article']:.2f} | {r['rss_mib']:,.0f} |")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,11 @@
-"""One ingest pass: sources -> feeds/ (read, fetch, parse) -> store/ -> topic tags -> stories.
+"""One ingest pass: sources -> feeds/ (read, fetch, parse) + story features -> store/ -> topic tags -> stories.
 
-Each source is one batch, written in one transaction together with its tags and story placement, so a
-reader (the TUI) never sees an article without its topics, and a crash loses at most the batch in flight.
+Writes go in commit groups of about `COMMIT_GROUP_SECONDS` of work (store.db.CommitGroups): several small
+feeds share a transaction, a large path source is split into several. Articles are written together with
+their topic tags and story features in one unit of work, so a reader (the TUI) never sees an article without
+its topics, and a kill loses at most the group in flight. A path source's file fingerprints and status go
+with its last unit: a source cut short is read again next pass and the upsert adds only what is missing.
+Story features are computed in worker processes (newswatch.workers); stories are placed once, at the end.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,14 +26,22 @@ import sqlite_utils
 
 from feeds.files import SUPPORTED_SUFFIXES, read_path
 from feeds.records import ArticleRecord, ParseResult
+from newswatch.workers import WorkerPool, feature_blobs, parse_with_features
 from store import sources as source_store
-from store.articles import upsert_articles
-from store.db import from_db_time, utc_now, write_batch
+from store.articles import existing_articles, features_pending, upsert_articles
+from store.db import CommitGroups, from_db_time, utc_now, write_batch
 from store.sources import FileFingerprint, SourceSpec
 from topics.tagging import Topic, sync_and_retag, tag_articles
 
 # Below this many feeds to parse, a process pool costs more to start than it saves.
 _POOL_THRESHOLD = 8
+# About this much work (seconds) per write transaction: few enough commits to amortise them, short enough
+# that the TUI's own writes (read, starred) never wait long for the lock. Tests make it tiny.
+COMMIT_GROUP_SECONDS = 1.0
+# Records per unit of work of a path source: one features task, one upsert + tagging.
+PATH_CHUNK = 256
+# A path source with fewer new records than this computes their features inline, without the pool.
+_INLINE_FEATURES = 64
 # Backoff after repeated failures: 1, 2, 4 … intervals, capped.
 _MAX_BACKOFF = timedelta(hours=6)
 
@@ -88,7 +100,9 @@ class IngestOptions:
     default_interval: int = 30 * 60
     fetch_settings: dict[str, Any] = field(default_factory=dict)  # FetchLimits keyword arguments
     progress: Callable[[int, int, str], None] | None = None
-    place_stories: Callable[[sqlite_utils.Database, Sequence[int]], None] | None = None
+    # Called once at the end of a run that stored new articles (or found features of a killed run waiting);
+    # places every article with an `article_features` row, in its own transactions.
+    place_stories: Callable[[sqlite_utils.Database], None] | None = None
 
 
 def sync_config(
@@ -117,19 +131,32 @@ def run_ingest(
         if options.progress:
             options.progress(done, total, name)
 
+    groups = CommitGroups(db, COMMIT_GROUP_SECONDS)
+    pool = WorkerPool()
     feed_rows = []
-    for row in rows:
-        if row["kind"] == "path":
-            outcome = _ingest_path_source(db, row, options, summary, now=now)
-            summary.outcomes.append(outcome)
-            report(row["name"])
-        elif _is_due(row, options, now):
-            feed_rows.append(row)
-        else:
-            summary.outcomes.append(SourceOutcome(row["name"], skipped=True))
-            report(row["name"])
-    if feed_rows:
-        _ingest_feeds(db, feed_rows, options, summary, now=now, report=report, run_started=run_started)
+    try:
+        for row in rows:
+            if row["kind"] == "path":
+                outcome = _ingest_path_source(db, groups, pool, row, options, summary, now=now)
+                summary.outcomes.append(outcome)
+                report(row["name"])
+            elif _is_due(row, options, now):
+                feed_rows.append(row)
+            else:
+                summary.outcomes.append(SourceOutcome(row["name"], skipped=True))
+                report(row["name"])
+        if feed_rows:
+            _ingest_feeds(
+                db, groups, pool, feed_rows, options, summary, now=now, report=report, run_started=run_started
+            )
+        groups.commit()
+    except BaseException:
+        groups.rollback()
+        raise
+    finally:
+        pool.shutdown()
+    if options.place_stories is not None and (summary.new or features_pending(db)):
+        options.place_stories(db)
     return summary
 
 
@@ -161,6 +188,8 @@ def expand_path_source(location: str) -> list[Path]:
 
 def _ingest_path_source(
     db: sqlite_utils.Database,
+    groups: CommitGroups,
+    pool: WorkerPool,
     row: dict[str, Any],
     options: IngestOptions,
     summary: IngestSummary,
@@ -170,7 +199,7 @@ def _ingest_path_source(
     outcome = SourceOutcome(row["name"])
     files = expand_path_source(row["location"])
     if not files:
-        with write_batch(db):
+        with groups.unit():
             source_store.record_failure(db, row["id"], f"no matching files for {row['location']}", now=now)
         outcome.error = f"no matching files for {row['location']}"
         return outcome
@@ -202,16 +231,97 @@ def _ingest_path_source(
     if not records and not fingerprints and not errors and row["last_error"] is None:
         # Nothing changed: write nothing, so an open interface polling data_version is not woken for nothing.
         return outcome
-    with write_batch(db):
-        _store_records(db, row["id"], records, options, summary, outcome, now=now)
-        source_store.remember_files(db, row["id"], fingerprints)
-        if errors:
-            reason = errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more files)"
-            source_store.record_failure(db, row["id"], reason, now=now)
-            outcome.error = reason
-        else:
-            source_store.record_success(db, row["id"], now=now)
+    # One record per guid (the last one read wins, at the place of the first), as one upsert would keep,
+    # so splitting the source into units never turns a repeated guid into "new" then "updated".
+    by_guid: dict[str, ArticleRecord] = {}
+    for record in records:
+        by_guid[record.guid] = record
+    records = list(by_guid.values())
+    chunks = [records[start : start + PATH_CHUNK] for start in range(0, len(records), PATH_CHUNK)] or [[]]
+    features = _path_features(db, pool, row["id"], chunks)
+    for index, chunk in enumerate(chunks):
+        features[index].wait(groups)
+        with groups.unit():
+            _store_records(db, row["id"], chunk, options, summary, outcome, now=now, features=features[index])
+            if index < len(chunks) - 1:
+                continue
+            source_store.remember_files(db, row["id"], fingerprints)
+            if errors:
+                reason = errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more files)"
+                source_store.record_failure(db, row["id"], reason, now=now)
+                outcome.error = reason
+            else:
+                source_store.record_success(db, row["id"], now=now)
     return outcome
+
+
+def _path_features(
+    db: sqlite_utils.Database, pool: WorkerPool, source_id: int, chunks: list[list[ArticleRecord]]
+) -> list[_Features]:
+    """Story features for each chunk's new records: submitted to the worker pool now (one task per chunk,
+    so they are computed while earlier chunks are written) when there are many, else computed inline."""
+    known = existing_articles(db, source_id, [record.guid for chunk in chunks for record in chunk])
+    new = [[record for record in chunk if record.guid not in known] for chunk in chunks]
+    if sum(len(records) for records in new) < _INLINE_FEATURES:
+        return [_Features() for _ in chunks]
+    out = []
+    for records in new:
+        if not records:
+            out.append(_Features())
+            continue
+        try:
+            future = pool.get().submit(feature_blobs, [(record.title, record.body) for record in records])
+        except Exception:  # a broken pool: compute inline
+            out.append(_Features())
+        else:
+            out.append(_Features([record.guid for record in records], future))
+    return out
+
+
+def _wait(future: Future[Any], groups: CommitGroups) -> None:
+    """Wait for a worker's result, committing the open group first if it would sit idle past its time."""
+    if groups.open and not future.done():
+        try:
+            future.result(timeout=groups.wait_time())
+        except TimeoutError:
+            groups.commit()
+        except Exception:
+            pass  # the caller asks for the result again and handles the error
+
+
+class _Features:
+    """The `features` of one upsert: blobs computed ahead by a worker (by guid), the rest computed inline."""
+
+    def __init__(
+        self, guids: Sequence[str] = (), future: Future[list[bytes]] | list[bytes] | None = None
+    ) -> None:
+        self.guids = guids
+        self.future = future
+
+    def wait(self, groups: CommitGroups) -> None:
+        if isinstance(self.future, Future):
+            _wait(self.future, groups)
+
+    def __call__(self, records: Sequence[ArticleRecord]) -> list[bytes]:
+        blobs: list[bytes] | None
+        if isinstance(self.future, Future):
+            try:
+                blobs = self.future.result()
+            except Exception:  # a crashed worker costs time, not features
+                blobs = None
+        else:
+            blobs = self.future
+        known = dict(zip(self.guids, blobs, strict=True)) if blobs is not None else {}
+        missing = [record for record in records if record.guid not in known]
+        if missing:
+            known.update(
+                zip(
+                    [record.guid for record in missing],
+                    feature_blobs([(record.title, record.body) for record in missing]),
+                    strict=True,
+                )
+            )
+        return [known[record.guid] for record in records]
 
 
 # --- feeds ---------------------------------------------------------------------------------------------
@@ -219,6 +329,8 @@ def _ingest_path_source(
 
 def _ingest_feeds(
     db: sqlite_utils.Database,
+    groups: CommitGroups,
+    pool: WorkerPool,
     rows: list[dict[str, Any]],
     options: IngestOptions,
     summary: IngestSummary,
@@ -227,13 +339,16 @@ def _ingest_feeds(
     report: Callable[[str], None],
     run_started: float,
 ) -> None:
-    """Fetch, parse and store at once: the fetcher runs its event loop in a thread, parsing runs in a
-    process pool, and this thread writes each feed as soon as it is parsed.
+    """Fetch, parse and store at once: the fetcher runs its event loop in a thread, parsing and story
+    features run in the process pool, and this thread writes each feed (one unit of a commit group) as
+    soon as it is parsed.
 
     The run deadline stops fetching (feeds left get "not fetched: run deadline reached"); bodies already
     fetched are still parsed and stored, which the body, entry and field caps keep short."""
     from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
     from feeds.parse import parse_feed
+
+    Parsed = tuple[ParseResult, list[bytes]]
 
     settings = dict(options.fetch_settings)
     if settings.get("run_deadline") is not None:
@@ -241,17 +356,11 @@ def _ingest_feeds(
         settings["run_deadline"] = max(settings["run_deadline"] - (time.monotonic() - run_started), 0.0)
     limits = FetchLimits(**settings)
     by_url = {row["location"]: row for row in rows}
-    pool: Executor | None = (
-        ProcessPoolExecutor(
-            max_workers=os.cpu_count() or 2, initializer=_exit_with_parent, initargs=(os.getpid(),)
-        )
-        if len(rows) >= _POOL_THRESHOLD
-        else None
-    )
-    finished: queue.Queue[tuple[FetchResult, Future[ParseResult] | ParseResult | None] | None] = queue.Queue()
+    executor = pool.get() if pool.started or len(rows) >= _POOL_THRESHOLD else None
+    finished: queue.Queue[tuple[FetchResult, Future[Parsed] | ParseResult | None] | None] = queue.Queue()
 
     def on_result(result: FetchResult) -> None:
-        parsed: Future[ParseResult] | ParseResult | None = None
+        parsed: Future[Parsed] | ParseResult | None = None
         if result.body is not None and not result.error and not result.not_modified:
             row = by_url[result.url]
             kwargs = {
@@ -260,8 +369,8 @@ def _ingest_feeds(
                 "fetched_at": now,
                 "response_headers": {"content-type": result.content_type} if result.content_type else None,
             }
-            if pool is not None:
-                parsed = pool.submit(parse_feed, result.body, **kwargs)
+            if executor is not None:
+                parsed = executor.submit(parse_with_features, result.body, **kwargs)
                 result.body = None  # the worker has its copy; don't hold thousands of bodies twice
             else:
                 parsed = parse_feed(result.body, **kwargs)
@@ -280,44 +389,44 @@ def _ingest_feeds(
     fetcher = threading.Thread(target=fetch_everything, name="fetch", daemon=True)
     fetcher.start()
     stored: set[str] = set()
-    try:
-        while (item := finished.get()) is not None:
-            result, parsed = item
-            if isinstance(parsed, Future):
-                try:
-                    parsed = parsed.result()
-                except Exception as error:  # a crashed worker must not stop the other feeds
-                    parsed = ParseResult(error=f"parser failed: {error}")
-            row = by_url[result.url]
+    while (item := _next_parsed(finished, groups)) is not None:
+        result, pending = item
+        features = _Features()
+        parsed: ParseResult | None
+        if isinstance(pending, Future):
+            _wait(pending, groups)
+            try:
+                parsed, blobs = pending.result()
+                features = _Features([record.guid for record in parsed.records], blobs)
+            except Exception as error:  # a crashed worker must not stop the other feeds
+                parsed = ParseResult(error=f"parser failed: {error}")
+        else:
+            parsed = pending
+        row = by_url[result.url]
+        outcome = SourceOutcome(row["name"])
+        with groups.unit():
+            _store_feed(db, row, result, parsed, features, options, summary, outcome, now=now)
+        summary.outcomes.append(outcome)
+        stored.add(result.url)
+        report(row["name"])
+    fetcher.join()
+    for url, row in by_url.items():
+        if url not in stored:  # the fetcher died before reporting this feed
             outcome = SourceOutcome(row["name"])
-            _store_feed(db, row, result, parsed, options, summary, outcome, now=now)
+            with groups.unit():
+                _store_feed(db, row, None, None, _Features(), options, summary, outcome, now=now)
             summary.outcomes.append(outcome)
-            stored.add(result.url)
             report(row["name"])
-        fetcher.join()
-        for url, row in by_url.items():
-            if url not in stored:  # the fetcher died before reporting this feed
-                outcome = SourceOutcome(row["name"])
-                _store_feed(db, row, None, None, options, summary, outcome, now=now)
-                summary.outcomes.append(outcome)
-                report(row["name"])
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
 
 
-def _exit_with_parent(parent_pid: int) -> None:
-    """Parse-worker initializer: end the worker soon after the ingest process dies (kill -9 included).
-
-    Forked workers inherit the ingest lock's file descriptor. An orphan blocked on the task queue never
-    exits, so it held the lock for good and every later ingest reported "another ingest is running"."""
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(0.1)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+def _next_parsed(finished: queue.Queue[Any], groups: CommitGroups) -> Any:
+    """The next fetched feed; the open group is committed first if none arrives within its time."""
+    if groups.open:
+        try:
+            return finished.get(timeout=groups.wait_time())
+        except queue.Empty:
+            groups.commit()
+    return finished.get()
 
 
 def _store_feed(
@@ -325,44 +434,45 @@ def _store_feed(
     row: dict[str, Any],
     result: Any,
     parsed: ParseResult | None,
+    features: _Features,
     options: IngestOptions,
     summary: IngestSummary,
     outcome: SourceOutcome,
     *,
     now: datetime,
 ) -> None:
-    with write_batch(db):
-        if result is None:
-            outcome.error = "not fetched: the fetcher stopped unexpectedly"
-            source_store.record_failure(db, row["id"], outcome.error, now=now)
-            return
-        if result.error:
-            outcome.error = result.error
-            # A feed the run deadline never reached is due again next pass: no backoff for it.
-            retry = None if result.run_deadline_reached else _retry_time(row, result, options, now)
-            source_store.record_failure(db, row["id"], result.error, now=now, next_fetch_after=retry)
-            return
-        next_fetch = _polite_next_fetch(result, parsed, now)
-        if result.not_modified:
-            outcome.unchanged += source_store.article_count(db, row["id"])
-            source_store.record_success(db, row["id"], now=now, next_fetch_after=next_fetch)
-            return
-        assert parsed is not None
-        outcome.warnings.extend(parsed.warnings)
-        if parsed.error and not parsed.records:
-            outcome.error = parsed.error
-            source_store.record_failure(db, row["id"], parsed.error, now=now)
-            return
-        _store_records(db, row["id"], parsed.records, options, summary, outcome, now=now)
-        source_store.record_success(
-            db,
-            row["id"],
-            now=now,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            new_location=result.permanent_redirect_url,
-            next_fetch_after=next_fetch,
-        )
+    """One feed's writes; the caller holds a unit of a commit group."""
+    if result is None:
+        outcome.error = "not fetched: the fetcher stopped unexpectedly"
+        source_store.record_failure(db, row["id"], outcome.error, now=now)
+        return
+    if result.error:
+        outcome.error = result.error
+        # A feed the run deadline never reached is due again next pass: no backoff for it.
+        retry = None if result.run_deadline_reached else _retry_time(row, result, options, now)
+        source_store.record_failure(db, row["id"], result.error, now=now, next_fetch_after=retry)
+        return
+    next_fetch = _polite_next_fetch(result, parsed, now)
+    if result.not_modified:
+        outcome.unchanged += source_store.article_count(db, row["id"])
+        source_store.record_success(db, row["id"], now=now, next_fetch_after=next_fetch)
+        return
+    assert parsed is not None
+    outcome.warnings.extend(parsed.warnings)
+    if parsed.error and not parsed.records:
+        outcome.error = parsed.error
+        source_store.record_failure(db, row["id"], parsed.error, now=now)
+        return
+    _store_records(db, row["id"], parsed.records, options, summary, outcome, now=now, features=features)
+    source_store.record_success(
+        db,
+        row["id"],
+        now=now,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        new_location=result.permanent_redirect_url,
+        next_fetch_after=next_fetch,
+    )
 
 
 def _retry_time(row: dict[str, Any], result: Any, options: IngestOptions, now: datetime) -> datetime:
@@ -395,12 +505,12 @@ def _store_records(
     outcome: SourceOutcome,
     *,
     now: datetime,
+    features: _Features,
 ) -> None:
-    result = upsert_articles(db, source_id, records, now=now)
+    """Articles, their FTS rows, story features (new ones only) and topic tags: one unit of work."""
+    result = upsert_articles(db, source_id, records, now=now, features=features)
     outcome.new += len(result.new_ids)
     outcome.updated += len(result.updated_ids)
     outcome.unchanged += result.unchanged
     tag_articles(db, options.topics, result.new_ids)
     tag_articles(db, options.topics, result.updated_ids, replace=True)
-    if options.place_stories is not None and result.new_ids:
-        options.place_stories(db, result.new_ids)

@@ -30,7 +30,7 @@ def ingest_options(
     """IngestOptions from a loaded config and its compiled topics (for the CLI, `watch` and the TUI's R)."""
     from newswatch.config import DEFAULT_INTERVAL_SECONDS
     from newswatch.pipeline import IngestOptions
-    from newswatch.storying import StoryPlacer
+    from newswatch.storying import place_pending
 
     # Plain settings: httpx is imported only when a pass actually has feeds to fetch.
     limits = {
@@ -50,7 +50,7 @@ def ingest_options(
         default_interval=DEFAULT_INTERVAL_SECONDS,
         fetch_settings=limits,
         progress=progress,
-        place_stories=StoryPlacer(),
+        place_stories=place_pending,
     )
 
 

@@ -1,80 +1,113 @@
-"""Story placement during ingest, and a full regroup, over the store.
+"""Story placement at the end of an ingest pass, and a full regroup, over the store.
 
-The grouper (stories/) is pure; its index lives in SQLite (store.grouping_state) and is flushed inside
-the ingest batch's transaction, so articles, their story placement and the grouper's memory commit
-together. Articles are always placed in id order, which is what makes `regroup` equal incremental ingest.
+Ingest stores articles with their stateless features (computed in the parse workers); this places every
+pending one, in canonical order (time, then source and guid), in chunks of `CHUNK` articles, each chunk
+placed by the engine in one batch and committed in its own transaction with the engine's state. Chunks
+have a fixed size, not a fixed duration, so the stories never depend on how fast the machine is; a chunk
+takes well under a second. A kill loses at most the chunk in flight: its articles are still pending and
+the next pass places them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 import sqlite_utils
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
+from store import grouping_state
 from store import stories as story_store
 from store.db import from_db_time, write_batch
-from store.grouping_state import SqliteGroupingState, clear_grouping_state
-from stories.grouper import GroupingSettings, GroupInput, StoryGrouper
+from stories.engine import EngineSettings, PlaceInput, StoryEngine
+from stories.features import ArticleFeatures, extract_features
 
-# One set of settings for every corpus (see stories/grouper.py and bench/stories_eval.py for why).
-SETTINGS = GroupingSettings()
-_REGROUP_BATCH = 2000
-
-
-class StoryPlacer:
-    """`place_new_articles` for one ingest run, keeping the grouper's decoded index warm between batches."""
-
-    def __init__(self) -> None:
-        self._state: SqliteGroupingState | None = None
-        self._conn: object = None
-
-    def __call__(self, db: sqlite_utils.Database, article_ids: Sequence[int]) -> None:
-        if self._state is None or self._conn is not db.conn:
-            self._state, self._conn = SqliteGroupingState(db), db.conn
-        place_new_articles(db, article_ids, state=self._state)
+# One set of settings for every corpus (see stories/engine.py and bench/engine_quality.py for why).
+SETTINGS = EngineSettings()
+CHUNK = 2000
+# Below this many articles a process pool costs more to start than it saves (regroup only).
+_POOL_THRESHOLD = 2000
 
 
-def place_new_articles(
-    db: sqlite_utils.Database, article_ids: Sequence[int], *, state: SqliteGroupingState | None = None
-) -> None:
-    """Place newly inserted articles into stories (inside the ingest batch's transaction)."""
-    if not article_ids:
-        return
-    state = state or SqliteGroupingState(db)
-    state.begin()
-    grouper = StoryGrouper(SETTINGS, state)
-    touched: set[int] = set()
-    try:
-        for article in story_store.grouping_inputs(db, sorted(article_ids)):
-            placement = grouper.place(
-                GroupInput(
-                    article_id=article["id"],
-                    title=article["title"],
-                    body=article["body"],
-                    outlet=article["outlet"],
-                    published=from_db_time(article["published"]),
-                    date_certain=article["date_origin"] not in UNCERTAIN_DATE_ORIGINS,
-                )
+def _inputs(db: sqlite_utils.Database, article_ids: Sequence[int]) -> list[PlaceInput]:
+    rows = grouping_state.features_of(db, article_ids)
+    out = []
+    for aid in article_ids:
+        if aid not in rows:
+            continue  # deleted since it was listed
+        published, origin, blob = rows[aid]
+        when = from_db_time(published)
+        out.append(
+            PlaceInput(
+                aid,
+                when.timestamp() if when is not None else None,
+                origin not in UNCERTAIN_DATE_ORIGINS,
+                ArticleFeatures.from_bytes(blob),
             )
-            story_store.assign_story(db, placement.article_id, placement.story_id, placement.duplicate_of)
-            if placement.merged:
-                story_store.merge_stories(db, placement.story_id, placement.merged)
-                touched.update(placement.merged)
-            touched.add(placement.story_id)
-        state.flush()
-    except BaseException:
-        state.discard()
-        raise
-    story_store.refresh_stories(db, touched)
+        )
+    return out
+
+
+def _place_chunk(db: sqlite_utils.Database, engine: StoryEngine, ids: Sequence[int], chunk: int) -> None:
+    with write_batch(db):
+        result = engine.place(_inputs(db, ids))
+        grouping_state.save_chunk(db, engine, result, chunk)
+        story_store.assign_stories(
+            db, [(p.article_id, p.story_id, p.duplicate_of) for p in result.placements]
+        )
+        for keep, absorbed in sorted(result.merged.items()):
+            story_store.merge_stories(db, keep, absorbed)
+        story_store.refresh_stories(db, [s.story_id for s in result.stories])
+
+
+def place_pending(db: sqlite_utils.Database, progress: Callable[[int, int], None] | None = None) -> int:
+    """Place every stored article that is not placed yet; returns how many were placed."""
+    if grouping_state.read_meta(db)["rebuild"]:
+        return regroup_all(db)
+    ids = grouping_state.pending_article_ids(db)
+    if not ids:
+        return 0
+    engine = grouping_state.load_engine(db, SETTINGS)
+    chunk = grouping_state.read_meta(db)["chunk"]
+    for start in range(0, len(ids), CHUNK):
+        chunk += 1
+        _place_chunk(db, engine, ids[start : start + CHUNK], chunk)
+        if progress:
+            progress(min(start + CHUNK, len(ids)), len(ids))
+    return len(ids)
+
+
+def _features_row(row: tuple[int, str, str]) -> tuple[int, bytes]:
+    return row[0], extract_features(row[1], row[2]).to_bytes()
 
 
 def regroup_all(db: sqlite_utils.Database) -> int:
-    """Forget every placement and place all articles again in id order; returns the article count."""
+    """Forget every placement and place all articles again: the chunks already placed are replayed as they
+    were placed (so a regroup equals the incremental passes), the rest follow in canonical order."""
+    replay = grouping_state.placement_replay(db)
     with write_batch(db):
+        # Features of every article, computed again from its text (the placed state keeps only vectors).
+        rows = story_store.all_article_texts(db)
+        if len(rows) >= _POOL_THRESHOLD:
+            with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+                features = list(pool.map(_features_row, rows, chunksize=256))
+        else:
+            features = [_features_row(row) for row in rows]
+        grouping_state.store_features(db, features)
         story_store.clear_all_stories(db)
-        clear_grouping_state(db)
-        ids = story_store.all_article_ids(db)
-        for start in range(0, len(ids), _REGROUP_BATCH):
-            place_new_articles(db, ids[start : start + _REGROUP_BATCH])
-    return len(ids)
+        grouping_state.clear_grouping_state(db)
+        grouping_state.write_meta(db, rebuild=1)
+    placed = {aid for aid, _ in replay}
+    groups: dict[int, list[int]] = {}
+    for aid, chunk in replay:
+        groups.setdefault(chunk, []).append(aid)
+    chunks = [groups[c] for c in sorted(groups)]
+    rest = [aid for aid in grouping_state.pending_article_ids(db) if aid not in placed]
+    chunks += [rest[start : start + CHUNK] for start in range(0, len(rest), CHUNK)]
+    engine = StoryEngine(SETTINGS, grouping_state.SqliteStateSource(db))
+    for number, ids in enumerate(chunks, start=1):
+        _place_chunk(db, engine, ids, number)
+    with write_batch(db):
+        grouping_state.write_meta(db, rebuild=0)
+    return len(features)

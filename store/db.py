@@ -136,6 +136,58 @@ def write_batch(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         conn.execute("COMMIT")
 
 
+class CommitGroups:
+    """Write transactions bounded in time, for a long writer (ingest) that must not starve other writers.
+
+    Work is done in small units (`with groups.unit():`, e.g. one feed or ~256 records); a unit opens a
+    transaction if none is open, and the transaction commits after the first unit that ends `seconds` or more
+    after it began. Units are never split, so whatever must be seen together (articles and their topic tags)
+    belongs in one unit. `wait_time()` says how long a caller may idle with the transaction open (0 when none
+    is): waiting for more work beyond that should `commit()` first, so the write lock is never held long for
+    nothing. On an exception the transaction in flight rolls back; everything committed before stays.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, seconds: float):
+        self.db = db
+        self.seconds = seconds
+        self.started: float | None = None
+        self.commits = 0
+
+    @contextlib.contextmanager
+    def unit(self) -> Iterator[sqlite_utils.Database]:
+        if self.started is None:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            self.started = time.monotonic()
+        try:
+            yield self.db
+        except BaseException:
+            self.rollback()
+            raise
+        if time.monotonic() - self.started >= self.seconds:
+            self.commit()
+
+    @property
+    def open(self) -> bool:
+        return self.started is not None
+
+    def wait_time(self) -> float:
+        """Seconds left in the open group (0 when none is open)."""
+        if self.started is None:
+            return 0.0
+        return max(self.seconds - (time.monotonic() - self.started), 0.0)
+
+    def commit(self) -> None:
+        if self.started is not None:
+            self.started = None
+            self.db.conn.execute("COMMIT")
+            self.commits += 1
+
+    def rollback(self) -> None:
+        self.started = None
+        if self.db.conn.in_transaction:
+            self.db.conn.execute("ROLLBACK")
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

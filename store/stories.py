@@ -11,10 +11,10 @@ from store.articles import _chunks
 from store.db import to_db_time
 
 
-def assign_story(db: sqlite_utils.Database, article_id: int, story_id: int, duplicate_of: int | None) -> None:
-    db.conn.execute(
-        "UPDATE articles SET story_id = ?, duplicate_of = ? WHERE id = ?",
-        [story_id, duplicate_of, article_id],
+def assign_stories(db: sqlite_utils.Database, rows: Sequence[tuple[int, int, int | None]]) -> None:
+    """(article id, story id, duplicate_of) for each placed article."""
+    db.conn.executemany(
+        "UPDATE articles SET story_id = ?, duplicate_of = ? WHERE id = ?", [(s, d, a) for a, s, d in rows]
     )
 
 
@@ -156,5 +156,6 @@ def grouping_inputs(db: sqlite_utils.Database, article_ids: Sequence[int]) -> It
         yield from (rows[i] for i in chunk if i in rows)
 
 
-def all_article_ids(db: sqlite_utils.Database) -> list[int]:
-    return [row[0] for row in db.execute("SELECT id FROM articles ORDER BY id")]
+def all_article_texts(db: sqlite_utils.Database) -> list[tuple[int, str, str]]:
+    """(id, title, body) of every article, for recomputing story features."""
+    return [tuple(row) for row in db.execute("SELECT id, title, body FROM articles ORDER BY id")]

@@ -30,9 +30,12 @@ class MinHasher:
 
     def signature(self, shingle_hashes: Collection[int]) -> np.ndarray:
         """uint32 signature; all-ones for an empty set (matches nothing real)."""
-        if not shingle_hashes:
+        if not len(shingle_hashes):
             return np.full(self.num_perm, 0xFFFFFFFF, dtype=np.uint32)
-        x = np.fromiter(shingle_hashes, dtype=np.uint64, count=len(shingle_hashes))
+        if isinstance(shingle_hashes, np.ndarray):
+            x = shingle_hashes.astype(np.uint64, copy=False)
+        else:
+            x = np.fromiter(shingle_hashes, dtype=np.uint64, count=len(shingle_hashes))
         with np.errstate(over="ignore"):
             h = (x[:, None] * self._a[None, :] + self._b[None, :]) >> np.uint64(32)
         return h.min(axis=0).astype(np.uint32)

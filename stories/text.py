@@ -10,8 +10,9 @@ import functools
 import re
 import unicodedata
 import zlib
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections import Counter
+
+import numpy as np
 
 from feeds.dates import MONTH_NUMBERS
 
@@ -34,7 +35,7 @@ _TRANSLATE = str.maketrans(
 )
 
 # A word (letters, inner apostrophes/dots for "U.S."), or a number with thousands separators and decimals.
-_TOKEN_RE = re.compile(r"[^\W\d_](?:[^\W_]|['.](?=[^\W\d_]))*|\d+(?:[.,]\d+)*")
+_TOKEN_RE = re.compile(r"[^\W\d_][^\W_]*(?:['.][^\W\d_][^\W_]*)*|\d+(?:[.,]\d+)*")
 _SENTENCE_END_RE = re.compile(r"[.!?:;\"]\s*$")
 
 STOPWORDS: frozenset[str] = frozenset(
@@ -323,12 +324,6 @@ def stem(word: str) -> str:
     return word
 
 
-class Token(NamedTuple):
-    # A NamedTuple: tokenizing makes one per word, and a frozen dataclass costs three times as much to build.
-    term: str  # stemmed, lowercased
-    entity: bool  # capitalized mid-sentence, an acronym or a number: names, places, figures
-
-
 @functools.lru_cache(maxsize=1 << 18)
 def _word(raw: str) -> tuple[str | None, bool, bool]:
     """(term or None for a dropped word, is an acronym, is capitalized) of one word as written.
@@ -345,65 +340,66 @@ def _word(raw: str) -> tuple[str | None, bool, bool]:
     return stem(low), is_acronym, word[0].isupper()
 
 
-def tokenize(text: str, *, entities: bool = True) -> list[Token]:
-    """Split text into terms, dropping stopwords and one-letter words.
+# A word that opens a sentence: first on its line (after any bullets or quotes), or after sentence punctuation.
+_OPENING_RE = re.compile(r"""(?:^\W*?|[.!?:;"]\s*)([^\W\d_][^\W_]*(?:['.][^\W\d_][^\W_]*)*)""", re.M)
 
-    `entities=False` flags no token as name-like (for headlines, whose capitals say little).
+
+def term_counts(
+    text: str, *, entities: bool = True, tokens: list[str] | None = None
+) -> tuple[dict[str, int], set[str]]:
+    """Term counts of already `normalize`d text, and the terms that look like names.
+
+    A term is name-like when some occurrence is an acronym, a number, or capitalized other than at the
+    start of a sentence; `entities=False` marks none (for headlines, whose capitals say little). Counts
+    distinct words as written first, so the per-word work runs once per distinct word, not per token.
     """
-    out: list[Token] = []
-    append = out.append
-    for line in normalize(text).splitlines():
-        prev_end = 0
-        sentence_start = True
-        for m in _TOKEN_RE.finditer(line):
-            raw = m.group()
-            start = m.start()
-            # Most gaps are one space; only look for sentence punctuation in the others.
-            gap_len = start - prev_end
-            if (gap_len > 1 or (gap_len == 1 and line[prev_end] != " ")) and _SENTENCE_END_RE.search(
-                line[prev_end:start]
-            ):
-                sentence_start = True
-            prev_end = m.end()
-            if raw[0].isdigit():
-                # "1,874" and "1874" are the same figure; decimals stay as written.
-                append(Token(raw.replace(",", ""), entities))
-                sentence_start = False
-                continue
-            was_start = sentence_start
-            sentence_start = False
-            term, is_acronym, capital = _word(raw)
-            if term is None:
-                continue
-            append(Token(term, entities and (is_acronym or (capital and not was_start))))
-    return out
-
-
-_WORD_RE = re.compile(r"[^\W_]+")
-
-
-def shingles(text: str, k: int) -> set[int]:
-    """32-bit hashes of the word k-grams of `text` (lowercased, punctuation ignored).
-
-    crc32 rather than hash(): Python's string hash changes per process, and these hashes end up
-    as band keys in the database.
-    """
-    words = _WORD_RE.findall(normalize(text).lower())
-    if not words:
-        return set()
-    if len(words) < k:
-        return {zlib.crc32(" ".join(words).encode())}
-    return {zlib.crc32(" ".join(words[i : i + k]).encode()) for i in range(len(words) - k + 1)}
-
-
-def count_terms(tokens: Iterable[Token]) -> tuple[dict[str, int], set[str]]:
     counts: dict[str, int] = {}
-    entities: set[str] = set()
-    for tok in tokens:
-        counts[tok.term] = counts.get(tok.term, 0) + 1
-        if tok.entity:
-            entities.add(tok.term)
-    return counts, entities
+    names: set[str] = set()
+    openings = Counter(_OPENING_RE.findall(text)) if entities else Counter()
+    for raw, n in Counter(_TOKEN_RE.findall(text) if tokens is None else tokens).items():
+        if raw[0].isdigit():
+            # "1,874" and "1874" are the same figure; decimals stay as written.
+            term = raw.replace(",", "")
+            counts[term] = counts.get(term, 0) + n
+            if entities:
+                names.add(term)
+            continue
+        term, is_acronym, capital = _word(raw)
+        if term is None:
+            continue
+        counts[term] = counts.get(term, 0) + n
+        if entities and (is_acronym or (capital and n > openings[raw])):
+            names.add(term)
+    return counts, names
+
+
+_token_codes: dict[str, int] = {}
+
+
+def words(text: str) -> list[str]:
+    """The words and numbers of already `normalize`d text, as written (what `term_counts` counts)."""
+    return _TOKEN_RE.findall(text)
+
+
+def shingle_hashes(tokens: list[str], k: int) -> np.ndarray:
+    """Distinct 64-bit hashes of the k-grams of `words(text)`: crc32 of each word as written (stable across
+    processes, unlike hash()), combined in numpy."""
+    codes = _token_codes
+    if len(codes) > 1 << 19:
+        codes.clear()
+    if not tokens:
+        return np.zeros(0, np.uint64)
+    for w in set(tokens).difference(codes):
+        codes[w] = zlib.crc32(w.lower().encode("utf-8", "surrogatepass")) + 1
+    x = np.array(list(map(codes.__getitem__, tokens)), dtype=np.uint64)
+    k = min(k, len(x))
+    n = len(x) - k + 1
+    with np.errstate(over="ignore"):
+        h = np.zeros(n, np.uint64)
+        for i in range(k):
+            h = h * np.uint64(0x100000001B3) + x[i : n + i]
+            h ^= h >> np.uint64(31)
+    return np.unique(h)
 
 
 # Capitalized month names; abbreviations and the words that are also verbs ("May", "March") only

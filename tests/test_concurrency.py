@@ -101,7 +101,9 @@ try:
             reader.conn.execute("BEGIN")
             counts = [n for (n,) in reader.conn.execute("SELECT count(*) FROM articles GROUP BY source_id")]
             untagged = reader.conn.execute(
-                "SELECT count(*) FROM articles a WHERE a.story_id IS NULL OR NOT EXISTS "
+                # Story placement follows storing, in its own chunks (canonical order needs the whole pass's
+                # articles), so an article may be seen briefly without a story, never without its tags.
+                "SELECT count(*) FROM articles a WHERE NOT EXISTS "
                 "(SELECT 1 FROM article_topics at WHERE at.article_id = a.id)").fetchone()[0]
             time.sleep(0.03)  # a screen being drawn while the snapshot is held
             ids = [i for (i,) in reader.conn.execute("SELECT id FROM articles ORDER BY random() LIMIT 5")]

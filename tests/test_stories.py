@@ -1,85 +1,176 @@
-"""Story grouping: copies, rewrites, different events, time windows, stable ids, rebuilds, seeds."""
+"""The story engine (stories/engine.py) placed directly: copies, rewrites, different events, time windows,
+undated articles, merges, determinism, persistence across runs, ids, the seeds and the ECB+ floor."""
 
 from __future__ import annotations
 
-import random
+import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
-
-from bench.stories_eval import ECB_PATH, eval_ecb, load_seeds
-from stories import GroupingSettings, GroupInput, InMemoryState, Placement, StoryGrouper
-
-T0 = datetime(2024, 11, 5, 12, tzinfo=UTC)
-
-QUAKE = (
-    "A magnitude 6.1 earthquake struck off the coast of West Papua province in Indonesia on Sunday, "
-    "the U.S. Geological Survey said. The quake hit at 7:48 a.m. local time about 75 kilometers from "
-    "Manokwari at a depth of 35 kilometers. Residents of Manokwari ran out of their houses and the "
-    "regional disaster agency said two hotels were damaged. No tsunami warning was issued by the "
-    "Indonesian meteorology agency, and officials in Jayapura reported no casualties so far."
-)
-QUAKE_REWRITE = (
-    "Residents fled buildings in Manokwari after a strong 6.1 magnitude quake hit Indonesia's West Papua "
-    "on Sunday morning. The Geological Survey put the epicentre 75 kilometers away, 35 kilometers deep. "
-    "Two hotels in Manokwari were damaged, the disaster agency said, and no tsunami warning followed."
-)
-OTHER_QUAKE = (
-    "A magnitude 5.4 earthquake shook the island of Crete in Greece on Thursday, the seismological "
-    "institute in Athens said. The quake struck near Heraklion at a depth of 10 kilometers. Residents "
-    "of Heraklion ran into the streets and a church in Chania was damaged. Greek officials said no "
-    "tsunami warning was issued and there were no casualties."
+from story_helpers import (
+    FOLLOW_UP,
+    LOOSE_FOLLOW_UP,
+    OTHER_QUAKE,
+    QUAKE,
+    QUAKE_BOTH,
+    QUAKE_DAMAGE,
+    QUAKE_FACTS,
+    QUAKE_REWRITE,
+    T0,
+    WIRE,
+    change_words,
+    current_stories,
+    item,
+    join_threshold,
+    place_chunks,
+    place_each,
+    split,
+    synthetic_stream,
 )
 
+from store import grouping_state
+from store.db import open_db, write_batch
+from stories.engine import EngineSettings, Placement, StoryEngine
+from stories.features import ArticleFeatures
 
-def art(aid: int, body: str, title: str = "", when: datetime | None = T0, certain: bool = True) -> GroupInput:
-    return GroupInput(aid, title, body, f"outlet{aid}", when, certain)
-
-
-def change_words(text: str, n: int, seed: int = 0) -> str:
-    words = text.split()
-    rng = random.Random(seed)
-    for i in rng.sample(range(len(words)), n):
-        words[i] = "changed"
-    return " ".join(words)
-
-
-def test_exact_and_near_copies_point_at_the_first() -> None:
-    g = StoryGrouper()
-    first = g.place(art(1, QUAKE, "Quake hits West Papua"))
-    exact = g.place(art(2, QUAKE, "Quake hits West Papua", T0 + timedelta(hours=2)))
-    near = g.place(art(3, change_words(QUAKE, 4), "Strong quake in Papua", T0 + timedelta(hours=3)))
-    assert first == Placement(1, 1, None)
-    assert exact == Placement(2, 1, 1)
-    assert near == Placement(3, 1, 1)
+REPO = Path(__file__).resolve().parents[1]
+ECB_PATH = (
+    Path(os.environ.get("NEWSWATCH_EVAL", REPO.parent / "shared" / "eval"))
+    / "stories/ecbplus/ecbplus_docs.jsonl"
+)
 
 
-def test_copy_of_a_copy_points_at_the_canonical() -> None:
-    g = StoryGrouper()
-    g.place(art(1, QUAKE))
-    g.place(art(2, change_words(QUAKE, 2, seed=1)))
-    assert g.place(art(3, change_words(QUAKE, 2, seed=2))).duplicate_of == 1
+def placements(results) -> list[Placement]:
+    return [p for r in results for p in r.placements]
 
 
-def test_rewrite_joins_the_story_without_being_a_copy() -> None:
-    g = StoryGrouper()
-    g.place(art(1, QUAKE, "Quake hits West Papua"))
-    p = g.place(art(2, QUAKE_REWRITE, "Hotels damaged as quake rattles Manokwari", T0 + timedelta(hours=5)))
-    assert p == Placement(2, 1, None)
+def by_id(results) -> dict[int, Placement]:
+    return {p.article_id: p for p in placements(results)}
 
 
-def test_same_kind_of_event_elsewhere_is_another_story() -> None:
-    g = StoryGrouper()
-    g.place(art(1, QUAKE, "Quake hits West Papua"))
-    assert g.place(art(2, OTHER_QUAKE, "Quake shakes Crete", T0 + timedelta(hours=5))).story_id == 2
+@pytest.fixture(params=["one per chunk", "one chunk"])
+def chunking(request):
+    """Place a list of articles one per chunk (single pass) or all in one chunk (batch)."""
+    if request.param == "one per chunk":
+        return lambda engine, items: place_each(engine, items)
+    return lambda engine, items: [engine.place(items)]
 
 
-def test_same_subject_weeks_apart_is_another_story() -> None:
-    g = StoryGrouper()
-    g.place(art(1, QUAKE, "Quake hits West Papua"))
-    later = g.place(art(2, QUAKE_REWRITE, "Quake rattles Manokwari", T0 + timedelta(weeks=6)))
-    assert later == Placement(2, 2, None)
+# ------------------------------------------------------------------------------------------------ copies
+
+
+def test_exact_and_near_copies_point_at_the_first(chunking) -> None:
+    got = by_id(
+        chunking(
+            StoryEngine(),
+            [
+                item(1, QUAKE, "Quake hits West Papua"),
+                item(2, QUAKE, "Quake hits West Papua", T0 + timedelta(hours=2)),
+                item(3, change_words(QUAKE, 4), "Strong quake in Papua", T0 + timedelta(hours=3)),
+            ],
+        )
+    )
+    assert got == {1: Placement(1, 1, None), 2: Placement(2, 1, 1), 3: Placement(3, 1, 1)}
+
+
+def test_copy_of_a_copy_points_at_the_canonical(chunking) -> None:
+    got = by_id(
+        chunking(
+            StoryEngine(),
+            [
+                item(1, QUAKE),
+                item(2, change_words(QUAKE, 2, seed=1)),
+                item(3, change_words(QUAKE, 2, seed=2)),
+            ],
+        )
+    )
+    assert got[2].duplicate_of == 1
+    assert got[3] == Placement(3, 1, 1)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 51])
+def test_wire_reprints_are_all_copies_of_the_first(chunk: int) -> None:
+    # Copy detection stays exact on wire reprints: 50 outlets reprint one ~100-word item, each changing
+    # 5 words (its own made-up words), over the day. Reprints differ from each other twice as much as from
+    # the original; every one must still point at the first, never at a reprint, never start a story.
+    assert 90 <= len(WIRE.split()) <= 110
+    items = [item(1, WIRE, "Norway raises rates")] + [
+        item(
+            n,
+            change_words(WIRE, 5, seed=n, replacement=None),
+            "Norway raises rates",
+            T0 + timedelta(minutes=10 * n),
+        )
+        for n in range(2, 52)
+    ]
+    assert len({x.features.signature.tobytes() for x in items}) == 51
+    got = placements(place_chunks(StoryEngine(), split(items, chunk)))
+    assert got == [Placement(1, 1, None)] + [Placement(n, 1, 1) for n in range(2, 52)]
+
+
+# ---------------------------------------------------------------------------------------- same story?
+
+
+def test_rewrite_joins_the_story_without_being_a_copy(chunking) -> None:
+    got = by_id(
+        chunking(
+            StoryEngine(),
+            [
+                item(1, QUAKE, "Quake hits West Papua"),
+                item(2, QUAKE_REWRITE, "Hotels damaged as quake rattles Manokwari", T0 + timedelta(hours=5)),
+            ],
+        )
+    )
+    assert got[2] == Placement(2, 1, None)
+
+
+def test_same_kind_of_event_elsewhere_is_another_story(chunking) -> None:
+    got = by_id(
+        chunking(
+            StoryEngine(),
+            [
+                item(1, QUAKE, "Quake hits West Papua"),
+                item(2, OTHER_QUAKE, "Quake shakes Crete", T0 + timedelta(hours=5)),
+            ],
+        )
+    )
+    assert got[2] == Placement(2, 2, None)
+
+
+def test_same_kind_of_event_elsewhere_stays_apart_from_a_story_of_two_reports(chunking) -> None:
+    # As above, once the West Papua story has a second report (a rewrite, an hour later).
+    got = by_id(
+        chunking(
+            StoryEngine(),
+            [
+                item(1, QUAKE, "Quake hits West Papua"),
+                item(2, QUAKE_REWRITE, "Quake rattles Manokwari", T0 + timedelta(hours=1)),
+                item(3, OTHER_QUAKE, "Quake shakes Crete", T0 + timedelta(hours=5)),
+            ],
+        )
+    )
+    assert got[2].story_id == 1
+    assert got[3] == Placement(3, 3, None)
+
+
+def test_same_subject_weeks_apart_is_another_story(chunking) -> None:
+    got = by_id(
+        chunking(
+            StoryEngine(),
+            [
+                item(1, QUAKE, "Quake hits West Papua"),
+                item(2, QUAKE_REWRITE, "Quake rattles Manokwari", T0 + timedelta(weeks=6)),
+                item(3, QUAKE, "Quake hits West Papua", T0 + timedelta(weeks=6, hours=1)),
+            ],
+        )
+    )
+    assert got[2] == Placement(2, 2, None)
+    assert got[3] == Placement(3, 2, None)  # same text, weeks apart: not a copy of the first either
 
 
 @pytest.mark.parametrize(
@@ -87,60 +178,94 @@ def test_same_subject_weeks_apart_is_another_story() -> None:
     [(timedelta(days=3) - timedelta(minutes=1), True), (timedelta(days=3, minutes=1), False)],
 )
 def test_time_window_edges(offset: timedelta, joins: bool) -> None:
-    window = GroupingSettings().window
-    assert window == timedelta(days=3)
-    g = StoryGrouper()
-    g.place(art(1, QUAKE, "Quake hits West Papua"))
-    same_text = g.place(art(2, QUAKE, "Quake hits West Papua", T0 + offset))
-    rewrite = g.place(art(3, QUAKE_REWRITE, "Quake rattles Manokwari", T0 - offset))
-    if joins:
-        assert same_text == Placement(2, 1, 1)
-        assert rewrite.story_id == 1
-    else:
-        assert same_text == Placement(2, 2, None)
-        assert rewrite.story_id == 3
-
-
-FOLLOW_UP = (
-    "Aid workers reached Manokwari on Monday, a day after the 6.1 magnitude earthquake in West Papua. "
-    "The regional disaster agency said 40 families slept in tents and the two damaged hotels were closed. "
-    "Schools in Manokwari will stay shut until engineers check them, officials said."
-)
-
-
-@pytest.mark.parametrize(("hours", "joins"), [(2, True), (40, True), (60, False)])
-def test_bar_rises_with_the_gap_in_time(hours: int, joins: bool) -> None:
-    # A looser follow-up joins the day after but not two and a half days later, inside the window,
-    # while a close rewrite still does (test_time_window_edges): evidence must grow with the gap.
-    g = StoryGrouper()
-    g.place(art(1, QUAKE, "Quake hits West Papua"))
-    p = g.place(art(2, FOLLOW_UP, "Aid reaches quake-hit Manokwari", T0 + timedelta(hours=hours)))
-    assert (p.story_id == 1) is joins
-    # Without the rule the same follow-up joins at every one of these gaps.
-    flat = StoryGrouper(GroupingSettings(time_margin=0.0))
-    flat.place(art(1, QUAKE, "Quake hits West Papua"))
-    assert (
-        flat.place(art(2, FOLLOW_UP, "Aid reaches quake-hit Manokwari", T0 + timedelta(hours=hours))).story_id
-        == 1
+    assert EngineSettings().window_seconds == timedelta(days=3).total_seconds()
+    engine = StoryEngine()
+    got = by_id(
+        place_each(
+            engine,
+            [
+                item(1, QUAKE, "Quake hits West Papua"),
+                item(2, QUAKE, "Quake hits West Papua", T0 + offset),
+                item(3, QUAKE_REWRITE, "Quake rattles Manokwari", T0 - offset),
+            ],
+        )
     )
+    if joins:
+        assert got[2] == Placement(2, 1, 1)
+        assert got[3] == Placement(3, 1, None)
+    else:
+        assert got[2] == Placement(2, 2, None)
+        assert got[3] == Placement(3, 3, None)
 
 
-def test_uncertain_dates_need_stronger_evidence() -> None:
-    settings = GroupingSettings()
+@pytest.mark.parametrize(("hours", "joins"), [(2, True), (12, True), (60, False), (70, False)])
+def test_bar_rises_with_the_gap_in_time(hours: int, joins: bool) -> None:
+    # A loose follow-up joins hours later but not two and a half days later, inside the window, while
+    # close rewrites still do (test_time_window_edges): evidence must grow with the gap.
+    title, body = LOOSE_FOLLOW_UP
+
+    def place(settings: EngineSettings) -> int:
+        engine = StoryEngine(settings)
+        engine.place([item(1, QUAKE, "Quake hits West Papua")])
+        return engine.place([item(2, body, title, T0 + timedelta(hours=hours))]).placements[0].story_id
+
+    assert (place(EngineSettings()) == 1) is joins
+    # Without the rule the same follow-up joins at every one of these gaps.
+    assert place(EngineSettings(time_margin=0.0)) == 1
+
+
+def test_uncertain_dates_need_stronger_evidence(chunking) -> None:
     far = T0 + timedelta(weeks=20)  # a file mtime: says nothing about the event
-    g = StoryGrouper(settings)
-    g.place(art(1, QUAKE, "Quake hits West Papua"))
-    # Copies and close rewrites still join; the window is not applied to the unknown date.
-    assert g.place(art(2, QUAKE, "Quake hits West Papua", far, certain=False)).duplicate_of == 1
-    assert g.place(art(3, QUAKE_REWRITE, "Quake rattles Manokwari", far, certain=False)).story_id == 1
-    assert g.place(art(4, OTHER_QUAKE, "Quake shakes Crete", far, certain=False)).story_id == 4
+    got = by_id(
+        chunking(
+            StoryEngine(),
+            [
+                item(1, QUAKE, "Quake hits West Papua"),
+                # Copies and close rewrites still join; the window is not applied to the unknown date.
+                item(2, QUAKE, "Quake hits West Papua", far, certain=False),
+                item(3, QUAKE_REWRITE, "Quake rattles Manokwari", far, certain=False),
+                item(4, OTHER_QUAKE, "Quake shakes Crete", far, certain=False),
+            ],
+        )
+    )
+    assert got[2] == Placement(2, 1, 1)
+    assert got[3] == Placement(3, 1, None)
+    assert got[4] == Placement(4, 4, None)
 
 
-def test_month_mentions_split_undated_articles() -> None:
-    g = StoryGrouper()
-    g.place(art(1, "On 5 November " + QUAKE, "Quake hits West Papua", None, certain=False))
-    p = g.place(art(2, "Dec. 16 - " + QUAKE_REWRITE, "Quake rattles Manokwari", None, certain=False))
-    assert p.story_id == 2
+@pytest.mark.parametrize("text", [LOOSE_FOLLOW_UP, ("Aid reaches quake-hit Manokwari", FOLLOW_UP)])
+def test_an_uncertain_date_raises_the_bar(text: tuple[str, str]) -> None:
+    # With the bar set just under what a follow-up needs when both dates are certain (and equal), the
+    # same follow-up with a stand-in date must not join: it has to clear uncertain_margin more.
+    title, body = text
+    body = body.replace(" on Monday", "")  # QUAKE says Sunday: keep the weekday rule out of this
+    shipped = EngineSettings()
+    assert shipped.uncertain_margin >= 0.05
+    first = [item(1, QUAKE, "Quake hits West Papua")]
+    needed = join_threshold(first, item(2, body, title, T0), replace(shipped, time_margin=0.0))
+    assert needed is not None, "the follow-up should reach the quake story at all"
+    settings = replace(shipped, story_threshold=needed - shipped.uncertain_margin / 2)
+
+    def joins(certain: bool) -> bool:
+        engine = StoryEngine(settings)
+        engine.place(first)
+        later = item(2, body, title, T0 if certain else T0 + timedelta(weeks=20), certain)
+        return engine.place([later]).placements[0].story_id == 1
+
+    assert joins(True)
+    assert not joins(False)
+    # It is the margin that splits them.
+    engine = StoryEngine(replace(settings, uncertain_margin=0.0))
+    engine.place(first)
+    assert engine.place([item(2, body, title, T0 + timedelta(weeks=20), False)]).placements[0].story_id == 1
+
+
+@pytest.mark.parametrize(("second", "joins"), [("Dec. 16 - ", False), ("Nov. 5 - ", True), ("", True)])
+def test_month_mentions_split_undated_articles(second: str, joins: bool) -> None:
+    engine = StoryEngine()
+    engine.place([item(1, "On 5 November " + QUAKE, "Quake hits West Papua", None, certain=False)])
+    p = engine.place([item(2, second + QUAKE_REWRITE, "Quake rattles Manokwari", None, certain=False)])
+    assert (p.placements[0].story_id == 1) is joins
 
 
 def test_a_date_further_into_the_lead_still_splits_undated_articles() -> None:
@@ -148,155 +273,328 @@ def test_a_date_further_into_the_lead_still_splits_undated_articles() -> None:
     filler = "Officials in the province gave more details in the hours after the first reports came in. "
 
     def second_story(inserted: str) -> int:
-        g = StoryGrouper()
-        g.place(
-            art(
-                1,
-                QUAKE[:180] + " " + filler + inserted + " " + QUAKE[180:],
-                "Quake hits West Papua",
-                None,
-                False,
-            )
-        )
-        return g.place(art(2, "Dec. 16 - " + QUAKE_REWRITE, "Quake rattles Manokwari", None, False)).story_id
+        engine = StoryEngine()
+        body = QUAKE[:180] + " " + filler + inserted + " " + QUAKE[180:]
+        engine.place([item(1, body, "Quake hits West Papua", None, False)])
+        later = item(2, "Dec. 16 - " + QUAKE_REWRITE, "Quake rattles Manokwari", None, False)
+        return engine.place([later]).placements[0].story_id
 
     assert second_story("The agency said on November 6 that") == 2
     assert second_story("The agency, active since November, said that") == 1
 
 
-def test_different_weekdays_raise_the_bar_for_undated_articles() -> None:
-    # Same wording, no dates: the follow-up still joins, unless the leads put the events on different days.
-    def place_follow_up(first_day: str, second_day: str) -> int:
-        g = StoryGrouper()
-        g.place(art(1, f"On {first_day} " + QUAKE, "Quake hits West Papua", None, certain=False))
-        follow_up = f"On {second_day} " + FOLLOW_UP
-        return g.place(art(2, follow_up, "Aid reaches quake-hit Manokwari", None, certain=False)).story_id
+@pytest.mark.parametrize("text", [LOOSE_FOLLOW_UP, ("Aid reaches quake-hit Manokwari", FOLLOW_UP)])
+def test_different_weekdays_raise_the_bar_for_undated_articles(text: tuple[str, str]) -> None:
+    # No dates. With the bar set just under what the follow-up needs, it joins when the leads name the
+    # same weekday and not when they name different ones: those must clear weekday_margin more.
+    title, body = text
+    quake = QUAKE.replace(" on Sunday", "")
+    body = body.replace(" on Monday", "")
+    shipped = EngineSettings()
+    assert shipped.weekday_margin >= 0.05
+    first = [item(1, f"On Sunday {quake}", "Quake hits West Papua", None, certain=False)]
+    same = item(2, f"On Sunday {body}", title, None, certain=False)
+    other = item(2, f"On Thursday {body}", title, None, certain=False)
+    needed = [join_threshold(first, x, replace(shipped, weekday_margin=0.0)) for x in (same, other)]
+    assert None not in needed, "the follow-up should reach the quake story at all"
+    settings = replace(shipped, story_threshold=min(needed) - shipped.weekday_margin / 2)  # type: ignore[type-var]
 
-    assert place_follow_up("Sunday", "Sunday") == 1
-    assert place_follow_up("Sunday", "Thursday") == 2
+    def joins(later, settings) -> bool:
+        engine = StoryEngine(settings)
+        engine.place(first)
+        return engine.place([later]).placements[0].story_id == 1
+
+    assert joins(same, settings)
+    assert not joins(other, settings)
+    assert joins(other, replace(settings, weekday_margin=0.0))  # it is the weekdays that split them
 
 
-# Three reports of one quake: the first two share no content word, the third tells both halves.
-QUAKE_FACTS = (
-    "Earthquake of magnitude 6.1 strikes West Papua province of Indonesia, the Geological Survey said. "
-    "The quake was 35 kilometers deep and no tsunami warning was issued."
+# ------------------------------------------------------------------------------------------------ merges
+
+
+def _halves_then_bridge(engine: StoryEngine, ids=(1, 2, 3), certain: bool = True):
+    a, b, c = ids
+    return place_each(
+        engine,
+        [
+            item(a, QUAKE_FACTS, "Quake strikes West Papua", T0, certain),
+            item(b, QUAKE_DAMAGE, "Manokwari residents flee homes", T0 + timedelta(hours=1), certain),
+            item(
+                c,
+                QUAKE_BOTH,
+                "Quake in West Papua damages hotels in Manokwari",
+                T0 + timedelta(hours=2),
+                certain,
+            ),
+        ],
+    )
+
+
+def test_an_article_bridging_two_dated_stories_placed_earlier_merges_them() -> None:
+    engine = StoryEngine()
+    first, second, bridge = _halves_then_bridge(engine)
+    # Placed apart, the halves share no content word: two stories.
+    assert first.placements == [Placement(1, 1, None)]
+    assert second.placements == [Placement(2, 2, None)]
+    # The third report qualifies for both: they become one, under the older story's id.
+    assert bridge.placements == [Placement(3, 1, None)]
+    assert bridge.merged == {1: [2]}
+    absorbed = {s.story_id: s for s in bridge.stories}
+    assert absorbed[2].merged_into == 1 and absorbed[1].size == 3
+    # Article 2's record still names story 2: lookups follow the pointer, and a later report close to it
+    # lands in the merged story.
+    assert engine.story_of(2, 2) == 1
+    assert current_stories(engine, [first, second, bridge]) == {1: 1, 2: 1, 3: 1}
+    later = engine.place([item(4, QUAKE_DAMAGE.replace("overnight", "for a second night"), "Manokwari", T0)])
+    assert later.placements[0].story_id == 1 and later.merged == {}
+
+
+def test_the_halves_and_the_bridge_in_one_chunk_are_one_story_without_a_merge() -> None:
+    engine = StoryEngine()
+    result = engine.place(
+        [
+            item(1, QUAKE_FACTS, "Quake strikes West Papua", T0),
+            item(2, QUAKE_DAMAGE, "Manokwari residents flee homes", T0 + timedelta(hours=1)),
+            item(3, QUAKE_BOTH, "Quake in West Papua damages hotels in Manokwari", T0 + timedelta(hours=2)),
+        ]
+    )
+    assert [p.story_id for p in result.placements] == [1, 1, 1]
+    assert result.merged == {}
+
+
+def test_stories_merge_only_when_the_bridge_clears_the_bar() -> None:
+    engine = StoryEngine(EngineSettings(story_threshold=0.9))
+    *_, bridge = _halves_then_bridge(engine)
+    assert bridge.merged == {}
+    assert {p.story_id for p in bridge.placements} <= {1, 2, 3}
+    # Nor across the window: a bridge four days later reaches neither half.
+    engine = StoryEngine()
+    place_each(
+        engine, [item(1, QUAKE_FACTS, "Quake strikes West Papua"), item(2, QUAKE_DAMAGE, "Flee homes")]
+    )
+    late = engine.place([item(3, QUAKE_BOTH, "Quake damages hotels", T0 + timedelta(days=4))])
+    assert late.merged == {} and late.placements == [Placement(3, 3, None)]
+
+
+def test_a_merge_keeps_the_id_of_the_story_placed_first() -> None:
+    # Article ids are given at insert (arrival) time; placement is in canonical (time) order, so a story
+    # placed first can have the larger id. A story's id is the id of its first article in placement
+    # order, and a merge keeps the story placed first.
+    engine = StoryEngine()
+    first, second, bridge = _halves_then_bridge(engine, ids=(30, 20, 10))
+    assert first.placements[0].story_id == 30 and second.placements[0].story_id == 20
+    assert bridge.merged == {30: [20]}
+    assert current_stories(engine, [first, second, bridge]) == {30: 30, 20: 30, 10: 30}
+
+
+# ----------------------------------------------------------------------------------------- ids, empties
+
+
+def test_story_id_is_first_article_id(chunking) -> None:
+    got = by_id(
+        chunking(StoryEngine(), [item(10, QUAKE, "Quake hits West Papua"), item(11, QUAKE_REWRITE, "Quake")])
+    )
+    assert got[11].story_id == 10
+
+
+def test_empty_article_is_its_own_story(chunking) -> None:
+    got = by_id(
+        chunking(StoryEngine(), [item(1, "", ""), item(2, "", ""), item(3, QUAKE, "Quake"), item(4, "", "")])
+    )
+    assert got == {n: Placement(n, n, None) for n in (1, 2, 3, 4)}
+
+
+def test_ids_are_first_articles_and_only_change_by_merging_into_an_earlier_story() -> None:
+    stream = synthetic_stream()
+    engine = StoryEngine()
+    order = {x.article_id: n for n, x in enumerate(stream)}
+    seen: dict[int, int] = {}
+    results = []
+    merges = 0
+    for chunk in split(stream, 13):
+        results.append(engine.place(chunk))
+        merges += len(results[-1].merged)
+        now = current_stories(engine, results)
+        for aid, sid in now.items():
+            # A story's id is one of its articles, placed no later than this one.
+            assert now[sid] == sid and order[sid] <= order[aid]
+            if aid in seen and seen[aid] != sid:
+                assert order[sid] < order[seen[aid]]  # taken into a story placed earlier
+            seen[aid] = sid
+    members: dict[int, list[int]] = {}
+    for aid, sid in seen.items():
+        members.setdefault(sid, []).append(aid)
+    for sid, aids in members.items():
+        assert sid == min(aids, key=order.__getitem__)  # the story's first article
+    assert merges > 0
+
+
+# ---------------------------------------------------------------------------------------- determinism
+
+
+def _signature(results) -> list:
+    return [
+        (
+            r.placements,
+            sorted(r.merged.items()),
+            sorted((s.story_id, s.size, s.merged_into) for s in r.stories),
+        )
+        for r in results
+    ]
+
+
+def test_same_chunks_twice_give_identical_placements() -> None:
+    stream = synthetic_stream()
+    chunks = split(stream, 23)
+    a = place_chunks(StoryEngine(), chunks)
+    b = place_chunks(StoryEngine(), chunks)
+    assert _signature(a) == _signature(b)
+    assert any(r.merged for r in a) and any(p.duplicate_of for p in placements(a))
+    # Features read back from their stored bytes place the same.
+    again = [
+        [replace(x, features=ArticleFeatures.from_bytes(x.features.to_bytes())) for x in c] for c in chunks
+    ]
+    assert _signature(place_chunks(StoryEngine(), again)) == _signature(a)
+
+
+_OTHER_PROCESS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from story_helpers import place_chunks, split, synthetic_stream
+from stories.engine import StoryEngine
+results = place_chunks(StoryEngine(), split(synthetic_stream(120), 17))
+print(json.dumps([[p.article_id, p.story_id, p.duplicate_of] for r in results for p in r.placements]))
+"""
+
+
+def test_another_process_with_other_string_hashes_places_the_same() -> None:
+    results = place_chunks(StoryEngine(), split(synthetic_stream(120), 17))
+    expected = [[p.article_id, p.story_id, p.duplicate_of] for p in placements(results)]
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run(
+        [sys.executable, "-c", _OTHER_PROCESS, str(Path(__file__).parent)],
+        capture_output=True, text=True, env=env, cwd=REPO, check=True,
+    )  # fmt: skip
+    assert json.loads(out.stdout) == expected
+
+
+# ------------------------------------------------------------------------------------------ persistence
+
+
+@pytest.mark.parametrize("memory", [30_000, 50])
+def test_reloading_the_engine_between_chunks_places_exactly_like_one_in_memory_engine(
+    db_path: Path, memory: int
+) -> None:
+    settings = EngineSettings(memory_articles=memory)
+    stream = synthetic_stream()
+    chunks = split(stream, 17)  # odd chunk size: chunks straddle events
+    memory_engine = StoryEngine(settings)
+    expected = []
+    for chunk in chunks:
+        result = memory_engine.place(chunk)
+        expected.append((result.placements, result.merged, current_stories(memory_engine, [result])))
+
+    db = open_db(db_path)
+    got = []
+    for number, chunk in enumerate(chunks, start=1):
+        engine = grouping_state.load_engine(db, settings)  # a new run: only what the database holds
+        with write_batch(db):
+            result = engine.place(chunk)
+            grouping_state.save_chunk(db, engine, result, number)
+        got.append((result.placements, result.merged, current_stories(engine, [result])))
+    for n, (g, e) in enumerate(zip(got, expected, strict=True)):
+        assert g == e, f"chunk {n + 1}"
+    assert any(merged for _, merged, _ in expected)
+    # Where every article is now, as a fresh engine reads it back, follows the same merges.
+    recorded = {p.article_id: p.story_id for placed, _, _ in got for p in placed}
+    final = grouping_state.load_engine(db, settings)
+    assert {a: final.story_of(a, s) for a, s in recorded.items()} == {
+        a: memory_engine.story_of(a, s) for a, s in recorded.items()
+    }
+    db.conn.close()
+    # The small window really is in play: it changes the stories.
+    if memory == 50:
+        full = place_chunks(StoryEngine(), chunks)
+        assert [r.placements for r in full] != [placed for placed, _, _ in expected]
+
+
+def test_an_engine_that_forgets_old_articles_keeps_its_merge_pointers() -> None:
+    # Once an in-memory engine drops what fell out of its window, a story absorbed by an earlier merge must
+    # still point at the story that absorbed it: never come back as a story of its own, never be absorbed
+    # a second time (which would count its articles twice in the keeper's size).
+    engine = StoryEngine(EngineSettings(memory_articles=50))
+    absorbed: dict[int, int] = {}
+    for number, chunk in enumerate(split(synthetic_stream(), 17), start=1):
+        result = engine.place(chunk)
+        for keep, gone in result.merged.items():
+            for sid in gone:
+                assert sid not in absorbed, f"chunk {number}: story {sid} absorbed again (into {keep})"
+                absorbed[sid] = keep
+        for sid, keep in absorbed.items():
+            assert engine.story_of(sid, sid) == engine.story_of(keep, keep), f"chunk {number}: story {sid}"
+    assert absorbed
+
+
+def test_stored_blobs_round_trip() -> None:
+    engine = StoryEngine()
+    results = place_chunks(engine, split(synthetic_stream(80), 20))
+    for result in results:
+        for a in result.articles:
+            b = grouping_state.decode_article(
+                a.article_id, a.seq, a.story_id, grouping_state.encode_article(a)
+            )
+            assert (b.published, b.certain, b.months, b.weekdays) == (
+                a.published,
+                a.certain,
+                a.months,
+                a.weekdays,
+            )
+            for field in ("terms", "weights", "signature", "embedding"):
+                assert getattr(b, field).tolist() == getattr(a, field).tolist(), field
+        for s in result.stories:
+            if s.merged_into is None:
+                t = grouping_state.decode_story(s.story_id, grouping_state.encode_story(s))
+                assert (t.size, t.members, t.first, t.last) == (s.size, s.members, s.first, s.last)
+                assert t.terms.tolist() == s.terms.tolist() and t.weights.tolist() == s.weights.tolist()
+
+
+# ------------------------------------------------------------------------------------------ seeds, ECB+
+
+
+def _seeds():
+    from bench.engine_quality import to_inputs
+    from bench.stories_eval import load_seeds
+
+    return to_inputs(load_seeds())
+
+
+def test_seeds_form_two_stories_placed_together() -> None:
+    seeds = _seeds()
+    story = current_stories(engine := StoryEngine(), [engine.place(seeds)])
+    assert story[1] == story[2] == story[3] == story[4] != story[5], story
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="shipped settings: 12 of the 120 seed arrival orders, one seed per chunk, do not give "
+    "{000-003}, {004} (bench/engine_quality.seeds_failing, measured when this test was written)",
 )
-QUAKE_DAMAGE = (
-    "Residents of Manokwari fled their homes and slept in the streets overnight. The regional disaster agency "
-    "said two hotels and a mosque were damaged and families moved into tents."
-)
-QUAKE_BOTH = (
-    "Earthquake of magnitude 6.1 strikes West Papua: residents of Manokwari fled their homes, two hotels and a "
-    "mosque were damaged, the regional disaster agency said. No tsunami warning was issued."
-)
+def test_every_seed_arrival_order_one_per_chunk_forms_two_stories() -> None:
+    from bench.engine_quality import seeds_failing
 
-
-def _place_halves_then_bridge(
-    g: StoryGrouper, certain: bool = True, gap: timedelta = timedelta(0)
-) -> Placement:
-    g.place(art(1, QUAKE_FACTS, "Quake strikes West Papua", T0, certain))
-    g.place(art(2, QUAKE_DAMAGE, "Manokwari residents flee homes", T0 + gap, certain))
-    return g.place(art(3, QUAKE_BOTH, "Quake in West Papua damages hotels in Manokwari", T0 + gap, certain))
-
-
-def test_an_article_bridging_two_dated_stories_merges_them() -> None:
-    g = StoryGrouper()
-    bridge = _place_halves_then_bridge(g)
-    # Single-pass placement split the event; the third report qualifies for both and they become one,
-    # under the older story's id.
-    assert bridge == Placement(3, 1, None, (2,))
-    assert g.stories_of([1, 2, 3]) == {1: 1, 2: 1, 3: 1}
-    # Article 2's record still names story 2: a later report close to it lands in the merged story.
-    later = g.place(art(4, QUAKE_DAMAGE.replace("overnight", "for a second night"), "Manokwari", T0))
-    assert later.story_id == 1
-    assert g.state.get_stories([1])[1].size == 4
-
-
-def test_stories_merge_only_when_alike_and_dated() -> None:
-    unmerged = {1: 1, 2: 2, 3: 1}
-    g = StoryGrouper(GroupingSettings(merge_threshold=1.0))
-    assert _place_halves_then_bridge(g).merged == ()
-    assert g.stories_of([1, 2, 3]) == unmerged
-    # Without dates nothing bounds a chain of merges: undated stories never merge.
-    g = StoryGrouper()
-    assert _place_halves_then_bridge(g, certain=False).merged == ()
-    assert g.stories_of([1, 2, 3]) == unmerged
-
-
-def _stream(n: int = 60) -> list[GroupInput]:
-    rng = random.Random(3)
-    bodies = [QUAKE, QUAKE_REWRITE, OTHER_QUAKE]
-    out = []
-    for i in range(1, n + 1):
-        body = change_words(rng.choice(bodies), rng.randrange(0, 25), seed=i)
-        when = T0 + timedelta(hours=rng.randrange(0, 24 * 20))
-        out.append(art(i, body, f"headline {i % 7}", when, certain=rng.random() > 0.2))
-    return out
-
-
-def test_same_sequence_twice_gives_identical_placements() -> None:
-    stream = _stream()
-    g1 = StoryGrouper()
-    a = [g1.place(x) for x in stream]
-    g = StoryGrouper(state=InMemoryState())
-    b = [g.place(x) for x in stream]
-    assert a == b
-
-
-def test_incremental_equals_rebuild_and_ids_are_stable() -> None:
-    stream = _stream()
-    g = StoryGrouper()
-    first_half = [g.place(x) for x in stream[:30]]
-    second_half = [g.place(x) for x in stream[30:]]
-    fresh = StoryGrouper()
-    rebuilt = [fresh.place(x) for x in stream]
-    assert first_half + second_half == rebuilt
-    # Re-placing a known article returns where it is now. A story keeps its id unless a merge takes it
-    # into an older story (whose id is smaller), so an article's story id never grows.
-    now = g.stories_of([x.article_id for x in stream])
-    again = [replace(p, story_id=now[p.article_id], merged=()) for p in first_half]
-    assert [g.place(x) for x in stream[:30]] == again
-    assert any(p.merged for p in first_half + second_half)  # the stream exercises merges
-    for p in first_half + second_half:
-        assert now[p.article_id] <= p.story_id <= p.article_id
-
-
-def test_story_id_is_first_article_id() -> None:
-    g = StoryGrouper()
-    g.place(art(10, QUAKE, "Quake hits West Papua"))
-    assert g.place(art(11, QUAKE_REWRITE, "Quake rattles Manokwari")).story_id == 10
-
-
-def test_empty_article_is_its_own_story() -> None:
-    g = StoryGrouper()
-    assert g.place(art(1, "", "")) == Placement(1, 1, None)
-    assert g.place(art(2, "", "")) == Placement(2, 2, None)
-
-
-def test_seeds_form_two_stories() -> None:
-    g = StoryGrouper()
-    placed = [g.place(a) for a in load_seeds()]
-    s = [p.story_id for p in placed]
-    assert s[0] == s[1] == s[2] == s[3], placed
-    assert s[4] != s[0], placed
+    assert seeds_failing(EngineSettings()) == 0
 
 
 @pytest.mark.skipif(not ECB_PATH.exists(), reason=f"ECB+ eval data absent at {ECB_PATH}")
 def test_ecbplus_floor() -> None:
-    f1 = eval_ecb()["story"][2]
-    assert f1 >= 0.86
+    from bench.engine_quality import canonical, run, to_inputs
+    from bench.stories_eval import bcubed, load_ecbplus
+    from newswatch.storying import CHUNK, SETTINGS
 
-
-def test_cosine_does_not_depend_on_term_order() -> None:
-    # Scores must be bit-identical in a regroup run by another process (other string hashes,
-    # other set orders) and when vectors come back from the database in another order.
-    from stories.grouper import _dot
-
-    rng = random.Random(5)
-    a = {f"t{i}": rng.random() for i in range(80)}
-    b = {f"t{i}": rng.random() for i in range(40, 120)}
-    expected = _dot(a, b)
-    for seed in range(5):
-        items = list(b.items())
-        random.Random(seed).shuffle(items)
-        assert _dot(dict(items), a) == expected
+    ecb = load_ecbplus(ECB_PATH)
+    inputs = to_inputs([a for a, _, _ in ecb])
+    story = run(canonical(inputs, {a.article_id: str(a.article_id) for a, _, _ in ecb}), SETTINGS, CHUNK)
+    ids = [a.article_id for a, _, _ in ecb]
+    gold = {a.article_id: cluster for a, cluster, _ in ecb}
+    _, _, f1 = bcubed([story[i] for i in ids], [gold[i] for i in ids])
+    assert f1 >= 0.88

@@ -1,4 +1,5 @@
-"""Stories through the real ingest path: the seeds, incremental equals regroup, the SQLite-backed index."""
+"""Stories through the real ingest path: the seeds, alerts, incremental equals regroup, merges in the store,
+canonical order whatever the arrival order, and the first placement after the v2 -> v3 migration."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import run_cli
+from story_helpers import QUAKE_BOTH, QUAKE_DAMAGE, QUAKE_FACTS
 
+from feeds.records import ArticleRecord
+from newswatch.storying import place_pending
 from store import grouping_state
+from store.articles import upsert_articles
 from store.db import open_db, write_batch
-from store.grouping_state import SqliteGroupingState
-from stories.grouper import GroupInput, StoryGrouper
-from stories.state import InMemoryState
+from store.schema import MIGRATIONS
+from store.sources import SourceSpec, add_source
+from stories.features import extract_features
+
+NOW = datetime(2024, 12, 1, tzinfo=UTC)
 
 
 def _placements(db_path: Path) -> dict[str, tuple[int, int | None]]:
@@ -41,15 +48,20 @@ def test_seeds_form_two_stories(db_path: Path) -> None:
         assert {"id", "title", "size", "sources", "article_ids", "topics", "first_seen", "last_seen"} <= set(
             story
         )
-    # Article lines carry their story and copy marks.
+    # Article lines carry their story and copy marks; every feature row was consumed by the placement.
     lines = run_cli("--db", str(db_path), "articles", "--json").json_lines()
     assert all("story" in line and "duplicate_of" in line for line in lines)
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM article_features").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM grouping_articles").fetchone() == (5,)
 
 
 def test_alerts_are_one_per_story_and_topic(db_path: Path) -> None:
     alerts = run_cli("--db", str(db_path), "ingest", "--quiet", "--alerts", "--json").json_lines()
     pairs = sorted((a["topic"], a["size"]) for a in alerts)
     assert pairs == [("DPRK troops", 1), ("DPRK troops", 4), ("Russia sanctions", 1)]
+    # A second pass adds nothing and prints nothing.
+    assert run_cli("--db", str(db_path), "ingest", "--quiet", "--alerts", "--json").json_lines() == []
 
 
 def _write_corpus(path: Path, count: int, seed: int) -> None:
@@ -86,81 +98,23 @@ def test_incremental_ingest_equals_regroup(tmp_path: Path, db_path: Path) -> Non
     config = tmp_path / "c.toml"
     config.write_text('[[sources]]\nname = "Lines"\npath = "in/*.jsonl"\n')
     base = ("--config", str(config), "--db", str(db_path))
-    # Three runs, each adding a file: placement happens incrementally against the stored index.
+    # Three runs, each adding a file: placement happens incrementally against the stored state.
     for part in range(3):
         _write_corpus(corpus / f"part{part}.jsonl", 60, seed=part)
         assert run_cli(*base, "ingest", "--quiet").status == 0
     incremental = _placements(db_path)
     assert len(set(story for story, _ in incremental.values())) < len(incremental)  # something grouped
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(DISTINCT chunk) FROM grouping_articles").fetchone() == (3,)
+        stories_before = conn.execute("SELECT * FROM stories ORDER BY id").fetchall()
     regrouped = run_cli(*base, "regroup")
     assert regrouped.status == 0 and "180 articles" in regrouped.stdout
     assert _placements(db_path) == incremental
-
-
-def _mixed_inputs() -> list[GroupInput]:
-    rng = random.Random(3)
-    vocabulary = [f"w{n}" for n in range(300)]
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    inputs = []
-    for n in range(1, 241):
-        base_words = rng.sample(vocabulary, 40)
-        if n > 10 and rng.random() < 0.3:  # a rewrite or copy of an earlier article
-            base_words = inputs[rng.randrange(len(inputs))].body.split()[:40]
-            base_words[rng.randrange(40)] = rng.choice(vocabulary)
-        inputs.append(
-            GroupInput(
-                article_id=n,
-                title=" ".join(base_words[:6]),
-                body=" ".join(base_words),
-                outlet=f"o{n % 7}",
-                published=start + timedelta(hours=n * rng.randint(1, 6)),
-                date_certain=rng.random() < 0.8,
-            )
-        )
-    return inputs
-
-
-def test_sqlite_state_places_exactly_like_the_in_memory_state(db_path: Path) -> None:
-    inputs = _mixed_inputs()
-    memory = StoryGrouper(state=InMemoryState())
-    expected = [memory.place(item) for item in inputs]
-
-    db = open_db(db_path)
-    got = []
-    for start_index in range(0, len(inputs), 37):  # odd batch sizes: state must survive flushes
-        with write_batch(db):
-            state = SqliteGroupingState(db)
-            grouper = StoryGrouper(state=state)
-            got.extend(grouper.place(item) for item in inputs[start_index : start_index + 37])
-            state.flush()
-    assert got == expected
-    assert len({p.story_id for p in expected}) < len(expected)
-    assert any(p.merged for p in expected)  # merge pointers survive flushes too
-
-
-def test_warm_state_across_batches_survives_cache_eviction(db_path: Path, monkeypatch) -> None:
-    # One state kept across a run's batches (as StoryPlacer does) with a cache far smaller than the
-    # run: evictions happen mid-lookup and must never lose a record the lookup already counted on.
-    monkeypatch.setattr(grouping_state, "_CACHE_LIMITS", dict.fromkeys(grouping_state._CACHE_LIMITS, 20))
-    inputs = _mixed_inputs()
-    memory = StoryGrouper(state=InMemoryState())
-    expected = [memory.place(item) for item in inputs]
-
-    db = open_db(db_path)
-    state = SqliteGroupingState(db)
-    got = []
-    for start_index in range(0, len(inputs), 50):
-        with write_batch(db):
-            state.begin()
-            grouper = StoryGrouper(state=state)
-            got.extend(grouper.place(item) for item in inputs[start_index : start_index + 50])
-            state.flush()
-    assert got == expected
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT * FROM stories ORDER BY id").fetchall() == stories_before
 
 
 def test_a_merge_moves_the_absorbed_storys_members_and_alerts(tmp_path: Path, db_path: Path) -> None:
-    from test_stories import QUAKE_BOTH, QUAKE_DAMAGE, QUAKE_FACTS
-
     corpus = tmp_path / "in"
     corpus.mkdir()
     config = tmp_path / "c.toml"
@@ -169,7 +123,7 @@ def test_a_merge_moves_the_absorbed_storys_members_and_alerts(tmp_path: Path, db
     )
     base = ("--config", str(config), "--db", str(db_path))
 
-    def write(name: str, articles: list[tuple[str, str]]) -> None:
+    def write(name: str, articles: list[tuple[str, str, str]]) -> None:
         lines = [
             json.dumps(
                 {
@@ -177,25 +131,183 @@ def test_a_merge_moves_the_absorbed_storys_members_and_alerts(tmp_path: Path, db
                     "body": body,
                     "url": f"https://example.org/{name}/{n}",
                     "source": name,
-                    "published": "2024-11-05T12:00:00+00:00",
+                    "published": published,
                 }
             )
-            for n, (title, body) in enumerate(articles)
+            for n, (title, body, published) in enumerate(articles)
         ]
         (corpus / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
 
-    write("a", [("Quake strikes West Papua", QUAKE_FACTS), ("Manokwari residents flee homes", QUAKE_DAMAGE)])
+    write(
+        "a",
+        [
+            ("Quake strikes West Papua", QUAKE_FACTS, "2024-11-05T12:00:00+00:00"),
+            ("Manokwari residents flee homes", QUAKE_DAMAGE, "2024-11-05T13:00:00+00:00"),
+        ],
+    )
     first = run_cli(*base, "ingest", "--quiet", "--alerts", "--json").json_lines()
     assert [(a["topic"], a["size"]) for a in first] == [("Manokwari", 1)]
-    assert len(run_cli(*base, "stories", "--json").json_lines()) == 2
+    before = run_cli(*base, "stories", "--json").json_lines()
+    assert len(before) == 2
+    absorbed = max(s["id"] for s in before)
 
-    write("b", [("Quake in West Papua damages hotels in Manokwari", QUAKE_BOTH)])
+    write("b", [("Quake in West Papua damages hotels in Manokwari", QUAKE_BOTH, "2024-11-05T14:00:00+00:00")])
     # The bridging report merges the two stories; the Manokwari alert already printed for the absorbed one
     # now belongs to the merged story, so nothing is printed again.
     assert run_cli(*base, "ingest", "--quiet", "--alerts", "--json").json_lines() == []
     [story] = run_cli(*base, "stories", "--json").json_lines()
     assert story["size"] == 3 and story["id"] == min(story["article_ids"])
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT story_id FROM alerts").fetchall() == [(story["id"],)]
+        assert conn.execute("SELECT count(*) FROM stories WHERE id = ?", [absorbed]).fetchone() == (0,)
+        assert conn.execute(
+            "SELECT merged_into FROM grouping_stories WHERE story_id = ?", [absorbed]
+        ).fetchall() == [(story["id"],)]
     incremental = _placements(db_path)
     assert len({s for s, _ in incremental.values()}) == 1
     assert run_cli(*base, "regroup").status == 0
     assert _placements(db_path) == incremental
+
+
+# ----------------------------------------------------------------------------- canonical order
+
+
+def _records(prefix: str, seed: int) -> list[ArticleRecord]:
+    """Reports of a few events from one outlet, some at the very same minute as another outlet's."""
+    rng = random.Random(seed)
+    events = [
+        ("Quake strikes West Papua", QUAKE_FACTS),
+        ("Manokwari residents flee homes", QUAKE_DAMAGE),
+        ("Quake in West Papua damages hotels in Manokwari", QUAKE_BOTH),
+    ]
+    out = []
+    for n in range(12):
+        title, body = events[n % 3]
+        words = body.split()
+        for i in rng.sample(range(len(words)), rng.randint(0, 8)):
+            words[i] = rng.choice(["reportedly", "local", "officials", "overnight", "witnesses"])
+        out.append(
+            ArticleRecord(
+                guid=f"{prefix}-{n}",
+                title=title,
+                body=" ".join(words),
+                outlet=prefix,
+                url=f"https://example.org/{prefix}/{n}",
+                published=datetime(2024, 11, 5, 12, tzinfo=UTC) + timedelta(minutes=30 * (n // 2)),
+            )
+        )
+    return out
+
+
+def _ingest(
+    db_path: Path, batches: list[tuple[str, list[ArticleRecord]]]
+) -> dict[str, tuple[str, str | None]]:
+    """Store each (source, records) batch as ingest does (articles + features rows), place once; returns
+    guid -> (guid of the story's id article, guid of the canonical copy)."""
+    db = open_db(db_path)
+    try:
+        ids = {}
+        for source, records in batches:
+            with write_batch(db):
+                row = db.execute("SELECT id FROM sources WHERE name = ?", [source]).fetchone()
+                source_id = (
+                    row[0]
+                    if row
+                    else add_source(db, SourceSpec(source, "path", f"/nonexistent/{source}"), now=NOW)
+                )
+                result = upsert_articles(
+                    db,
+                    source_id,
+                    records,
+                    now=NOW,
+                    features=lambda rs: [extract_features(r.title, r.body).to_bytes() for r in rs],
+                )
+                ids[source] = result.new_ids
+        place_pending(db)
+        guid = dict(db.execute("SELECT id, guid FROM articles").fetchall())
+        return {
+            guid[a]: (guid[s], guid.get(d))
+            for a, s, d in db.execute("SELECT id, story_id, duplicate_of FROM articles").fetchall()
+        }
+    finally:
+        db.conn.close()
+
+
+def test_arrival_order_does_not_change_the_stories(tmp_path: Path) -> None:
+    a, b = _records("Alpha", 1), _records("Beta", 2)
+    first = _ingest(tmp_path / "one.db", [("Alpha", a), ("Beta", b)])
+    second = _ingest(tmp_path / "two.db", [("Beta", b[::-1]), ("Alpha", a[::-1])])
+    assert first == second
+    stories = {story for story, _ in first.values()}
+    assert 1 <= len(stories) < len(first)
+
+
+def test_features_stored_in_two_passes_place_like_one(tmp_path: Path) -> None:
+    a, b = _records("Alpha", 1), _records("Beta", 2)
+    both = _ingest(tmp_path / "one.db", [("Alpha", a), ("Beta", b)])
+    # A second database places Alpha first, then Beta in a later run: the placements may only differ where
+    # a later chunk is placed against what is already there, so check what the engine promises: every
+    # placed article has a story, copies point at an article of their story, features are consumed.
+    db_path = tmp_path / "two.db"
+    _ingest(db_path, [("Alpha", a)])
+    later = _ingest(db_path, [("Beta", b)])
+    assert set(later) == set(both)
+    for story, duplicate_of in later.values():
+        assert story in later
+        if duplicate_of is not None:
+            assert later[duplicate_of][0] == story
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM article_features").fetchone() == (0,)
+        assert conn.execute("SELECT count(DISTINCT chunk) FROM grouping_articles").fetchone() == (2,)
+
+
+# ------------------------------------------------------------------------------------- migration
+
+
+def test_a_database_migrated_from_v2_regroups_every_article_on_first_placement(db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    conn.isolation_level = None
+    db_v2 = _Shim(conn)
+    for migration in MIGRATIONS[:2]:
+        migration(db_v2)
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute(
+        "INSERT INTO sources (id, name, kind, location, created_at) VALUES (1, 'Old', 'path', '/x', '2024-11-01')"
+    )
+    rows = [
+        (1, "Quake strikes West Papua", QUAKE_FACTS, "2024-11-05T12:00:00+00:00"),
+        (2, "Manokwari residents flee homes", QUAKE_DAMAGE, "2024-11-05T13:00:00+00:00"),
+        (3, "Quake in West Papua damages hotels in Manokwari", QUAKE_BOTH, "2024-11-05T14:00:00+00:00"),
+        (4, "Quake strikes West Papua", QUAKE_FACTS, "2024-11-05T15:00:00+00:00"),
+    ]
+    for n, title, body, when in rows:
+        # Placed by the old grouper: every article its own story, none a copy (the new engine disagrees).
+        conn.execute(
+            """INSERT INTO articles (id, source_id, guid, title, body, published, date_origin, sort_time,
+                   content_hash, body_chars, first_seen, changed_at, story_id)
+               VALUES (?, 1, ?, ?, ?, ?, 'feed', ?, ?, ?, ?, ?, ?)""",
+            [n, f"g{n}", title, body, when, when, f"h{n}", len(body), when, when, n],
+        )
+    conn.execute("INSERT INTO grouping_articles (article_id, record) VALUES (1, '{}')")
+    conn.close()
+
+    db = open_db(db_path)  # migrates to the current schema
+    try:
+        assert grouping_state.read_meta(db)["rebuild"] == 1
+        assert db.execute("SELECT count(*) FROM article_features").fetchone() == (0,)
+        assert place_pending(db) == 4
+        placed = db.execute("SELECT id, story_id, duplicate_of FROM articles ORDER BY id").fetchall()
+        assert grouping_state.read_meta(db)["rebuild"] == 0
+        assert db.execute("SELECT count(*) FROM grouping_articles").fetchone() == (4,)
+    finally:
+        db.conn.close()
+    assert placed == [(1, 1, None), (2, 1, None), (3, 1, None), (4, 1, 1)]
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT id, size FROM stories").fetchall() == [(1, 4)]
+
+
+class _Shim:
+    """Just enough of sqlite_utils.Database for the migrations: `.conn`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn

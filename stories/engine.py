@@ -1,0 +1,701 @@
+"""The story engine: places articles into stories a chunk at a time, with batch quality inside the chunk.
+
+Articles arrive in chunks, in a canonical order (publication time, then source and guid), and carry their
+stateless features (`stories.features`). For one chunk:
+
+1. Copies. MinHash band keys find earlier articles with near-identical text; the best one whose estimated
+   Jaccard similarity is >= `duplicate_threshold` (and whose date is compatible) is the canonical copy. A
+   copy joins its canonical's story and adds nothing to the index (50 wire reprints must not drown the
+   document frequencies).
+2. Vectors. TF-IDF over hashed terms with the document frequencies as they stand when the article is
+   counted (each article counts itself first), pruned to `max_terms`, frozen at placement.
+3. Candidates. Each new article looks up the recent articles posted under its heaviest terms (capped
+   posting lists over the last `memory_articles` placed), the chunk's other articles included.
+4. Group-average agglomeration. The chunk's new articles start as singletons and the recent stories they
+   reach join as clusters; the pair with the largest margin over its bar merges first, and so on while
+   any pair clears its bar. The similarity of two clusters is the mean similarity of their members,
+   computed exactly from the clusters' summed unit vectors: (1 - embedding_weight) x lexical +
+   embedding_weight x embedding. Inside one chunk this is batch average-link clustering: no article is
+   decided before the others of its chunk are seen, and two stories that a later report shows to be one
+   event merge.
+5. Time. With certain dates two clusters may only merge when their dated spans are within `window` of
+   each other and together span at most `max_story_span`; inside the window the bar rises with the gap
+   (`time_margin`). When either side has no certain date, the bar is raised by `uncertain_margin` and what
+   the leads say stands in: different months named rule the merge out, different weekdays raise the bar
+   by `weekday_margin`.
+
+Ids. A story keeps the id of its first article. When stories merge, the oldest id is kept and the others
+point at it (`merged`); lookups follow the pointer. Nothing here depends on wall-clock time, hash order or
+process: the same chunks in the same order give bit-identical stories, in one process or across many runs
+that reload the state (the window is defined by placement sequence numbers, not by what a process holds).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from stories.features import LSH_BANDS, NUM_PERM, TERM_BITS, ArticleFeatures, band_keys
+
+_F32 = np.float32
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    # --- copies
+    duplicate_threshold: float = 0.6  # estimated Jaccard of word 3-shingles
+    lsh_bucket_cap: int = 64
+    # --- vectors and candidates
+    max_terms: int = 64  # terms kept per article vector
+    index_terms: int = 12  # heaviest terms an article is posted under
+    query_terms: int = 12  # heaviest terms a new article looks up
+    posting_cap: int = 64  # most recent articles kept per term
+    max_candidates: int = 64  # candidate articles per new article
+    centroid_terms: int = 160  # terms kept in a story's summed vector
+    memory_articles: int = 30_000  # how far back (in placed articles) candidates are looked for
+    # --- decision (group-average similarity against a bar)
+    story_threshold: float = 0.14
+    uncertain_margin: float = 0.12
+    time_margin: float = 0.5
+    weekday_margin: float = 0.1
+    embedding_weight: float = 0.3
+    # Between full texts the words say who, where and how many, and an embedding mostly says what kind of
+    # event (two earthquakes embed alike): it weighs less there than between headlines and short summaries.
+    long_embedding_weight: float = 0.1
+    long_text_terms: int = 30  # an article with at least this many distinct terms is a full text
+    link_weight: float = 0.0  # similarity = (1 - w) x group average + w x best single link
+    window_seconds: float = 3 * 86400.0
+    max_story_span_seconds: float = 14 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceInput:
+    article_id: int
+    published: float | None  # POSIX seconds
+    date_certain: bool  # False when the date is a file mtime / fetch time stand-in
+    features: ArticleFeatures
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    article_id: int
+    story_id: int
+    duplicate_of: int | None
+
+
+@dataclass(slots=True)
+class PlacedArticle:
+    """What the engine keeps of a placed canonical article (persisted as one blob)."""
+
+    article_id: int
+    seq: int
+    story_id: int  # as placed; follow `Story.merged_into`
+    published: float | None
+    certain: bool
+    months: int
+    weekdays: int
+    terms: np.ndarray  # int64 term ids
+    weights: np.ndarray  # float32 (values exactly representable in float16)
+    signature: np.ndarray  # uint16[NUM_PERM]
+    embedding: np.ndarray  # float32 unit vector (float16 values) or shape (0,)
+
+
+@dataclass(slots=True)
+class Story:
+    story_id: int
+    size: int = 0  # articles, copies included
+    members: int = 0  # distinct articles summed into the vectors
+    first: float | None = None  # span of the members whose dates are certain
+    last: float | None = None
+    months: int = 0
+    weekdays: int = 0
+    terms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(0, _F32))
+    embedding: np.ndarray = field(default_factory=lambda: np.zeros(0, _F32))
+    merged_into: int | None = None
+    first_seq: int = 0  # placement sequence number of its first article: the older story is kept on a merge
+    long_members: int = 0  # members with full text (see EngineSettings.long_text_terms)
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    placements: list[Placement]
+    articles: list[PlacedArticle]  # the chunk's canonical articles, to persist
+    copies: list[tuple[int, int, int]]  # (article_id, seq, story_id) of the chunk's copies
+    stories: list[Story]  # stories created or changed (absorbed ones included, with merged_into set)
+    merged: dict[int, list[int]]  # kept story id -> story ids it absorbed in this chunk
+    df_delta: dict[int, int]  # term id -> documents added
+
+
+class StateSource:
+    """Where an engine finds what it does not hold in memory (nothing, for a fresh in-memory engine)."""
+
+    def document_frequencies(self, terms: np.ndarray) -> np.ndarray:
+        return np.zeros(len(terms), np.int64)
+
+    def stories(self, story_ids: Iterable[int]) -> dict[int, Story]:
+        return {}
+
+
+def _f16(values: np.ndarray) -> np.ndarray:
+    """Round to what a float16 blob holds, so memory and disk agree bit for bit."""
+    return values.astype(np.float16).astype(_F32)
+
+
+@dataclass(slots=True)
+class _Node:
+    terms: np.ndarray
+    weights: np.ndarray
+    embedding: np.ndarray
+    n: int
+    first: float | None
+    last: float | None
+    months: int
+    weekdays: int
+    story_ids: list[int]  # existing stories inside
+    article_ids: list[int]  # new articles inside, in chunk order
+    long_n: int = 0  # members with full text (not a headline or a one-line summary)
+    version: int = 0
+
+
+class StoryEngine:
+    def __init__(self, settings: EngineSettings | None = None, source: StateSource | None = None) -> None:
+        self.settings = settings or EngineSettings()
+        self.source = source or StateSource()
+        self.n_docs = 0
+        self.seq = 0  # sequence number of the last placed article
+        self._df = np.zeros(1 << TERM_BITS, np.int64)
+        self._df_known = np.zeros(1 << TERM_BITS, bool)
+        self._scratch = np.zeros(1 << TERM_BITS, np.float64)
+        self._articles: dict[int, PlacedArticle] = {}  # canonical articles in memory, by id
+        self._postings: dict[int, deque[int]] = {}
+        self._lsh: dict[int, deque[int]] = {}
+        self._stories: dict[int, Story] = {}
+
+    # ------------------------------------------------------------------ loading
+    def load(self, n_docs: int, seq: int, recent: Sequence[PlacedArticle]) -> None:
+        """Restore a persisted engine: counters and the placed articles of the window, oldest first."""
+        self.n_docs, self.seq = n_docs, seq
+        for article in recent:
+            self._remember(article)
+
+    def _remember(self, article: PlacedArticle) -> None:
+        self._articles[article.article_id] = article
+        self._index_terms(article)
+        self._index_signature(article)
+
+    def _index_terms(self, article: PlacedArticle) -> None:
+        s = self.settings
+        for term in article.terms[: s.index_terms].tolist():
+            plist = self._postings.get(term)
+            if plist is None:
+                plist = self._postings[term] = deque(maxlen=s.posting_cap)
+            plist.append(article.article_id)
+
+    def _index_signature(self, article: PlacedArticle) -> None:
+        s = self.settings
+        if article.signature.size:
+            for key in band_keys(article.signature[None, :].astype(np.uint32))[0].tolist():
+                bucket = self._lsh.get(key)
+                if bucket is None:
+                    bucket = self._lsh[key] = deque(maxlen=s.lsh_bucket_cap)
+                bucket.append(article.article_id)
+
+    def _forget_old(self) -> None:
+        """Drop what fell out of the window once the memory holds twice what it must (amortised)."""
+        s = self.settings
+        if len(self._articles) <= 2 * s.memory_articles:
+            return
+        horizon = self.seq - s.memory_articles
+        keep = [a for a in self._articles.values() if a.seq > horizon]
+        keep.sort(key=lambda a: a.seq)
+        self._articles, self._postings, self._lsh = {}, {}, {}
+        for article in keep:
+            self._remember(article)
+        live = {self._resolve(a.story_id) for a in keep}
+        # Pointers left by merges stay: they are small, and an article placed under an absorbed id must
+        # still find its story.
+        self._stories = {
+            sid: st for sid, st in self._stories.items() if sid in live or st.merged_into is not None
+        }
+
+    def _in_window(self, article_id: int, horizon: int) -> PlacedArticle | None:
+        article = self._articles.get(article_id)
+        return article if article is not None and article.seq > horizon else None
+
+    # ------------------------------------------------------------------ stories
+    def _story(self, story_id: int) -> Story:
+        story = self._stories.get(story_id)
+        if story is None:
+            story = self.source.stories([story_id]).get(story_id)
+            if story is None:
+                # A story of one article and no copies is not stored: its sums are its article's vectors.
+                article = self._articles[story_id]
+                story = self._singleton(article)
+            self._stories[story_id] = story
+        return story
+
+    def _singleton(self, article: PlacedArticle) -> Story:
+        ts = article.published if article.certain else None
+        return Story(
+            story_id=article.article_id,
+            size=1,
+            members=1,
+            first=ts,
+            last=ts,
+            months=article.months,
+            weekdays=article.weekdays,
+            terms=article.terms,
+            weights=article.weights,
+            embedding=article.embedding,
+            first_seq=article.seq,
+            long_members=self._is_long(article),
+        )
+
+    def _resolve(self, story_id: int) -> int:
+        seen = 0
+        while True:
+            story = self._stories.get(story_id)
+            if story is None:
+                loaded = self.source.stories([story_id]).get(story_id)
+                if loaded is None:
+                    return story_id
+                self._stories[story_id] = story = loaded
+            if story.merged_into is None or seen > 1000:
+                return story_id
+            story_id = story.merged_into
+            seen += 1
+
+    def story_of(self, article_id: int, recorded: int) -> int:
+        """The story an article placed under `recorded` belongs to now (later merges followed)."""
+        return self._resolve(recorded)
+
+    # ------------------------------------------------------------------ placing
+    def place(self, chunk: Sequence[PlaceInput]) -> ChunkResult:
+        """Place one chunk of new articles (already in canonical order)."""
+        s = self.settings
+        horizon = self.seq - s.memory_articles
+        self._load_df(chunk)
+        placements: dict[int, Placement] = {}
+        copies: list[tuple[PlaceInput, int, int]] = []  # (input, seq, canonical id)
+        new: list[PlacedArticle] = []
+        df_delta: dict[int, int] = {}
+        sigs16 = np.stack([c.features.signature for c in chunk]).astype(np.uint16) if chunk else None
+        keys = band_keys(sigs16.astype(np.uint32)) if sigs16 is not None else None
+        pending: list[tuple[PlaceInput, PlacedArticle]] = []
+        for i, item in enumerate(chunk):
+            self.seq += 1
+            has_text = bool(len(item.features.terms)) or bool((item.features.signature != 0xFFFFFFFF).any())
+            canonical = self._find_copy(item, sigs16[i], keys[i], horizon) if has_text else None
+            if canonical is not None:
+                copies.append((item, self.seq, canonical))
+                continue
+            article = self._unweighted(item, sigs16[i] if has_text else np.zeros(0, np.uint16))
+            self._articles[article.article_id] = article
+            self._index_signature(article)  # a later copy in this chunk finds it
+            pending.append((item, article))
+        # The chunk's articles are counted before any is weighed: inside a chunk, IDF does not depend on
+        # the order its articles came in.
+        for item, _ in pending:
+            terms = item.features.terms.astype(np.int64)
+            self._df[terms] += 1
+            for t in terms.tolist():
+                df_delta[t] = df_delta.get(t, 0) + 1
+            self.n_docs += 1
+        for item, article in pending:
+            article.terms, article.weights = self._weigh(item)
+            self._index_terms(article)
+            new.append(article)
+        groups = self._agglomerate(new, horizon)
+
+        touched: dict[int, Story] = {}
+        merged: dict[int, list[int]] = {}
+        for node in groups:
+            keep = self._commit_node(node, touched, merged)
+            for aid in node.article_ids:
+                self._articles[aid].story_id = keep
+                placements[aid] = Placement(aid, keep, None)
+        copy_rows = []
+        for item, seq, canonical in copies:
+            sid = self._resolve(self._articles[canonical].story_id)
+            story = self._story(sid)
+            story.size += 1
+            if item.date_certain and item.published is not None:
+                self._extend(story, item.published)
+            touched[sid] = story
+            placements[item.article_id] = Placement(item.article_id, sid, canonical)
+            copy_rows.append((item.article_id, seq, sid))
+        self._forget_old()
+        return ChunkResult(
+            placements=[placements[c.article_id] for c in chunk],
+            articles=new,
+            copies=copy_rows,
+            stories=list(touched.values()),
+            merged=merged,
+            df_delta=df_delta,
+        )
+
+    def _load_df(self, chunk: Sequence[PlaceInput]) -> None:
+        if not chunk:
+            return
+        terms = np.unique(np.concatenate([c.features.terms for c in chunk]).astype(np.int64))
+        unknown = terms[~self._df_known[terms]]
+        if len(unknown):
+            self._df[unknown] = self.source.document_frequencies(unknown)
+            self._df_known[unknown] = True
+
+    # --- copies
+    def _find_copy(self, item: PlaceInput, sig: np.ndarray, keys: np.ndarray, horizon: int) -> int | None:
+        found: set[int] = set()
+        for key in keys.tolist():
+            bucket = self._lsh.get(key)
+            if bucket:
+                found.update(bucket)
+        best: tuple[float, int] | None = None
+        win = self.settings.window_seconds
+        certain = item.date_certain and item.published is not None
+        for aid in sorted(found):
+            other = self._in_window(aid, horizon)
+            if other is None or not other.signature.size:
+                continue
+            j = float(np.count_nonzero(other.signature == sig)) / NUM_PERM
+            if j < self.settings.duplicate_threshold:
+                continue
+            if (
+                certain
+                and other.certain
+                and other.published is not None
+                and abs(item.published - other.published) > win  # type: ignore[operator]
+            ):
+                continue
+            if best is None or j > best[0]:
+                best = (j, aid)
+        return best[1] if best else None
+
+    # --- vectors
+    def _unweighted(self, item: PlaceInput, sig16: np.ndarray) -> PlacedArticle:
+        f = item.features
+        months = f.months
+        certain = bool(item.date_certain and item.published is not None)
+        if certain:
+            months |= 1 << (datetime.fromtimestamp(item.published, UTC).month - 1)  # type: ignore[arg-type]
+        empty = np.zeros(0, np.int64)
+        return PlacedArticle(
+            article_id=item.article_id,
+            seq=self.seq,
+            story_id=item.article_id,
+            published=item.published,
+            certain=certain,
+            months=months,
+            weekdays=f.weekdays,
+            terms=empty,
+            weights=empty.astype(_F32),
+            signature=sig16,
+            embedding=f.embedding.astype(_F32),
+        )
+
+    def _weigh(self, item: PlaceInput) -> tuple[np.ndarray, np.ndarray]:
+        """TF-IDF of the article's terms with the frequencies as they stand, pruned, unit length, frozen."""
+        terms = item.features.terms.astype(np.int64)
+        if not len(terms):
+            return terms, np.zeros(0, _F32)
+        idf = np.log((1.0 + self.n_docs) / (1.0 + self._df[terms])) + 1.0
+        w = item.features.weights.astype(np.float64) * idf
+        order = np.lexsort((terms, -w))[: self.settings.max_terms]
+        terms, w = terms[order], w[order]
+        return terms, _f16(w / math.sqrt(float(np.dot(w, w))))
+
+    # --- candidates and clusters
+    def _candidates(self, article: PlacedArticle, horizon: int) -> list[int]:
+        s = self.settings
+        hits: dict[int, float] = {}
+        get = hits.get
+        for term, weight in zip(
+            article.terms[: s.query_terms].tolist(), article.weights[: s.query_terms].tolist(), strict=True
+        ):
+            plist = self._postings.get(term)
+            if plist is None:
+                continue
+            for aid in plist:
+                hits[aid] = get(aid, 0.0) + weight
+        hits.pop(article.article_id, None)
+        out = []
+        span = s.max_story_span_seconds
+        for aid in hits:
+            other = self._in_window(aid, horizon)
+            if other is None:
+                continue
+            if (
+                article.certain and other.certain and abs(article.published - other.published) > span  # type: ignore[operator]
+            ):
+                continue
+            out.append(aid)
+        # Shared weight of the query terms is a cheap proxy for the cosine; the most recent article wins ties.
+        out.sort(key=lambda i: (-hits[i], -self._articles[i].seq))
+        return out[: s.max_candidates]
+
+    def _node_of_story(self, story: Story) -> _Node:
+        return _Node(
+            terms=story.terms,
+            weights=story.weights,
+            embedding=story.embedding,
+            n=story.members,
+            first=story.first,
+            last=story.last,
+            months=story.months,
+            weekdays=story.weekdays,
+            story_ids=[story.story_id],
+            long_n=story.long_members,
+            article_ids=[],
+        )
+
+    def _is_long(self, article: PlacedArticle) -> int:
+        return int(len(article.terms) >= self.settings.long_text_terms)
+
+    def _node_of_article(self, article: PlacedArticle) -> _Node:
+        ts = article.published if article.certain else None
+        return _Node(
+            terms=article.terms,
+            weights=article.weights,
+            embedding=article.embedding,
+            n=1,
+            first=ts,
+            last=ts,
+            months=article.months,
+            weekdays=article.weekdays,
+            story_ids=[],
+            article_ids=[article.article_id],
+            long_n=self._is_long(article),
+        )
+
+    def _article_similarities(self, article: PlacedArticle, ids: Sequence[int]) -> np.ndarray:
+        """Similarity of one article with each of the given (stored) articles."""
+        return self._similarities(
+            self._node_of_article(article), [self._node_of_article(self._articles[i]) for i in ids]
+        )
+
+    def _similarities(self, a: _Node, others: Sequence[_Node]) -> np.ndarray:
+        """Group-average similarity of `a` with each of `others`: the mean over member pairs, exact from sums."""
+        scratch = self._scratch
+        scratch[a.terms] = a.weights
+        terms = np.concatenate([o.terms for o in others])
+        weights = np.concatenate([o.weights for o in others])
+        segment = np.repeat(np.arange(len(others)), [len(o.terms) for o in others])
+        lexical = np.bincount(segment, weights=scratch[terms] * weights, minlength=len(others))
+        scratch[a.terms] = 0.0
+        sizes = np.array([a.n * o.n for o in others], dtype=np.float64)
+        sims = lexical / sizes
+        s = self.settings
+        if (s.embedding_weight or s.long_embedding_weight) and a.embedding.size:
+            has = [i for i, o in enumerate(others) if o.embedding.size]
+            if has:
+                dense = np.stack([others[i].embedding for i in has]).astype(np.float64) @ a.embedding
+                a_long = 2 * a.long_n >= a.n
+                w = np.array(
+                    [
+                        s.long_embedding_weight
+                        if a_long and 2 * others[i].long_n >= others[i].n
+                        else s.embedding_weight
+                        for i in has
+                    ]
+                )
+                sims[has] = (1.0 - w) * sims[has] + w * dense / sizes[has]
+        return sims
+
+    def _bar(self, a: _Node, b: _Node) -> float | None:
+        """The similarity two clusters need to merge, or None when their dates or leads rule it out."""
+        s = self.settings
+        if a.first is not None and b.first is not None:
+            assert a.last is not None and b.last is not None
+            if max(a.last, b.last) - min(a.first, b.first) > s.max_story_span_seconds:
+                return None
+            gap = max(0.0, b.first - a.last, a.first - b.last)
+            if gap > s.window_seconds:
+                return None
+            return s.story_threshold + s.time_margin * gap / s.window_seconds
+        if a.months and b.months and not a.months & b.months:
+            return None  # time unknown, but the texts talk about different months: different events
+        bar = s.story_threshold + s.uncertain_margin
+        if a.weekdays and b.weekdays and not a.weekdays & b.weekdays:
+            bar += s.weekday_margin
+        return bar
+
+    def _agglomerate(self, new: list[PlacedArticle], horizon: int) -> list[_Node]:
+        """Group-average clustering of the chunk's articles together with the recent stories they reach."""
+        nodes: list[_Node] = []
+        node_of_article: dict[int, int] = {}
+        node_of_story: dict[int, int] = {}
+        adjacency: list[set[int]] = []
+
+        def add(node: _Node) -> int:
+            nodes.append(node)
+            adjacency.append(set())
+            return len(nodes) - 1
+
+        for article in new:
+            node_of_article[article.article_id] = add(self._node_of_article(article))
+        # The best single link between two clusters: group average alone is harsh on a big story whose
+        # reports tell several sides of one event (a new report close to one side only).
+        best_link: dict[tuple[int, int], float] = {}
+        for article in new:
+            me = node_of_article[article.article_id]
+            candidates = self._candidates(article, horizon)
+            if not candidates:
+                continue
+            for aid, sim in zip(
+                candidates, self._article_similarities(article, candidates).tolist(), strict=True
+            ):
+                other = node_of_article.get(aid)
+                if other is None:
+                    sid = self._resolve(self._articles[aid].story_id)
+                    other = node_of_story.get(sid)
+                    if other is None:
+                        other = node_of_story[sid] = add(self._node_of_story(self._story(sid)))
+                if other != me:
+                    adjacency[me].add(other)
+                    adjacency[other].add(me)
+                    pair = (me, other) if me < other else (other, me)
+                    if sim > best_link.get(pair, -1.0):
+                        best_link[pair] = sim
+        link_weight = self.settings.link_weight
+
+        heap: list[tuple[float, int, int, int, int]] = []
+
+        def push_all(a: int, others: list[int]) -> None:
+            na = nodes[a]
+            pairs = []
+            for b in others:
+                nb = nodes[b]
+                if na.story_ids and nb.story_ids and not (na.article_ids or nb.article_ids):
+                    continue  # two stories untouched by this chunk were already judged apart
+                bar = self._bar(na, nb)
+                if bar is not None:
+                    pairs.append((b, bar))
+            if not pairs:
+                return
+            sims = self._similarities(na, [nodes[b] for b, _ in pairs]).tolist()
+            for (b, bar), average in zip(pairs, sims, strict=True):
+                link = best_link.get((a, b) if a < b else (b, a), 0.0)
+                sim = (1.0 - link_weight) * average + link_weight * link
+                if sim >= bar:
+                    lo, hi = (a, b) if a < b else (b, a)
+                    heapq.heappush(heap, (bar - sim, lo, hi, nodes[lo].version, nodes[hi].version))
+
+        for a in range(len(nodes)):
+            push_all(a, sorted(b for b in adjacency[a] if b > a))
+        alive = [True] * len(nodes)
+        while heap:
+            _, a, b, va, vb = heapq.heappop(heap)
+            if not (alive[a] and alive[b]) or nodes[a].version != va or nodes[b].version != vb:
+                continue
+            merged = self._merge_nodes(nodes[a], nodes[b])
+            merged.version = max(va, vb) + 1
+            nodes[a] = merged
+            alive[b] = False
+            neighbours = (adjacency[a] | adjacency[b]) - {a, b}
+            for n in neighbours:
+                link = max(
+                    best_link.pop((a, n) if a < n else (n, a), 0.0),
+                    best_link.pop((b, n) if b < n else (n, b), 0.0),
+                )
+                best_link[(a, n) if a < n else (n, a)] = link
+                adjacency[n].discard(b)
+                adjacency[n].add(a)
+            adjacency[a] = neighbours
+            adjacency[b] = set()
+            push_all(a, sorted(n for n in neighbours if alive[n]))
+        return [node for i, node in enumerate(nodes) if alive[i] and node.article_ids]
+
+    def _merge_nodes(self, a: _Node, b: _Node) -> _Node:
+        terms, weights = self._sum_vectors(a.terms, a.weights, b.terms, b.weights)
+        if a.embedding.size and b.embedding.size:
+            embedding = _f16(a.embedding + b.embedding)
+        else:
+            embedding = a.embedding if a.embedding.size else b.embedding
+        firsts = [t for t in (a.first, b.first) if t is not None]
+        lasts = [t for t in (a.last, b.last) if t is not None]
+        return _Node(
+            terms=terms,
+            weights=weights,
+            embedding=embedding,
+            n=a.n + b.n,
+            first=min(firsts) if firsts else None,
+            last=max(lasts) if lasts else None,
+            months=a.months | b.months,
+            weekdays=a.weekdays | b.weekdays,
+            story_ids=sorted(a.story_ids + b.story_ids),
+            article_ids=a.article_ids + b.article_ids,
+            long_n=a.long_n + b.long_n,
+        )
+
+    def _sum_vectors(
+        self, ta: np.ndarray, wa: np.ndarray, tb: np.ndarray, wb: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sum of two sparse vectors, pruned to the heaviest `centroid_terms` (ties by term id)."""
+        terms, inverse = np.unique(np.concatenate([ta, tb]), return_inverse=True)
+        weights = np.bincount(inverse, weights=np.concatenate([wa, wb]).astype(np.float64))
+        if len(terms) > self.settings.centroid_terms:
+            order = np.lexsort((terms, -weights))[: self.settings.centroid_terms]
+            order.sort()
+            terms, weights = terms[order], weights[order]
+        return terms, _f16(weights)
+
+    def _commit_node(self, node: _Node, touched: dict[int, Story], merged: dict[int, list[int]]) -> int:
+        """Turn a final cluster into a story: the oldest existing story keeps its id, the rest point to it."""
+        if node.story_ids:
+            ordered = sorted(node.story_ids, key=lambda sid: (self._story(sid).first_seq, sid))
+            keep = ordered[0]
+            old = self._story(keep)
+            first_seq = old.first_seq
+            size = old.size + len(node.article_ids)
+            for sid in ordered[1:]:
+                gone = self._story(sid)
+                size += gone.size
+                self._stories[sid] = Story(story_id=sid, merged_into=keep)
+                touched[sid] = self._stories[sid]
+                merged.setdefault(keep, []).append(sid)
+        else:
+            keep = node.article_ids[0]
+            first_seq = self._articles[keep].seq
+            size = len(node.article_ids)
+        story = Story(
+            story_id=keep,
+            size=size,
+            members=node.n,
+            first=node.first,
+            last=node.last,
+            months=node.months,
+            weekdays=node.weekdays,
+            terms=node.terms,
+            weights=node.weights,
+            embedding=node.embedding,
+            first_seq=first_seq,
+            long_members=node.long_n,
+        )
+        self._stories[keep] = story
+        touched[keep] = story
+        return keep
+
+    @staticmethod
+    def _extend(story: Story, ts: float) -> None:
+        story.first = ts if story.first is None else min(story.first, ts)
+        story.last = ts if story.last is None else max(story.last, ts)
+
+
+__all__ = [
+    "LSH_BANDS",
+    "ChunkResult",
+    "EngineSettings",
+    "PlaceInput",
+    "PlacedArticle",
+    "Placement",
+    "StateSource",
+    "Story",
+    "StoryEngine",
+]

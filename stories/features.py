@@ -1,0 +1,169 @@
+"""Stateless story features of one article, computed once, in the parse workers, in one pass over its text.
+
+Nothing here depends on other articles (no document frequencies, no index), so it runs in any process and
+the result is a compact blob the store keeps until the article is placed (`article_features`):
+
+- terms: hashed term ids (crc32 of the stemmed term, masked to `TERM_BITS`) with their pre-IDF weight
+  (sublinear tf, name-like tokens and headline words boosted), heaviest first;
+- signature: a MinHash of the word 3-shingles, for wire copies;
+- months / weekdays the lead names (bitmasks), for undated articles;
+- embedding: the static embedding of headline and lead when a model is installed (else empty).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from stories import embedding
+from stories.minhash import MinHasher
+from stories.text import (
+    dated_months,
+    mentioned_months,
+    mentioned_weekdays,
+    normalize,
+    shingle_hashes,
+    term_counts,
+    words,
+)
+
+# Term ids index a dense array of document frequencies in the placer: 2^22 entries (16 MB of int32).
+# Two terms sharing an id is rare at that size and only blurs one IDF; never a wrong group on its own.
+TERM_BITS = 22
+TERM_MASK = (1 << TERM_BITS) - 1
+NUM_PERM = 128
+LSH_BANDS = 32
+SHINGLE_SIZE = 3
+ENTITY_BOOST = 3.0
+TITLE_BOOST = 1.0
+RAW_TERMS = 192  # terms kept before IDF is known (the placer keeps fewer after weighting)
+LEAD_CHARS = 250  # where a dateline / lead's month mention counts
+DATED_LEAD_CHARS = 400  # where a date with a day ("November 6") counts
+EMBED_LEAD_CHARS = 600  # headline and lead: what the event is, before background paragraphs
+
+_HASHER = MinHasher(NUM_PERM, LSH_BANDS)
+_HEADER = struct.Struct("<BHBHH")  # version, months mask, weekdays mask, n terms, embedding dims
+_VERSION = 1
+_EMPTY_SIG = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+
+_term_ids: dict[str, int] = {}
+
+
+def term_id(term: str) -> int:
+    """Stable across processes and runs (crc32, not hash()): ids end up in the database."""
+    tid = _term_ids.get(term)
+    if tid is None:
+        if len(_term_ids) > 1 << 19:
+            _term_ids.clear()
+        tid = _term_ids[term] = zlib.crc32(term.encode("utf-8", "surrogatepass")) & TERM_MASK
+    return tid
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFeatures:
+    terms: np.ndarray  # uint32 term ids, heaviest first
+    weights: np.ndarray  # float32 pre-IDF weights, same order
+    signature: np.ndarray  # uint32[NUM_PERM]; all ones when the text has no words
+    months: int  # bit m-1 set: the lead names month m
+    weekdays: int  # bit d set: the lead names weekday d (Monday = 0)
+    embedding: np.ndarray  # float16 unit vector, or shape (0,) without a model
+
+    @property
+    def has_text(self) -> bool:
+        return bool(len(self.terms)) or not bool((self.signature == 0xFFFFFFFF).all())
+
+    def to_bytes(self) -> bytes:
+        head = _HEADER.pack(_VERSION, self.months, self.weekdays, len(self.terms), len(self.embedding))
+        return b"".join(
+            (
+                head,
+                self.terms.astype("<u4").tobytes(),
+                self.weights.astype("<f4").tobytes(),
+                self.signature.astype("<u4").tobytes(),
+                self.embedding.astype("<f2").tobytes(),
+            )
+        )
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> ArticleFeatures:
+        version, months, weekdays, n, dims = _HEADER.unpack_from(blob)
+        if version != _VERSION:
+            raise ValueError(f"story features blob version {version} (expected {_VERSION})")
+        at = _HEADER.size
+        terms = np.frombuffer(blob, "<u4", n, at)
+        at += 4 * n
+        weights = np.frombuffer(blob, "<f4", n, at)
+        at += 4 * n
+        signature = np.frombuffer(blob, "<u4", NUM_PERM, at)
+        at += 4 * NUM_PERM
+        embedding = np.frombuffer(blob, "<f2", dims, at)
+        return cls(terms, weights, signature, months, weekdays, embedding)
+
+
+def _mask(values: list[int], offset: int) -> int:
+    out = 0
+    for v in values:
+        out |= 1 << (v - offset)
+    return out
+
+
+def extract_features(title: str, body: str) -> ArticleFeatures:
+    """Everything the story engine needs from one article's text that does not depend on other articles."""
+    title, body = normalize(title), normalize(body)
+    # Headline capitals, numbers and acronyms are too inconsistent ("Apple Releases…", "$1.8B") to mark
+    # names; the body's mid-sentence capitals are reliable.
+    title_words, body_words = words(title), words(body)
+    title_counts, _ = term_counts(title, entities=False, tokens=title_words)
+    counts, entities = term_counts(body, tokens=body_words)
+    for term, n in title_counts.items():
+        counts[term] = counts.get(term, 0) + n
+    if counts:
+        ids = np.fromiter(map(term_id, counts), np.int64, len(counts))
+        tf = 1.0 + np.log(np.fromiter(counts.values(), np.float64, len(counts)))
+        if entities:
+            tf[np.fromiter((t in entities for t in counts), bool, len(counts))] *= ENTITY_BOOST
+        if TITLE_BOOST != 1.0:
+            tf[np.fromiter((t in title_counts for t in counts), bool, len(counts))] *= TITLE_BOOST
+        # Two terms sharing an id keep the larger weight; ties broken by id, never by hash order.
+        order = np.lexsort((ids, -tf))
+        ids, tf = ids[order], tf[order]
+        _, first = np.unique(ids, return_index=True)
+        first.sort()
+        terms = ids[first][:RAW_TERMS].astype(np.uint32)
+        weights = tf[first][:RAW_TERMS].astype(np.float32)
+    else:
+        terms, weights = np.zeros(0, np.uint32), np.zeros(0, np.float32)
+
+    sh = shingle_hashes(title_words + body_words, SHINGLE_SIZE)
+    signature = _HASHER.signature(sh) if len(sh) else _EMPTY_SIG
+
+    # Only the dateline/lead: later months are usually background ("since August"), but a date with a
+    # day a little further on ("on November 6", in the third paragraph) still says when it happened.
+    lead = f"{title}\n{body[:LEAD_CHARS]}"
+    months = _mask(sorted({*mentioned_months(lead), *dated_months(body[:DATED_LEAD_CHARS])}), 1)
+    weekdays = _mask(mentioned_weekdays(lead), 0)
+    vector = embedding.embed_text(f"{title}\n{body[:EMBED_LEAD_CHARS]}")
+    return ArticleFeatures(terms, weights, signature, months, weekdays, vector)
+
+
+def band_keys(signatures: np.ndarray) -> np.ndarray:
+    """(n, NUM_PERM) signatures -> (n, LSH_BANDS) int64 band keys, vectorized; the band number is mixed in
+    so equal rows in different bands don't collide. Kept in memory only, never stored."""
+    rows = NUM_PERM // LSH_BANDS
+    sig = signatures.reshape(len(signatures), LSH_BANDS, rows).astype(np.uint64)
+    key = np.broadcast_to(
+        np.arange(LSH_BANDS, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15), sig.shape[:2]
+    )
+    key = key.copy()
+    with np.errstate(over="ignore"):
+        for r in range(rows):
+            key = (key ^ sig[:, :, r]) * np.uint64(0x100000001B3)
+            key ^= key >> np.uint64(29)
+    return key.view(np.int64)
+
+
+def months_list(mask: int) -> list[int]:
+    return [m + 1 for m in range(12) if mask >> m & 1]

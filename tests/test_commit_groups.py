@@ -1,0 +1,212 @@
+"""Ingest commits in groups bounded in time, stores story features per new article, and places stories once.
+
+A real SQLite file, real .jsonl files and the real local HTTP server; the group duration
+(`pipeline.COMMIT_GROUP_SECONDS`) is made tiny so a 5,000-line file spans many transactions.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from feedserver import FeedServer, make_rss
+
+import newswatch.pipeline as pipeline
+from newswatch.pipeline import IngestOptions, run_ingest, sync_config
+from store.db import CommitGroups, open_db
+from store.sources import SourceSpec
+from stories.features import ArticleFeatures
+from topics.tagging import compile_topics
+
+LINES = 5000
+NOW = datetime(2024, 11, 20, tzinfo=UTC)
+TOPICS = compile_topics([("Troops", "troop*", False)], {})
+
+
+def _write_jsonl(path: Path, lines: int = LINES) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for n in range(lines):
+            subject = "troops deployed near the border" if n % 3 == 0 else "grain exports resumed at the port"
+            handle.write(
+                json.dumps(
+                    {
+                        "guid": f"g{n}",
+                        "title": f"Report {n}: {subject}",
+                        "body": f"Officials said on day {n % 28 + 1} that {subject}. Statement number {n}.",
+                        "published": f"2024-11-{n % 28 + 1:02d}T10:00:00+00:00",
+                    }
+                )
+                + "\n"
+            )
+    return path
+
+
+class Placer:
+    """Stands in for the story placer: records its calls and consumes the pending features, as it will."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.placed: list[int] = []
+
+    def __call__(self, db: Any) -> None:
+        self.calls += 1
+        with db.conn:
+            self.placed += [row[0] for row in db.execute("SELECT article_id FROM article_features")]
+            db.conn.execute("DELETE FROM article_features")
+
+
+def _ingest(db: Any, specs: list[SourceSpec], placer: Placer | None = None) -> pipeline.IngestSummary:
+    sync_config(db, specs, TOPICS, now=NOW)
+    return run_ingest(db, IngestOptions(topics=TOPICS, place_stories=placer), now=NOW)
+
+
+def _count(db_path: Path, sql: str) -> int:
+    with sqlite3.connect(db_path) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def _untagged_troop_articles(conn: sqlite3.Connection) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM articles WHERE title LIKE '%troops%'"
+        " AND id NOT IN (SELECT article_id FROM article_topics)"
+    ).fetchone()[0]
+
+
+def test_a_large_file_commits_in_several_groups_and_others_write_between_them(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "COMMIT_GROUP_SECONDS", 0.0)
+    source = _write_jsonl(tmp_path / "big.jsonl")
+    db = open_db(db_path)
+    commits = []
+    db.conn.set_trace_callback(lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
+    seen_between: list[tuple[float, int, int]] = []
+    real_commit = CommitGroups.commit
+
+    def commit_then_let_another_process_write(self: CommitGroups) -> None:
+        real_commit(self)
+        if len(seen_between) < 3:  # a second connection, as the TUI marking an article read
+            other = sqlite3.connect(db_path, timeout=5, isolation_level=None)
+            started = time.monotonic()
+            other.execute("UPDATE articles SET read = 1 WHERE id = (SELECT min(id) FROM articles)")
+            waited = time.monotonic() - started
+            stored = other.execute("SELECT count(*) FROM articles").fetchone()[0]
+            seen_between.append((waited, stored, _untagged_troop_articles(other)))
+            other.close()
+
+    monkeypatch.setattr(CommitGroups, "commit", commit_then_let_another_process_write)
+    summary = _ingest(db, [SourceSpec("Big", "path", str(source))])
+    assert summary.line() == f"{LINES} new, 0 updated, 0 unchanged, 0 failed sources"
+    assert len(commits) > 5
+    assert len(seen_between) == 3
+    for waited, stored, untagged in seen_between:
+        assert waited < 1.0  # the write lock was free between groups
+        assert 0 < stored < LINES  # ... while the source was still being written
+        assert untagged == 0  # no reader ever sees an article without its tags
+    assert _count(db_path, "SELECT count(*) FROM articles WHERE read = 1") == 1
+
+
+def test_features_are_stored_for_new_articles_and_a_second_ingest_adds_nothing(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "COMMIT_GROUP_SECONDS", 0.01)
+    source = _write_jsonl(tmp_path / "big.jsonl")
+    db = open_db(db_path)
+    specs = [SourceSpec("Big", "path", str(source))]
+    summary = _ingest(db, specs)  # no placer: the features stay
+    assert summary.new == LINES
+    rows = db.execute(
+        "SELECT a.id, a.title, f.blob FROM articles a LEFT JOIN article_features f ON f.article_id = a.id"
+    ).fetchall()
+    assert len(rows) == LINES and all(blob is not None for _, _, blob in rows)
+    for _, _title, blob in rows[:: LINES // 50]:
+        features = ArticleFeatures.from_bytes(blob)
+        assert features.has_text and len(features.terms) > 0
+    assert _count(db_path, "SELECT count(*) FROM article_topics") == len(range(0, LINES, 3))
+    assert _count(db_path, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'troops'") == len(
+        range(0, LINES, 3)
+    )
+    db.conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+
+    placer = Placer()
+    again = _ingest(db, specs, placer)  # nothing new, but features are pending: placed once
+    assert again.line() == f"0 new, 0 updated, {LINES} unchanged, 0 failed sources"
+    assert placer.calls == 1 and len(placer.placed) == LINES
+    source.touch()  # re-read the file: still nothing new, nothing pending, no placement
+    third = _ingest(db, specs, placer)
+    assert third.line() == f"0 new, 0 updated, {LINES} unchanged, 0 failed sources"
+    assert placer.calls == 1
+    assert _count(db_path, "SELECT count(*) FROM articles") == LINES
+    assert _count(db_path, "SELECT count(*) FROM article_features") == 0
+
+
+def test_a_kill_mid_source_keeps_every_committed_group_and_the_next_run_completes(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "COMMIT_GROUP_SECONDS", 0.0)
+    source = _write_jsonl(tmp_path / "big.jsonl")
+    db = open_db(db_path)
+    specs = [SourceSpec("Big", "path", str(source))]
+    real_tag = pipeline.tag_articles
+    units = 0
+
+    def tag_then_die(db: Any, topics: Any, ids: Any, **kwargs: Any) -> Any:
+        nonlocal units
+        if ids and not kwargs:
+            units += 1
+            if units == 4:
+                raise RuntimeError("killed")
+        return real_tag(db, topics, ids, **kwargs)
+
+    monkeypatch.setattr(pipeline, "tag_articles", tag_then_die)
+    placer = Placer()
+    with pytest.raises(RuntimeError, match="killed"):
+        _ingest(db, specs, placer)
+    assert placer.calls == 0
+    committed = 3 * pipeline.PATH_CHUNK
+    with sqlite3.connect(db_path) as other:
+        assert other.execute("SELECT count(*), count(DISTINCT guid) FROM articles").fetchone() == (
+            committed,
+            committed,
+        )
+        assert other.execute("SELECT count(*) FROM article_features").fetchone()[0] == committed
+        assert _untagged_troop_articles(other) == 0
+        # The source's files and status go with its last group: the file is read again next run.
+        assert other.execute("SELECT count(*) FROM source_files").fetchone()[0] == 0
+        assert other.execute("SELECT last_success_at FROM sources").fetchone()[0] is None
+        other.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+
+    monkeypatch.setattr(pipeline, "tag_articles", real_tag)
+    summary = _ingest(db, specs, placer)
+    assert summary.line() == f"{LINES - committed} new, 0 updated, {committed} unchanged, 0 failed sources"
+    assert placer.calls == 1 and sorted(placer.placed) == list(range(1, LINES + 1))
+    assert _count(db_path, "SELECT count(DISTINCT guid) FROM articles") == LINES
+    assert _count(db_path, "SELECT count(*) FROM article_topics") == len(range(0, LINES, 3))
+    assert _count(db_path, "SELECT count(*) FROM source_files") == 1
+    db.conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+
+
+@pytest.mark.parametrize("feeds", [3, 10])  # inline parsing, and the worker pool (parse + features)
+def test_small_feeds_share_a_transaction_and_get_features(
+    feed_server: FeedServer, db_path: Path, feeds: int
+) -> None:
+    specs = []
+    for n in range(feeds):
+        feed_server.feed(f"/f{n}.xml", make_rss(f"Outlet {n}", 5, feed_id=f"f{n}"))
+        specs.append(SourceSpec(f"Outlet {n}", "url", feed_server.url(f"/f{n}.xml")))
+    db = open_db(db_path)
+    commits = []
+    db.conn.set_trace_callback(lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
+    placer = Placer()
+    sync_config(db, specs, TOPICS, now=NOW)
+    commits.clear()
+    options = IngestOptions(topics=TOPICS, place_stories=placer, fetch_settings={"host_gap": 0})
+    summary = run_ingest(db, options, now=NOW)
+    assert summary.line() == f"{feeds * 5} new, 0 updated, 0 unchanged, 0 failed sources"
+    assert 1 <= len([c for c in commits if c]) < feeds  # the placer's own commit is not counted here
+    assert placer.calls == 1 and len(placer.placed) == feeds * 5
