@@ -46,8 +46,10 @@ def run(inputs: Sequence[PlaceInput], settings: EngineSettings, chunk: int) -> d
     engine = StoryEngine(settings)
     recorded: dict[int, int] = {}
     for start in range(0, len(inputs), chunk):
-        for p in engine.place(inputs[start : start + chunk]).placements:
+        result = engine.place(inputs[start : start + chunk])
+        for p in result.placements:
             recorded[p.article_id] = p.story_id
+        recorded.update(result.moved)  # earlier articles of reopened stories that changed story
     return {aid: engine.story_of(aid, sid) for aid, sid in recorded.items()}
 
 

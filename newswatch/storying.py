@@ -58,6 +58,13 @@ def _place_chunk(db: sqlite_utils.Database, engine: StoryEngine, ids: Sequence[i
         )
         for keep, absorbed in sorted(result.merged.items()):
             story_store.merge_stories(db, keep, absorbed)
+        # After the merges: an article of an absorbed story may have gone to another story than the one
+        # that took its story's id.
+        story_store.assign_stories(
+            db, [(aid, sid, None) for aid, sid in result.moved], keep_duplicate_of=True
+        )
+        for new_id, source in sorted(result.split.items()):
+            story_store.share_alerts(db, source, new_id)
         story_store.refresh_stories(db, [s.story_id for s in result.stories])
 
 

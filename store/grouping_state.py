@@ -174,7 +174,14 @@ def load_engine(db: sqlite_utils.Database, settings: EngineSettings) -> StoryEng
             [horizon],
         )
     ]
-    engine.load(meta["doc_count"], meta["seq"], recent)
+    copies = list(
+        db.conn.execute(
+            "SELECT article_id, duplicate_of FROM grouping_articles"
+            " WHERE seq > ? AND duplicate_of IS NOT NULL ORDER BY seq",
+            [horizon],
+        )
+    )
+    engine.load(meta["doc_count"], meta["seq"], recent, copies)
     return engine
 
 
@@ -222,6 +229,10 @@ def save_chunk(db: sqlite_utils.Database, engine: StoryEngine, result: ChunkResu
         "INSERT OR REPLACE INTO grouping_articles (article_id, seq, chunk, story_id, duplicate_of, blob)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         rows,
+    )
+    conn.executemany(
+        "UPDATE grouping_articles SET story_id = ? WHERE article_id = ?",
+        [(sid, aid) for aid, sid in result.moved],
     )
     stored, singletons = [], []
     for story in result.stories:

@@ -11,10 +11,25 @@ from store.articles import _chunks
 from store.db import to_db_time
 
 
-def assign_stories(db: sqlite_utils.Database, rows: Sequence[tuple[int, int, int | None]]) -> None:
-    """(article id, story id, duplicate_of) for each placed article."""
-    db.conn.executemany(
-        "UPDATE articles SET story_id = ?, duplicate_of = ? WHERE id = ?", [(s, d, a) for a, s, d in rows]
+def assign_stories(
+    db: sqlite_utils.Database, rows: Sequence[tuple[int, int, int | None]], *, keep_duplicate_of: bool = False
+) -> None:
+    """(article id, story id, duplicate_of) for each placed article; `keep_duplicate_of` moves articles to
+    another story without touching what they are copies of."""
+    if keep_duplicate_of:
+        db.conn.executemany("UPDATE articles SET story_id = ? WHERE id = ?", [(s, a) for a, s, _ in rows])
+    else:
+        db.conn.executemany(
+            "UPDATE articles SET story_id = ?, duplicate_of = ? WHERE id = ?", [(s, d, a) for a, s, d in rows]
+        )
+
+
+def share_alerts(db: sqlite_utils.Database, source: int, story_id: int) -> None:
+    """A story split off `source` was already announced with it: its alerts are the new story's too."""
+    db.conn.execute(
+        """INSERT OR IGNORE INTO alerts (story_id, topic_id, article_id, alerted_at, size_at_alert)
+           SELECT ?, topic_id, article_id, alerted_at, size_at_alert FROM alerts WHERE story_id = ?""",
+        [story_id, source],
     )
 
 

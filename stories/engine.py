@@ -59,6 +59,10 @@ class EngineSettings:
     max_candidates: int = 64  # candidate articles per new article
     centroid_terms: int = 160  # terms kept in a story's summed vector
     memory_articles: int = 30_000  # how far back (in placed articles) candidates are looked for
+    # A recent story this small, all of whose articles are in memory, is decided again with each chunk
+    # that reaches it: its articles re-enter the clustering one by one. Two early reports that met before
+    # the rest of their story arrived are not bound together for good.
+    reopen_members: int = 8
     # --- decision (group-average similarity against a bar)
     story_threshold: float = 0.14
     uncertain_margin: float = 0.12
@@ -69,7 +73,6 @@ class EngineSettings:
     # event (two earthquakes embed alike): it weighs less there than between headlines and short summaries.
     long_embedding_weight: float = 0.1
     long_text_terms: int = 30  # an article with at least this many distinct terms is a full text
-    link_weight: float = 0.0  # similarity = (1 - w) x group average + w x best single link
     window_seconds: float = 3 * 86400.0
     max_story_span_seconds: float = 14 * 86400.0
 
@@ -130,6 +133,8 @@ class ChunkResult:
     copies: list[tuple[int, int, int]]  # (article_id, seq, story_id) of the chunk's copies
     stories: list[Story]  # stories created or changed (absorbed ones included, with merged_into set)
     merged: dict[int, list[int]]  # kept story id -> story ids it absorbed in this chunk
+    moved: list[tuple[int, int]]  # (article id, story id) of earlier articles that changed story
+    split: dict[int, int]  # new story id -> the story its articles came from (its alerts are theirs)
     df_delta: dict[int, int]  # term id -> documents added
 
 
@@ -160,6 +165,7 @@ class _Node:
     weekdays: int
     story_ids: list[int]  # existing stories inside
     article_ids: list[int]  # new articles inside, in chunk order
+    old_ids: list[int] = field(default_factory=list)  # articles of reopened stories inside
     long_n: int = 0  # members with full text (not a headline or a one-line summary)
     version: int = 0
 
@@ -177,13 +183,31 @@ class StoryEngine:
         self._postings: dict[int, deque[int]] = {}
         self._lsh: dict[int, deque[int]] = {}
         self._stories: dict[int, Story] = {}
+        self._members: dict[int, list[int]] = {}  # story id -> its articles in memory, in placement order
+        self._copies: dict[int, list[int]] = {}  # canonical article id -> its copies' ids
 
     # ------------------------------------------------------------------ loading
-    def load(self, n_docs: int, seq: int, recent: Sequence[PlacedArticle]) -> None:
-        """Restore a persisted engine: counters and the placed articles of the window, oldest first."""
+    def load(
+        self,
+        n_docs: int,
+        seq: int,
+        recent: Sequence[PlacedArticle],
+        copies: Sequence[tuple[int, int]] = (),
+    ) -> None:
+        """Restore a persisted engine: counters, the placed articles of the window (oldest first) and the
+        (copy, canonical) pairs among them."""
         self.n_docs, self.seq = n_docs, seq
         for article in recent:
             self._remember(article)
+        self._index_members(recent)
+        for copy_id, canonical in copies:
+            if canonical in self._articles:
+                self._copies.setdefault(canonical, []).append(copy_id)
+
+    def _index_members(self, articles: Sequence[PlacedArticle]) -> None:
+        self._members = {}
+        for article in articles:
+            self._members.setdefault(self._resolve(article.story_id), []).append(article.article_id)
 
     def _remember(self, article: PlacedArticle) -> None:
         self._articles[article.article_id] = article
@@ -218,6 +242,8 @@ class StoryEngine:
         self._articles, self._postings, self._lsh = {}, {}, {}
         for article in keep:
             self._remember(article)
+        self._index_members(keep)
+        self._copies = {c: ids for c, ids in self._copies.items() if c in self._articles}
         live = {self._resolve(a.story_id) for a in keep}
         # Pointers left by merges stay: they are small, and an article placed under an absorbed id must
         # still find its story.
@@ -312,15 +338,24 @@ class StoryEngine:
             article.terms, article.weights = self._weigh(item)
             self._index_terms(article)
             new.append(article)
-        groups = self._agglomerate(new, horizon)
-
+        groups, reopened = self._agglomerate(new, horizon)
         touched: dict[int, Story] = {}
         merged: dict[int, list[int]] = {}
-        for node in groups:
-            keep = self._commit_node(node, touched, merged)
+        moved: list[tuple[int, int]] = []
+        split: dict[int, int] = {}
+        for node in sorted(
+            groups, key=lambda n: min(self._articles[i].seq for i in n.old_ids + n.article_ids)
+        ):
+            keep = self._commit_node(node, reopened, touched, merged, split)
             for aid in node.article_ids:
                 self._articles[aid].story_id = keep
                 placements[aid] = Placement(aid, keep, None)
+            for aid in node.old_ids:
+                article = self._articles[aid]
+                if article.story_id != keep:
+                    article.story_id = keep
+                    moved.append((aid, keep))
+                    moved.extend((copy_id, keep) for copy_id in self._copies.get(aid, ()))
         copy_rows = []
         for item, seq, canonical in copies:
             sid = self._resolve(self._articles[canonical].story_id)
@@ -329,6 +364,7 @@ class StoryEngine:
             if item.date_certain and item.published is not None:
                 self._extend(story, item.published)
             touched[sid] = story
+            self._copies.setdefault(canonical, []).append(item.article_id)
             placements[item.article_id] = Placement(item.article_id, sid, canonical)
             copy_rows.append((item.article_id, seq, sid))
         self._forget_old()
@@ -338,6 +374,8 @@ class StoryEngine:
             copies=copy_rows,
             stories=list(touched.values()),
             merged=merged,
+            moved=sorted(moved),
+            split=split,
             df_delta=df_delta,
         )
 
@@ -474,12 +512,6 @@ class StoryEngine:
             long_n=self._is_long(article),
         )
 
-    def _article_similarities(self, article: PlacedArticle, ids: Sequence[int]) -> np.ndarray:
-        """Similarity of one article with each of the given (stored) articles."""
-        return self._similarities(
-            self._node_of_article(article), [self._node_of_article(self._articles[i]) for i in ids]
-        )
-
     def _similarities(self, a: _Node, others: Sequence[_Node]) -> np.ndarray:
         """Group-average similarity of `a` with each of `others`: the mean over member pairs, exact from sums."""
         scratch = self._scratch
@@ -526,11 +558,23 @@ class StoryEngine:
             bar += s.weekday_margin
         return bar
 
-    def _agglomerate(self, new: list[PlacedArticle], horizon: int) -> list[_Node]:
-        """Group-average clustering of the chunk's articles together with the recent stories they reach."""
+    def _reopenable(self, story: Story, horizon: int) -> list[int] | None:
+        """The articles of a small recent story, all in memory, to be clustered again; else None."""
+        if story.members > self.settings.reopen_members:
+            return None
+        members = [aid for aid in self._members.get(story.story_id, ()) if self._in_window(aid, horizon)]
+        return members if len(members) == story.members else None
+
+    def _agglomerate(
+        self, new: list[PlacedArticle], horizon: int
+    ) -> tuple[list[_Node], dict[int, list[int]]]:
+        """Group-average clustering of the chunk's articles together with the recent stories they reach.
+
+        Returns the final clusters holding new or reopened articles, and the reopened stories' articles."""
         nodes: list[_Node] = []
         node_of_article: dict[int, int] = {}
         node_of_story: dict[int, int] = {}
+        reopened: dict[int, list[int]] = {}
         adjacency: list[set[int]] = []
 
         def add(node: _Node) -> int:
@@ -538,32 +582,41 @@ class StoryEngine:
             adjacency.append(set())
             return len(nodes) - 1
 
+        def link(a: int, b: int) -> None:
+            if a != b:
+                adjacency[a].add(b)
+                adjacency[b].add(a)
+
+        def node_of(aid: int) -> int:
+            """The cluster a stored article starts in: its own, if its story is reopened, else its story's."""
+            found = node_of_article.get(aid)
+            if found is not None:
+                return found
+            sid = self._resolve(self._articles[aid].story_id)
+            found = node_of_story.get(sid)
+            if found is not None:
+                return found
+            story = self._story(sid)
+            members = self._reopenable(story, horizon)
+            if members is None:
+                found = node_of_story[sid] = add(self._node_of_story(story))
+                return found
+            reopened[sid] = members
+            for member in members:
+                node = self._node_of_article(self._articles[member])
+                node.article_ids, node.old_ids = [], [member]
+                node_of_article[member] = add(node)
+            for i, first in enumerate(members):  # its articles were judged alike: let them be again
+                for second in members[i + 1 :]:
+                    link(node_of_article[first], node_of_article[second])
+            return node_of_article[aid]
+
         for article in new:
             node_of_article[article.article_id] = add(self._node_of_article(article))
-        # The best single link between two clusters: group average alone is harsh on a big story whose
-        # reports tell several sides of one event (a new report close to one side only).
-        best_link: dict[tuple[int, int], float] = {}
         for article in new:
             me = node_of_article[article.article_id]
-            candidates = self._candidates(article, horizon)
-            if not candidates:
-                continue
-            for aid, sim in zip(
-                candidates, self._article_similarities(article, candidates).tolist(), strict=True
-            ):
-                other = node_of_article.get(aid)
-                if other is None:
-                    sid = self._resolve(self._articles[aid].story_id)
-                    other = node_of_story.get(sid)
-                    if other is None:
-                        other = node_of_story[sid] = add(self._node_of_story(self._story(sid)))
-                if other != me:
-                    adjacency[me].add(other)
-                    adjacency[other].add(me)
-                    pair = (me, other) if me < other else (other, me)
-                    if sim > best_link.get(pair, -1.0):
-                        best_link[pair] = sim
-        link_weight = self.settings.link_weight
+            for aid in self._candidates(article, horizon):
+                link(me, node_of(aid))
 
         heap: list[tuple[float, int, int, int, int]] = []
 
@@ -572,7 +625,11 @@ class StoryEngine:
             pairs = []
             for b in others:
                 nb = nodes[b]
-                if na.story_ids and nb.story_ids and not (na.article_ids or nb.article_ids):
+                if (
+                    na.story_ids
+                    and nb.story_ids
+                    and not (na.article_ids or nb.article_ids or na.old_ids or nb.old_ids)
+                ):
                     continue  # two stories untouched by this chunk were already judged apart
                 bar = self._bar(na, nb)
                 if bar is not None:
@@ -580,9 +637,7 @@ class StoryEngine:
             if not pairs:
                 return
             sims = self._similarities(na, [nodes[b] for b, _ in pairs]).tolist()
-            for (b, bar), average in zip(pairs, sims, strict=True):
-                link = best_link.get((a, b) if a < b else (b, a), 0.0)
-                sim = (1.0 - link_weight) * average + link_weight * link
+            for (b, bar), sim in zip(pairs, sims, strict=True):
                 if sim >= bar:
                     lo, hi = (a, b) if a < b else (b, a)
                     heapq.heappush(heap, (bar - sim, lo, hi, nodes[lo].version, nodes[hi].version))
@@ -600,17 +655,13 @@ class StoryEngine:
             alive[b] = False
             neighbours = (adjacency[a] | adjacency[b]) - {a, b}
             for n in neighbours:
-                link = max(
-                    best_link.pop((a, n) if a < n else (n, a), 0.0),
-                    best_link.pop((b, n) if b < n else (n, b), 0.0),
-                )
-                best_link[(a, n) if a < n else (n, a)] = link
                 adjacency[n].discard(b)
                 adjacency[n].add(a)
             adjacency[a] = neighbours
             adjacency[b] = set()
             push_all(a, sorted(n for n in neighbours if alive[n]))
-        return [node for i, node in enumerate(nodes) if alive[i] and node.article_ids]
+        final = [node for i, node in enumerate(nodes) if alive[i] and (node.article_ids or node.old_ids)]
+        return final, reopened
 
     def _merge_nodes(self, a: _Node, b: _Node) -> _Node:
         terms, weights = self._sum_vectors(a.terms, a.weights, b.terms, b.weights)
@@ -631,6 +682,7 @@ class StoryEngine:
             weekdays=a.weekdays | b.weekdays,
             story_ids=sorted(a.story_ids + b.story_ids),
             article_ids=a.article_ids + b.article_ids,
+            old_ids=a.old_ids + b.old_ids,
             long_n=a.long_n + b.long_n,
         )
 
@@ -646,24 +698,42 @@ class StoryEngine:
             terms, weights = terms[order], weights[order]
         return terms, _f16(weights)
 
-    def _commit_node(self, node: _Node, touched: dict[int, Story], merged: dict[int, list[int]]) -> int:
-        """Turn a final cluster into a story: the oldest existing story keeps its id, the rest point to it."""
-        if node.story_ids:
-            ordered = sorted(node.story_ids, key=lambda sid: (self._story(sid).first_seq, sid))
+    def _commit_node(
+        self,
+        node: _Node,
+        reopened: dict[int, list[int]],
+        touched: dict[int, Story],
+        merged: dict[int, list[int]],
+        split: dict[int, int],
+    ) -> int:
+        """Turn a final cluster into a story and say which id it keeps.
+
+        A story's id is the id of its first article, so the cluster holding a story's first article (or
+        the whole story, kept intact) carries that story on; when it carries several, the one placed first
+        keeps its id and the others point to it. A cluster that carries none is a new story named after its
+        first article; when its articles came from a reopened story, that story's alerts are its too."""
+        was = {aid: self._resolve(self._articles[aid].story_id) for aid in node.old_ids}
+        claimants = list(node.story_ids) + [sid for aid, sid in was.items() if aid == sid]
+        members = [m for sid in node.story_ids for m in self._members.get(sid, ())]
+        members += node.old_ids + node.article_ids
+        members.sort(key=lambda aid: self._articles[aid].seq)
+        size = sum(self._story(sid).size for sid in node.story_ids)
+        size += sum(1 + len(self._copies.get(aid, ())) for aid in node.old_ids) + len(node.article_ids)
+        if claimants:
+            ordered = sorted(set(claimants), key=lambda sid: (self._story(sid).first_seq, sid))
             keep = ordered[0]
-            old = self._story(keep)
-            first_seq = old.first_seq
-            size = old.size + len(node.article_ids)
+            first_seq = self._story(keep).first_seq
             for sid in ordered[1:]:
-                gone = self._story(sid)
-                size += gone.size
                 self._stories[sid] = Story(story_id=sid, merged_into=keep)
+                self._members.pop(sid, None)
                 touched[sid] = self._stories[sid]
                 merged.setdefault(keep, []).append(sid)
         else:
-            keep = node.article_ids[0]
+            keep = members[0]
             first_seq = self._articles[keep].seq
-            size = len(node.article_ids)
+            if was:
+                sources = sorted(set(was.values()), key=lambda sid: (-list(was.values()).count(sid), sid))
+                split[keep] = sources[0]
         story = Story(
             story_id=keep,
             size=size,
@@ -679,6 +749,7 @@ class StoryEngine:
             long_members=node.long_n,
         )
         self._stories[keep] = story
+        self._members[keep] = members
         touched[keep] = story
         return keep
 
