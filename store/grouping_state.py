@@ -26,7 +26,7 @@ _CHUNK = 500
 _ARTICLE = struct.Struct("<dBHBHHH")  # published, certain, months, weekdays, terms, signature, dims
 # size, members, first, last, months, weekdays, terms, dims, first seq, long members
 _STORY = struct.Struct("<IIddHBHHqI")
-_META_KEYS = ("doc_count", "seq", "chunk", "rebuild")
+_META_KEYS = ("doc_count", "seq", "chunk", "rebuild", "embedding_count")
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -150,8 +150,14 @@ class SqliteStateSource(StateSource):
 
 def read_meta(db: sqlite_utils.Database) -> dict[str, int]:
     meta = dict.fromkeys(_META_KEYS, 0)
-    meta.update(db.conn.execute("SELECT key, value FROM grouping_meta"))
+    meta.update(db.conn.execute("SELECT key, value FROM grouping_meta WHERE key != 'embedding_sum'"))
     return meta
+
+
+def _embedding_sum(db: sqlite_utils.Database) -> np.ndarray | None:
+    """The engine's running sum of embeddings (float64 blob; the column takes any type)."""
+    row = db.conn.execute("SELECT value FROM grouping_meta WHERE key = 'embedding_sum'").fetchone()
+    return np.frombuffer(row[0], "<f8").copy() if row and isinstance(row[0], bytes) else None
 
 
 def write_meta(db: sqlite_utils.Database, **values: int) -> None:
@@ -181,7 +187,7 @@ def load_engine(db: sqlite_utils.Database, settings: EngineSettings) -> StoryEng
             [horizon],
         )
     )
-    engine.load(meta["doc_count"], meta["seq"], recent, copies)
+    engine.load(meta["doc_count"], meta["seq"], recent, copies, _embedding_sum(db), meta["embedding_count"])
     return engine
 
 
@@ -253,7 +259,14 @@ def save_chunk(db: sqlite_utils.Database, engine: StoryEngine, result: ChunkResu
     conn.executemany(
         "DELETE FROM article_features WHERE article_id = ?", [(p.article_id,) for p in result.placements]
     )
-    write_meta(db, doc_count=engine.n_docs, seq=engine.seq, chunk=chunk)
+    write_meta(
+        db, doc_count=engine.n_docs, seq=engine.seq, chunk=chunk, embedding_count=engine.embedding_count
+    )
+    conn.execute(
+        "INSERT INTO grouping_meta (key, value) VALUES ('embedding_sum', ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [engine.embedding_sum.astype("<f8").tobytes()],
+    )
 
 
 def clear_grouping_state(db: sqlite_utils.Database) -> None:

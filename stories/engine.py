@@ -33,6 +33,7 @@ that reload the state (the window is defined by placement sequence numbers, not 
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -64,15 +65,16 @@ class EngineSettings:
     # the rest of their story arrived are not bound together for good.
     reopen_members: int = 8
     # --- decision (group-average similarity against a bar)
-    story_threshold: float = 0.14
-    uncertain_margin: float = 0.12
+    story_threshold: float = 0.12
+    uncertain_margin: float = 0.1
     time_margin: float = 0.5
     weekday_margin: float = 0.1
     embedding_weight: float = 0.3
     # Between full texts the words say who, where and how many, and an embedding mostly says what kind of
     # event (two earthquakes embed alike): it weighs less there than between headlines and short summaries.
     long_embedding_weight: float = 0.1
-    long_text_terms: int = 30  # an article with at least this many distinct terms is a full text
+    long_text_terms: int = 30
+    centring_prior: int = 100  # articles' worth of "no centring" the embedding mean starts from  # an article with at least this many distinct terms is a full text
     window_seconds: float = 3 * 86400.0
     max_story_span_seconds: float = 14 * 86400.0
 
@@ -176,11 +178,16 @@ class StoryEngine:
         self.source = source or StateSource()
         self.n_docs = 0
         self.seq = 0  # sequence number of the last placed article
+        self.embedding_sum = np.zeros(0)  # of the placed articles' embeddings, for centring
+        self.embedding_count = 0
         self._df = np.zeros(1 << TERM_BITS, np.int64)
         self._df_known = np.zeros(1 << TERM_BITS, bool)
         self._scratch = np.zeros(1 << TERM_BITS, np.float64)
         self._articles: dict[int, PlacedArticle] = {}  # canonical articles in memory, by id
-        self._postings: dict[int, deque[int]] = {}
+        self._postings: dict[int, deque[int]] = {}  # term id -> sequence numbers of recent articles
+        # By sequence number: the article placed there, and its date when certain (NaN otherwise).
+        self._seq_article = np.zeros(1024, np.int64)
+        self._seq_time = np.full(1024, np.nan)
         self._lsh: dict[int, deque[int]] = {}
         self._stories: dict[int, Story] = {}
         self._members: dict[int, list[int]] = {}  # story id -> its articles in memory, in placement order
@@ -193,12 +200,19 @@ class StoryEngine:
         seq: int,
         recent: Sequence[PlacedArticle],
         copies: Sequence[tuple[int, int]] = (),
+        embedding_sum: np.ndarray | None = None,
+        embedding_count: int = 0,
     ) -> None:
         """Restore a persisted engine: counters, the placed articles of the window (oldest first) and the
         (copy, canonical) pairs among them."""
         self.n_docs, self.seq = n_docs, seq
+        if embedding_sum is not None:
+            self.embedding_sum, self.embedding_count = embedding_sum.astype(np.float64), embedding_count
+        signed = [a for a in recent if a.signature.size]
+        keys = band_keys(np.stack([a.signature for a in signed]).astype(np.uint32)) if signed else None
+        key_of = {a.article_id: keys[i] for i, a in enumerate(signed)} if keys is not None else {}
         for article in recent:
-            self._remember(article)
+            self._remember(article, key_of.get(article.article_id))
         self._index_members(recent)
         for copy_id, canonical in copies:
             if canonical in self._articles:
@@ -209,23 +223,34 @@ class StoryEngine:
         for article in articles:
             self._members.setdefault(self._resolve(article.story_id), []).append(article.article_id)
 
-    def _remember(self, article: PlacedArticle) -> None:
+    def _remember(self, article: PlacedArticle, keys: np.ndarray | None = None) -> None:
         self._articles[article.article_id] = article
         self._index_terms(article)
-        self._index_signature(article)
+        self._index_signature(article, keys)
 
     def _index_terms(self, article: PlacedArticle) -> None:
         s = self.settings
+        seq = article.seq
+        if seq >= len(self._seq_article):
+            grow = max(2 * len(self._seq_article), seq + 1)
+            self._seq_article = np.concatenate(
+                [self._seq_article, np.zeros(grow - len(self._seq_article), np.int64)]
+            )
+            self._seq_time = np.concatenate([self._seq_time, np.full(grow - len(self._seq_time), np.nan)])
+        self._seq_article[seq] = article.article_id
+        self._seq_time[seq] = article.published if article.certain else np.nan
         for term in article.terms[: s.index_terms].tolist():
             plist = self._postings.get(term)
             if plist is None:
                 plist = self._postings[term] = deque(maxlen=s.posting_cap)
-            plist.append(article.article_id)
+            plist.append(seq)
 
-    def _index_signature(self, article: PlacedArticle) -> None:
+    def _index_signature(self, article: PlacedArticle, keys: np.ndarray | None = None) -> None:
         s = self.settings
         if article.signature.size:
-            for key in band_keys(article.signature[None, :].astype(np.uint32))[0].tolist():
+            if keys is None:
+                keys = band_keys(article.signature[None, :].astype(np.uint32))[0]
+            for key in keys.tolist():
                 bucket = self._lsh.get(key)
                 if bucket is None:
                     bucket = self._lsh[key] = deque(maxlen=s.lsh_bucket_cap)
@@ -324,7 +349,7 @@ class StoryEngine:
                 continue
             article = self._unweighted(item, sigs16[i] if has_text else np.zeros(0, np.uint16))
             self._articles[article.article_id] = article
-            self._index_signature(article)  # a later copy in this chunk finds it
+            self._index_signature(article, keys[i])  # a later copy in this chunk finds it
             pending.append((item, article))
         # The chunk's articles are counted before any is weighed: inside a chunk, IDF does not depend on
         # the order its articles came in.
@@ -334,8 +359,15 @@ class StoryEngine:
             for t in terms.tolist():
                 df_delta[t] = df_delta.get(t, 0) + 1
             self.n_docs += 1
+        for _, article in pending:
+            if article.embedding.size:
+                if self.embedding_sum.size != article.embedding.size:
+                    self.embedding_sum = np.zeros(article.embedding.size)
+                self.embedding_sum += article.embedding
+                self.embedding_count += 1
         for item, article in pending:
             article.terms, article.weights = self._weigh(item)
+            article.embedding = self._centred(article.embedding)
             self._index_terms(article)
             new.append(article)
         groups, reopened = self._agglomerate(new, horizon)
@@ -438,6 +470,21 @@ class StoryEngine:
             embedding=f.embedding.astype(_F32),
         )
 
+    def _centred(self, embedding: np.ndarray) -> np.ndarray:
+        """The embedding minus the mean of every article's so far, unit length again.
+
+        A static embedding puts any two news texts close (a cosine of ~0.6 between unrelated reports):
+        centred on what this database has seen, unrelated reports come near 0, and the embedding's share
+        of a similarity is evidence rather than a constant. Like document frequencies, the mean is read
+        as it stands when the article is placed, and the result frozen."""
+        if not embedding.size or self.embedding_sum.size != embedding.size:
+            return embedding
+        # Shrunk towards no centring while few articles are known: the mean of three reports is mostly
+        # those reports, and centring on it would set them against each other.
+        centred = embedding - self.embedding_sum / (self.embedding_count + self.settings.centring_prior)
+        norm = float(np.sqrt(centred @ centred))
+        return _f16(centred / norm) if norm > 1e-6 else np.zeros(0, _F32)
+
     def _weigh(self, item: PlaceInput) -> tuple[np.ndarray, np.ndarray]:
         """TF-IDF of the article's terms with the frequencies as they stand, pruned, unit length, frozen."""
         terms = item.features.terms.astype(np.int64)
@@ -451,32 +498,33 @@ class StoryEngine:
 
     # --- candidates and clusters
     def _candidates(self, article: PlacedArticle, horizon: int) -> list[int]:
+        """Recent articles sharing the article's heaviest terms, best first (by shared query weight, then
+        the most recent), that its date does not rule out."""
         s = self.settings
-        hits: dict[int, float] = {}
-        get = hits.get
+        lists, weights = [], []
         for term, weight in zip(
             article.terms[: s.query_terms].tolist(), article.weights[: s.query_terms].tolist(), strict=True
         ):
             plist = self._postings.get(term)
-            if plist is None:
-                continue
-            for aid in plist:
-                hits[aid] = get(aid, 0.0) + weight
-        hits.pop(article.article_id, None)
-        out = []
-        span = s.max_story_span_seconds
-        for aid in hits:
-            other = self._in_window(aid, horizon)
-            if other is None:
-                continue
-            if (
-                article.certain and other.certain and abs(article.published - other.published) > span  # type: ignore[operator]
-            ):
-                continue
-            out.append(aid)
-        # Shared weight of the query terms is a cheap proxy for the cosine; the most recent article wins ties.
-        out.sort(key=lambda i: (-hits[i], -self._articles[i].seq))
-        return out[: s.max_candidates]
+            if plist:
+                lists.append(plist)
+                weights.append(weight)
+        if not lists:
+            return []
+        seqs = np.fromiter(itertools.chain.from_iterable(lists), np.int64)
+        shared = np.repeat(np.array(weights), [len(p) for p in lists])
+        keep = (seqs > horizon) & (seqs != article.seq)
+        if article.certain:
+            # Nothing dated further away than the longest story span can share a story with it.
+            gap = np.abs(self._seq_time[seqs] - article.published)
+            keep &= ~(gap > s.max_story_span_seconds)  # NaN (uncertain) stays
+        seqs, shared = seqs[keep], shared[keep]
+        if not len(seqs):
+            return []
+        unique, inverse = np.unique(seqs, return_inverse=True)
+        score = np.bincount(inverse, weights=shared)
+        order = np.lexsort((-unique, -score))[: s.max_candidates]
+        return self._seq_article[unique[order]].tolist()
 
     def _node_of_story(self, story: Story) -> _Node:
         return _Node(
@@ -514,28 +562,50 @@ class StoryEngine:
 
     def _similarities(self, a: _Node, others: Sequence[_Node]) -> np.ndarray:
         """Group-average similarity of `a` with each of `others`: the mean over member pairs, exact from sums."""
+        return self._mixed(
+            a.terms, a.weights, a.embedding, a.n, 2 * a.long_n >= a.n,
+            [o.terms for o in others], [o.weights for o in others], [o.embedding for o in others],
+            [o.n for o in others], [2 * o.long_n >= o.n for o in others],
+        )  # fmt: skip
+
+    def _article_similarities(self, a: PlacedArticle, others: Sequence[PlacedArticle]) -> np.ndarray:
+        """The same between single articles (no clusters built for them)."""
+        long = self.settings.long_text_terms
+        return self._mixed(
+            a.terms, a.weights, a.embedding, 1, len(a.terms) >= long,
+            [o.terms for o in others], [o.weights for o in others], [o.embedding for o in others],
+            [1] * len(others), [len(o.terms) >= long for o in others],
+        )  # fmt: skip
+
+    def _mixed(
+        self,
+        terms: np.ndarray,
+        weights: np.ndarray,
+        embedding: np.ndarray,
+        n: int,
+        long: bool,
+        other_terms: list[np.ndarray],
+        other_weights: list[np.ndarray],
+        other_embeddings: list[np.ndarray],
+        other_n: list[int],
+        other_long: list[bool],
+    ) -> np.ndarray:
+        """(1 - w) x lexical + w x embedding group averages, w by whether both sides are full texts."""
         scratch = self._scratch
-        scratch[a.terms] = a.weights
-        terms = np.concatenate([o.terms for o in others])
-        weights = np.concatenate([o.weights for o in others])
-        segment = np.repeat(np.arange(len(others)), [len(o.terms) for o in others])
-        lexical = np.bincount(segment, weights=scratch[terms] * weights, minlength=len(others))
-        scratch[a.terms] = 0.0
-        sizes = np.array([a.n * o.n for o in others], dtype=np.float64)
+        scratch[terms] = weights
+        segment = np.repeat(np.arange(len(other_terms)), [len(t) for t in other_terms])
+        products = scratch[np.concatenate(other_terms)] * np.concatenate(other_weights)
+        lexical = np.bincount(segment, weights=products, minlength=len(other_terms))
+        scratch[terms] = 0.0
+        sizes = n * np.array(other_n, dtype=np.float64)
         sims = lexical / sizes
         s = self.settings
-        if (s.embedding_weight or s.long_embedding_weight) and a.embedding.size:
-            has = [i for i, o in enumerate(others) if o.embedding.size]
+        if (s.embedding_weight or s.long_embedding_weight) and embedding.size:
+            has = [i for i, e in enumerate(other_embeddings) if e.size]
             if has:
-                dense = np.stack([others[i].embedding for i in has]).astype(np.float64) @ a.embedding
-                a_long = 2 * a.long_n >= a.n
+                dense = np.stack([other_embeddings[i] for i in has]).astype(np.float64) @ embedding
                 w = np.array(
-                    [
-                        s.long_embedding_weight
-                        if a_long and 2 * others[i].long_n >= others[i].n
-                        else s.embedding_weight
-                        for i in has
-                    ]
+                    [s.long_embedding_weight if long and other_long[i] else s.embedding_weight for i in has]
                 )
                 sims[has] = (1.0 - w) * sims[has] + w * dense / sizes[has]
         return sims
@@ -613,10 +683,18 @@ class StoryEngine:
 
         for article in new:
             node_of_article[article.article_id] = add(self._node_of_article(article))
+        # Only links that could ever clear a bar: the group average of two clusters is a weighted mean of
+        # their parts' averages, so clusters whose every pair is below the lowest bar never merge.
+        floor = self.settings.story_threshold
         for article in new:
+            candidates = self._candidates(article, horizon)
+            if not candidates:
+                continue
             me = node_of_article[article.article_id]
-            for aid in self._candidates(article, horizon):
-                link(me, node_of(aid))
+            sims = self._article_similarities(article, [self._articles[aid] for aid in candidates])
+            for aid, sim in zip(candidates, sims.tolist(), strict=True):
+                if sim >= floor:
+                    link(me, node_of(aid))
 
         heap: list[tuple[float, int, int, int, int]] = []
 
