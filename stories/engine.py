@@ -35,7 +35,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -172,6 +171,55 @@ class _Node:
     version: int = 0
 
 
+class _BandIndex:
+    """MinHash band key -> the newest `cap` canonical articles under it.
+
+    What earlier chunks added lives in two numpy arrays sorted by (key, sequence number), ~16 bytes an
+    entry (a dict of lists cost ~600 bytes a key, and nearly every key is new); the current chunk's entries
+    sit in a small dict until `flush()` merges them in."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.keys = np.zeros(0, np.int64)
+        self.seqs = np.zeros(0, np.int64)
+        self.ids = np.zeros(0, np.int64)
+        self.recent: dict[int, list[tuple[int, int]]] = {}
+
+    def add(self, keys: np.ndarray, seq: int, article_id: int) -> None:
+        for key in keys.tolist():
+            self.recent.setdefault(key, []).append((seq, article_id))
+
+    def lookup(self, keys: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        cap = self.cap
+        lo = np.searchsorted(self.keys, keys, "left").tolist()
+        hi = np.searchsorted(self.keys, keys, "right").tolist()
+        for key, start, end in zip(keys.tolist(), lo, hi, strict=True):
+            new = self.recent.get(key, ())
+            room = cap - len(new)
+            if end > start and room > 0:
+                found.update(self.ids[max(start, end - room) : end].tolist())
+            found.update(article_id for _, article_id in new[-cap:])
+        return found
+
+    def flush(self) -> None:
+        if not self.recent:
+            return
+        rows = [(key, seq, aid) for key, entries in self.recent.items() for seq, aid in entries]
+        self.recent = {}
+        added = np.array(rows, dtype=np.int64).reshape(-1, 3)
+        keys = np.concatenate([self.keys, added[:, 0]])
+        seqs = np.concatenate([self.seqs, added[:, 1]])
+        ids = np.concatenate([self.ids, added[:, 2]])
+        order = np.lexsort((seqs, keys))
+        self.keys, self.seqs, self.ids = keys[order], seqs[order], ids[order]
+
+    def forget(self, horizon: int) -> None:
+        self.flush()
+        keep = self.seqs > horizon
+        self.keys, self.seqs, self.ids = self.keys[keep], self.seqs[keep], self.ids[keep]
+
+
 class StoryEngine:
     def __init__(self, settings: EngineSettings | None = None, source: StateSource | None = None) -> None:
         self.settings = settings or EngineSettings()
@@ -184,11 +232,11 @@ class StoryEngine:
         self._df_known = np.zeros(1 << TERM_BITS, bool)
         self._scratch = np.zeros(1 << TERM_BITS, np.float64)
         self._articles: dict[int, PlacedArticle] = {}  # canonical articles in memory, by id
-        self._postings: dict[int, deque[int]] = {}  # term id -> sequence numbers of recent articles
+        self._postings: dict[int, list[int]] = {}  # term id -> sequence numbers of recent articles
         # By sequence number: the article placed there, and its date when certain (NaN otherwise).
         self._seq_article = np.zeros(1024, np.int64)
         self._seq_time = np.full(1024, np.nan)
-        self._lsh: dict[int, deque[int]] = {}
+        self._lsh = _BandIndex(self.settings.lsh_bucket_cap)
         self._stories: dict[int, Story] = {}
         self._members: dict[int, list[int]] = {}  # story id -> its articles in memory, in placement order
         self._copies: dict[int, list[int]] = {}  # canonical article id -> its copies' ids
@@ -213,6 +261,7 @@ class StoryEngine:
         key_of = {a.article_id: keys[i] for i, a in enumerate(signed)} if keys is not None else {}
         for article in recent:
             self._remember(article, key_of.get(article.article_id))
+        self._lsh.flush()
         self._index_members(recent)
         for copy_id, canonical in copies:
             if canonical in self._articles:
@@ -239,22 +288,21 @@ class StoryEngine:
             self._seq_time = np.concatenate([self._seq_time, np.full(grow - len(self._seq_time), np.nan)])
         self._seq_article[seq] = article.article_id
         self._seq_time[seq] = article.published if article.certain else np.nan
+        cap = s.posting_cap
         for term in article.terms[: s.index_terms].tolist():
             plist = self._postings.get(term)
             if plist is None:
-                plist = self._postings[term] = deque(maxlen=s.posting_cap)
-            plist.append(seq)
+                self._postings[term] = [seq]
+            else:
+                plist.append(seq)
+                if len(plist) > 2 * cap:  # lookups read the newest `cap`; trim now and then
+                    del plist[:-cap]
 
     def _index_signature(self, article: PlacedArticle, keys: np.ndarray | None = None) -> None:
-        s = self.settings
         if article.signature.size:
             if keys is None:
                 keys = band_keys(article.signature[None, :].astype(np.uint32))[0]
-            for key in keys.tolist():
-                bucket = self._lsh.get(key)
-                if bucket is None:
-                    bucket = self._lsh[key] = deque(maxlen=s.lsh_bucket_cap)
-                bucket.append(article.article_id)
+            self._lsh.add(keys, article.seq, article.article_id)
 
     def _forget_old(self) -> None:
         """Drop what fell out of the window once the memory holds twice what it must (amortised)."""
@@ -264,9 +312,11 @@ class StoryEngine:
         horizon = self.seq - s.memory_articles
         keep = [a for a in self._articles.values() if a.seq > horizon]
         keep.sort(key=lambda a: a.seq)
-        self._articles, self._postings, self._lsh = {}, {}, {}
+        self._articles, self._postings = {}, {}
+        self._lsh.forget(horizon)
         for article in keep:
-            self._remember(article)
+            self._articles[article.article_id] = article
+            self._index_terms(article)
         self._index_members(keep)
         self._copies = {c: ids for c, ids in self._copies.items() if c in self._articles}
         live = {self._resolve(a.story_id) for a in keep}
@@ -399,6 +449,7 @@ class StoryEngine:
             self._copies.setdefault(canonical, []).append(item.article_id)
             placements[item.article_id] = Placement(item.article_id, sid, canonical)
             copy_rows.append((item.article_id, seq, sid))
+        self._lsh.flush()
         self._forget_old()
         return ChunkResult(
             placements=[placements[c.article_id] for c in chunk],
@@ -422,11 +473,7 @@ class StoryEngine:
 
     # --- copies
     def _find_copy(self, item: PlaceInput, sig: np.ndarray, keys: np.ndarray, horizon: int) -> int | None:
-        found: set[int] = set()
-        for key in keys.tolist():
-            bucket = self._lsh.get(key)
-            if bucket:
-                found.update(bucket)
+        found = self._lsh.lookup(keys)
         best: tuple[float, int] | None = None
         win = self.settings.window_seconds
         certain = item.date_certain and item.published is not None
@@ -507,7 +554,7 @@ class StoryEngine:
         ):
             plist = self._postings.get(term)
             if plist:
-                lists.append(plist)
+                lists.append(plist[-s.posting_cap :])
                 weights.append(weight)
         if not lists:
             return []
