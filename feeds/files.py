@@ -39,6 +39,7 @@ __all__ = [
     "MAX_BODY_CHARS",
     "MAX_FILE_BYTES",
     "SUPPORTED_SUFFIXES",
+    "JsonlReader",
     "read_article_file",
     "read_jsonl_file",
     "read_path",
@@ -162,55 +163,81 @@ def read_article_file(path: Path, *, default_outlet: str) -> ParseResult:
 def read_jsonl_file(path: Path, *, default_outlet: str) -> ParseResult:
     """Articles from a .jsonl file, one JSON object per line; bad lines become warnings and are skipped.
 
-    Each warning reads "<file name>:<line number>: <reason>". The file is streamed line by line, so its
-    size is not limited, only the length of one line.
+    Each warning reads "<file name>:<line number>: <reason>". The whole file's records are returned; to hold
+    only a slice at a time, use `JsonlReader` directly.
     """
-    path = Path(path)
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            return ParseResult(error=f"{path}: not a regular file")
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the with-block below
-    except OSError as exc:
-        return ParseResult(error=f"{path}: cannot read: {exc.strerror or exc}")
-    mtime = datetime.fromtimestamp(info.st_mtime, tz=UTC)
-    outlet_default = clean_line(default_outlet)
-    records: list[ArticleRecord] = []
-    warnings: list[str] = []
-    seen: set[str] = set()
-    lines_seen = 0
-    fallback_noted = False
-    try:
-        with handle:
-            for number, raw in _jsonl_lines(handle):
-                lines_seen += 1
-                where = f"{path.name}:{number}"
-                if raw is None:
-                    warnings.append(f"{where}: line longer than {MAX_JSONL_LINE_BYTES:,} bytes")
-                    continue
-                if not raw.strip():
-                    continue
-                text, encoding = _decode(raw, final=True, bom_ok=number == 1)
-                if encoding != "utf-8" and not fallback_noted:
-                    fallback_noted = True
-                    warnings.append(f"{where}: not valid UTF-8; decoded as {encoding}")
-                try:
-                    record = _record_from_json(text, mtime=mtime, default_outlet=outlet_default)
-                except _BadLine as exc:
-                    warnings.append(f"{where}: {exc}")
-                    continue
-                if record.guid in seen:
-                    warnings.append(
-                        f"{where}: duplicate guid {record.guid[:80]!r}; the later line wins on store"
-                    )
-                seen.add(record.guid)
-                records.append(record)
-    except OSError as exc:
-        return ParseResult(records=records, warnings=warnings, error=f"{path}: read failed: {exc}")
-    if not records:
-        problem = "empty file" if lines_seen == 0 else "no readable articles"
-        return ParseResult(warnings=warnings, error=f"{path}: {problem}")
-    return ParseResult(records=records, warnings=warnings)
+    reader = JsonlReader(Path(path), default_outlet=default_outlet)
+    records = [record for batch in reader.batches(1 << 30) for record in batch]
+    return ParseResult(records=records, warnings=reader.warnings, error=reader.error)
+
+
+class JsonlReader:
+    """A .jsonl file read line by line, in batches of records: its size is not limited, only one line's.
+
+    `warnings` and `error` are complete once `batches()` is exhausted; `error` is set when the file cannot
+    be read or holds no readable article at all (the batches read before a read failure stand)."""
+
+    def __init__(self, path: Path, *, default_outlet: str) -> None:
+        self.path = path
+        self.default_outlet = default_outlet
+        self.warnings: list[str] = []
+        self.error: str | None = None
+        self.count = 0
+
+    def batches(self, size: int) -> Iterator[list[ArticleRecord]]:
+        path = self.path
+        try:
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode):
+                self.error = f"{path}: not a regular file"
+                return
+            handle = open(path, "rb")  # noqa: SIM115 - closed by the with-block below
+        except OSError as exc:
+            self.error = f"{path}: cannot read: {exc.strerror or exc}"
+            return
+        mtime = datetime.fromtimestamp(info.st_mtime, tz=UTC)
+        outlet_default = clean_line(self.default_outlet)
+        warnings = self.warnings
+        batch: list[ArticleRecord] = []
+        seen: set[str] = set()
+        lines_seen = 0
+        fallback_noted = False
+        try:
+            with handle:
+                for number, raw in _jsonl_lines(handle):
+                    lines_seen += 1
+                    where = f"{path.name}:{number}"
+                    if raw is None:
+                        warnings.append(f"{where}: line longer than {MAX_JSONL_LINE_BYTES:,} bytes")
+                        continue
+                    if not raw.strip():
+                        continue
+                    text, encoding = _decode(raw, final=True, bom_ok=number == 1)
+                    if encoding != "utf-8" and not fallback_noted:
+                        fallback_noted = True
+                        warnings.append(f"{where}: not valid UTF-8; decoded as {encoding}")
+                    try:
+                        record = _record_from_json(text, mtime=mtime, default_outlet=outlet_default)
+                    except _BadLine as exc:
+                        warnings.append(f"{where}: {exc}")
+                        continue
+                    if record.guid in seen:
+                        warnings.append(
+                            f"{where}: duplicate guid {record.guid[:80]!r}; the later line wins on store"
+                        )
+                    seen.add(record.guid)
+                    batch.append(record)
+                    self.count += 1
+                    if len(batch) >= size:
+                        yield batch
+                        batch = []
+        except OSError as exc:
+            self.error = f"{path}: read failed: {exc}"
+        if batch:
+            yield batch
+        if not self.count and self.error is None:
+            problem = "empty file" if lines_seen == 0 else "no readable articles"
+            self.error = f"{path}: {problem}"
 
 
 # --------------------------------------------------------------------------------------------------------

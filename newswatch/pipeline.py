@@ -15,7 +15,8 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from typing import Any
 
 import sqlite_utils
 
-from feeds.files import SUPPORTED_SUFFIXES, read_path
+from feeds.files import SUPPORTED_SUFFIXES, JsonlReader, read_path
 from feeds.records import ArticleRecord, ParseResult
 from newswatch.workers import WorkerPool, feature_blobs, parse_with_features
 from store import sources as source_store
@@ -40,8 +41,10 @@ _POOL_THRESHOLD = 8
 COMMIT_GROUP_SECONDS = 1.0
 # Records per unit of work of a path source: one features task, one upsert + tagging.
 PATH_CHUNK = 256
-# A path source with fewer new records than this computes their features inline, without the pool.
+# A slice of a path source with fewer new records than this computes their features inline.
 _INLINE_FEATURES = 64
+# Slices of a path source whose features may be in the workers while one is written.
+_FEATURES_AHEAD = 2 * (os.cpu_count() or 2)
 # Backoff after repeated failures: 1, 2, 4 … intervals, capped.
 _MAX_BACKOFF = timedelta(hours=6)
 
@@ -205,77 +208,89 @@ def _ingest_path_source(
         return outcome
     known = source_store.known_files(db, row["id"])
     outlet = options.source_outlets.get(row["name"], row["name"])
-    records: list[ArticleRecord] = []
     fingerprints: list[FileFingerprint] = []
     errors: list[str] = []
-    for file in files:
-        try:
-            stat = file.stat()
-        except OSError as error:
-            errors.append(f"{file}: {error.strerror or error}")
-            continue
-        previous = known.get(str(file))
-        if previous and (previous.mtime_ns, previous.size) == (stat.st_mtime_ns, stat.st_size):
-            outcome.unchanged += previous.articles
-            continue
-        parsed = read_path(file, default_outlet=outlet)
-        outcome.warnings.extend(parsed.warnings)
-        records.extend(parsed.records)
-        if parsed.error:
-            # Not remembered: the file is read again next pass, so its error stays on the source until fixed.
-            errors.append(parsed.error)
-        else:
-            fingerprints.append(
-                FileFingerprint(str(file), stat.st_mtime_ns, stat.st_size, len(parsed.records))
-            )
-    if not records and not fingerprints and not errors and row["last_error"] is None:
-        # Nothing changed: write nothing, so an open interface polling data_version is not woken for nothing.
-        return outcome
-    # One record per guid (the last one read wins, at the place of the first), as one upsert would keep,
-    # so splitting the source into units never turns a repeated guid into "new" then "updated".
-    by_guid: dict[str, ArticleRecord] = {}
-    for record in records:
-        by_guid[record.guid] = record
-    records = list(by_guid.values())
-    chunks = [records[start : start + PATH_CHUNK] for start in range(0, len(records), PATH_CHUNK)] or [[]]
-    features = _path_features(db, pool, row["id"], chunks)
-    for index, chunk in enumerate(chunks):
-        features[index].wait(groups)
-        with groups.unit():
-            _store_records(db, row["id"], chunk, options, summary, outcome, now=now, features=features[index])
-            if index < len(chunks) - 1:
+
+    def slices() -> Iterator[list[ArticleRecord]]:
+        """The changed files' records, PATH_CHUNK at a time: a .jsonl of a million lines is never all in
+        memory at once."""
+        for file in files:
+            try:
+                stat = file.stat()
+            except OSError as error:
+                errors.append(f"{file}: {error.strerror or error}")
                 continue
-            source_store.remember_files(db, row["id"], fingerprints)
-            if errors:
-                reason = errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more files)"
-                source_store.record_failure(db, row["id"], reason, now=now)
-                outcome.error = reason
+            previous = known.get(str(file))
+            if previous and (previous.mtime_ns, previous.size) == (stat.st_mtime_ns, stat.st_size):
+                outcome.unchanged += previous.articles
+                continue
+            if file.suffix.lower() == ".jsonl":
+                reader = JsonlReader(file, default_outlet=outlet)
+                yield from reader.batches(PATH_CHUNK)
+                parsed = ParseResult(warnings=reader.warnings, error=reader.error)
+                count = reader.count
             else:
-                source_store.record_success(db, row["id"], now=now)
+                parsed = read_path(file, default_outlet=outlet)
+                count = len(parsed.records)
+                for start in range(0, len(parsed.records), PATH_CHUNK):
+                    yield parsed.records[start : start + PATH_CHUNK]
+            outcome.warnings.extend(parsed.warnings)
+            if parsed.error:
+                # Not remembered: the file is read again next pass, so its error stays on the source until fixed.
+                errors.append(parsed.error)
+            else:
+                fingerprints.append(FileFingerprint(str(file), stat.st_mtime_ns, stat.st_size, count))
+
+    def finish() -> None:
+        source_store.remember_files(db, row["id"], fingerprints)
+        if errors:
+            reason = errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more files)"
+            source_store.record_failure(db, row["id"], reason, now=now)
+            outcome.error = reason
+        else:
+            source_store.record_success(db, row["id"], now=now)
+
+    # Features of the next few slices are computed in the workers while this one is written; no more are
+    # read ahead than that, so memory does not grow with the source.
+    ahead: deque[tuple[list[ArticleRecord], _Features]] = deque()
+    stored = 0
+
+    def store_oldest(last: bool) -> None:
+        nonlocal stored
+        chunk, features = ahead.popleft()
+        features.wait(groups)
+        with groups.unit():
+            _store_records(db, row["id"], chunk, options, summary, outcome, now=now, features=features)
+            if last:
+                finish()
+        stored += 1
+
+    for chunk in slices():
+        ahead.append((chunk, _slice_features(db, pool, row["id"], chunk)))
+        if len(ahead) > _FEATURES_AHEAD:
+            store_oldest(last=False)
+    while ahead:
+        store_oldest(last=len(ahead) == 1)
+    if not stored and (fingerprints or errors or row["last_error"] is not None):
+        with groups.unit():
+            finish()
     return outcome
 
 
-def _path_features(
-    db: sqlite_utils.Database, pool: WorkerPool, source_id: int, chunks: list[list[ArticleRecord]]
-) -> list[_Features]:
-    """Story features for each chunk's new records: submitted to the worker pool now (one task per chunk,
-    so they are computed while earlier chunks are written) when there are many, else computed inline."""
-    known = existing_articles(db, source_id, [record.guid for chunk in chunks for record in chunk])
-    new = [[record for record in chunk if record.guid not in known] for chunk in chunks]
-    if sum(len(records) for records in new) < _INLINE_FEATURES:
-        return [_Features() for _ in chunks]
-    out = []
-    for records in new:
-        if not records:
-            out.append(_Features())
-            continue
-        try:
-            future = pool.get().submit(feature_blobs, [(record.title, record.body) for record in records])
-        except Exception:  # a broken pool: compute inline
-            out.append(_Features())
-        else:
-            out.append(_Features([record.guid for record in records], future))
-    return out
+def _slice_features(
+    db: sqlite_utils.Database, pool: WorkerPool, source_id: int, records: list[ArticleRecord]
+) -> _Features:
+    """Story features of a slice's new records: submitted to the worker pool (computed while earlier slices
+    are written) when there are enough, else computed inline when the slice is stored."""
+    known = existing_articles(db, source_id, [record.guid for record in records])
+    new = [record for record in records if record.guid not in known]
+    if len(new) < _INLINE_FEATURES:
+        return _Features()
+    try:
+        future = pool.get().submit(feature_blobs, [(record.title, record.body) for record in new])
+    except Exception:  # a broken pool: compute inline
+        return _Features()
+    return _Features([record.guid for record in new], future)
 
 
 def _wait(future: Future[Any], groups: CommitGroups) -> None:
