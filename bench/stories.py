@@ -1,18 +1,17 @@
-"""Every story-grouping figure in one run: quality through the real ingest path, baselines, speed, scale.
+"""Every story-engine figure in one run: the issue's table through the real CLI, quality, sensitivity, cost.
 
-    python -m bench.stories              # ~10 min: everything below except the 1M point
-    python -m bench.stories --million    # adds placement cost at 300k and 1M stored (~75 min more, ~7 GB temp)
+    python -m bench.stories              # ~20 min: everything below except the million-article runs
+    python -m bench.stories --million    # adds a 1,000,000-article ingest and placement cost at 1M stored
 
 Runs, in order, each as its own process so their memory figures don't mix:
-1. `bench.stories_ingest_eval`: ECB+ and UCI through `newswatch ingest` (.jsonl sources), BCubed
-   P/R/F1 at story (and ECB+ topic) level, and whether `newswatch regroup` gives identical placements;
-2. `bench.stories_eval --sweep`: the seeds (file order and all 120 arrival orders), the same corpora
-   placed directly with ECB+ shuffled three ways, the two baselines in the same run, the threshold
-   sensitivity, and throughput/memory over 101,000 synthetic articles with the in-memory state;
-3. `bench.stories_ceiling`: the grouper's own similarity clustered in batch at the oracle's best
-   threshold, the most any threshold on it can give (and the time rule's share on UCI);
-4. `bench.stories_scale`: the cost of placing one article at 10k and 100k (and 300k, 1M) stored
-   articles over the real SQLite grouping state, batch by batch as ingest places them.
+1. `bench.story_engine`: cold and warm ingest of 300 and 1,000 generated feeds against newsboat in the same
+   run, two cold ingests compared for identical partitions, 100,000 articles from one .jsonl end to end
+   (articles/s, peak RSS), grouping state on disk per article, ECB+ (file order and three shuffles) and
+   UCI (timestamps jittered ±12 h, and raw) through `newswatch ingest`;
+2. `bench.engine_quality --sweep`: the engine alone on the seeds (all 120 arrival orders, one seed per
+   chunk), ECB+ and UCI, and each main setting moved one at a time;
+3. `bench.engine_speed`: features and placement cost per article, and placement cost as 10k, 100k (and
+   1M) articles are stored.
 The eval data is read in place from ../shared/eval; what is absent is skipped with a note.
 """
 
@@ -38,14 +37,17 @@ def _run(title: str, module: str, *args: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--million", action="store_true", help="also time placement at 300k and 1M stored")
+    ap.add_argument("--million", action="store_true", help="also the 1,000,000-article runs")
     args = ap.parse_args(argv)
-    sizes = ["10000", "100000", *(["300000", "1000000"] if args.million else [])]
+    sizes = "10000,100000" + (",1000000" if args.million else "")
     statuses = [
-        _run("Quality through the real ingest path", "bench.stories_ingest_eval"),
-        _run("Seeds, baselines, sensitivity, in-memory throughput", "bench.stories_eval", "--sweep"),
-        _run("Ceiling: the same similarity in batch, oracle threshold", "bench.stories_ceiling"),
-        _run("Placement cost as the SQLite grouping state grows", "bench.stories_scale", "--sizes", *sizes),
+        _run(
+            "The issue's table through the CLI",
+            "bench.story_engine",
+            *(["--million"] if args.million else []),
+        ),
+        _run("Quality and sensitivity, engine alone", "bench.engine_quality", "--sweep"),
+        _run("Cost per article", "bench.engine_speed", "--scale", sizes),
     ]
     return max(statuses)
 
