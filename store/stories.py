@@ -25,11 +25,13 @@ def assign_stories(
 
 
 def share_alerts(db: sqlite_utils.Database, source: int, story_id: int) -> None:
-    """A story split off `source` was already announced with it: its alerts are the new story's too."""
+    """A story split off `source` was already announced if the article an alert of `source` printed is now
+    in it: that alert is its too, so the headline is never printed twice. (Call after moving articles.)"""
     db.conn.execute(
         """INSERT OR IGNORE INTO alerts (story_id, topic_id, article_id, alerted_at, size_at_alert)
-           SELECT ?, topic_id, article_id, alerted_at, size_at_alert FROM alerts WHERE story_id = ?""",
-        [story_id, source],
+           SELECT ?, topic_id, article_id, alerted_at, size_at_alert FROM alerts
+           WHERE story_id = ? AND article_id IN (SELECT id FROM articles WHERE story_id = ?)""",
+        [story_id, source, story_id],
     )
 
 

@@ -311,3 +311,45 @@ class _Shim:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+
+
+# ----------------------------------------------------------------------------- second thoughts
+
+
+def test_seeds_arriving_one_per_pass_in_the_hardest_order_end_as_two_stories(
+    tmp_path: Path, db_path: Path
+) -> None:
+    # 001 and 004 (two undated DPRK reports) arrive first and meet; when 000 arrives, their story is
+    # reopened and 001 moves to the story of the 5 November statement. The store follows every move.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[[sources]]\nname = "Seeds"\npath = "in"\n\n[topics."DPRK troops"]\n'
+        'query = "(DPRK OR Pyongyang OR \\"North Korea*\\") AND troop*"\nalert = true\n'
+    )
+    base = ("--config", str(config), "--db", str(db_path))
+    seeds = {path.name[:3]: path for path in (Path(__file__).resolve().parents[1] / "seeds").glob("*.txt")}
+    printed: list[dict] = []
+    for name in ("001", "004", "000", "002", "003"):
+        (folder / seeds[name].name).write_bytes(seeds[name].read_bytes())
+        run = run_cli(*base, "ingest", "--quiet", "--alerts", "--json")
+        assert run.status == 0, run.stderr
+        printed += run.json_lines()
+    with sqlite3.connect(db_path) as conn:
+        story_of = {
+            Path(url).name[:3]: story for url, story in conn.execute("SELECT url, story_id FROM articles")
+        }
+        assert conn.execute("SELECT count(*) FROM grouping_articles WHERE story_id IS NULL").fetchone() == (
+            0,
+        )
+    assert story_of["000"] == story_of["001"] == story_of["002"] == story_of["003"] != story_of["004"]
+    # No headline was printed twice, and each story's row agrees with its members.
+    assert len({line["article_id"] for line in printed}) == len(printed)
+    stories = {s["id"]: s for s in run_cli(*base, "stories", "--json").json_lines()}
+    assert sorted(len(s["article_ids"]) for s in stories.values()) == [1, 4]
+    for story in stories.values():
+        assert all(story_of[name] == story["id"] for name in story_of if story_of[name] == story["id"])
+    incremental = _placements(db_path)
+    assert run_cli(*base, "regroup").status == 0
+    assert _placements(db_path) == incremental
