@@ -21,6 +21,7 @@ import numpy as np
 import sqlite_utils
 
 from stories.engine import ChunkResult, EngineSettings, PlacedArticle, StateSource, Story, StoryEngine
+from stories.features import unpack_arrays
 
 _CHUNK = 500
 _ARTICLE = struct.Struct("<dBHBHHH")  # published, certain, months, weekdays, terms, signature, dims
@@ -64,17 +65,12 @@ def encode_article(a: PlacedArticle) -> bytes:
 
 def decode_article(article_id: int, seq: int, story_id: int, blob: bytes) -> PlacedArticle:
     published, certain, months, weekdays, n, nsig, dims = _ARTICLE.unpack_from(blob)
-    at = _ARTICLE.size
-    terms = np.frombuffer(blob, "<u4", n, at).astype(np.int64)
-    at += 4 * n
-    weights = np.frombuffer(blob, "<f2", n, at).astype(np.float32)
-    at += 2 * n
-    signature = np.frombuffer(blob, "<u2", nsig, at).astype(np.uint16)
-    at += 2 * nsig
-    embedding = np.frombuffer(blob, "<f2", dims, at).astype(np.float32)
+    terms, weights, signature, embedding = unpack_arrays(
+        blob, _ARTICLE.size, [("<u4", n), ("<f2", n), ("<u2", nsig), ("<f2", dims)]
+    )
     return PlacedArticle(
-        article_id, seq, story_id, _time(published), bool(certain), months, weekdays, terms, weights, signature,
-        embedding,
+        article_id, seq, story_id, _time(published), bool(certain), months, weekdays, terms.astype(np.int64),
+        weights.astype(np.float32), signature.astype(np.uint16), embedding.astype(np.float32),
     )  # fmt: skip
 
 
@@ -103,15 +99,10 @@ def encode_story(s: Story) -> bytes:
 
 def decode_story(story_id: int, blob: bytes) -> Story:
     size, members, first, last, months, weekdays, n, dims, first_seq, long_members = _STORY.unpack_from(blob)
-    at = _STORY.size
-    terms = np.frombuffer(blob, "<u4", n, at).astype(np.int64)
-    at += 4 * n
-    weights = np.frombuffer(blob, "<f2", n, at).astype(np.float32)
-    at += 2 * n
-    embedding = np.frombuffer(blob, "<f2", dims, at).astype(np.float32)
+    terms, weights, embedding = unpack_arrays(blob, _STORY.size, [("<u4", n), ("<f2", n), ("<f2", dims)])
     return Story(
-        story_id, size, members, _time(first), _time(last), months, weekdays, terms, weights, embedding,
-        first_seq=first_seq, long_members=long_members,
+        story_id, size, members, _time(first), _time(last), months, weekdays, terms.astype(np.int64),
+        weights.astype(np.float32), embedding.astype(np.float32), first_seq=first_seq, long_members=long_members,
     )  # fmt: skip
 
 

@@ -343,20 +343,23 @@ class StoryEngine:
         return story
 
     def _singleton(self, article: PlacedArticle) -> Story:
-        ts = article.published if article.certain else None
+        return self._story_of_node(self._node_of_article(article), article.article_id, 1, article.seq)
+
+    @staticmethod
+    def _story_of_node(node: _Node, story_id: int, size: int, first_seq: int) -> Story:
         return Story(
-            story_id=article.article_id,
-            size=1,
-            members=1,
-            first=ts,
-            last=ts,
-            months=article.months,
-            weekdays=article.weekdays,
-            terms=article.terms,
-            weights=article.weights,
-            embedding=article.embedding,
-            first_seq=article.seq,
-            long_members=self._is_long(article),
+            story_id=story_id,
+            size=size,
+            members=node.n,
+            first=node.first,
+            last=node.last,
+            months=node.months,
+            weekdays=node.weekdays,
+            terms=node.terms,
+            weights=node.weights,
+            embedding=node.embedding,
+            first_seq=first_seq,
+            long_members=node.long_n,
         )
 
     def _resolve(self, story_id: int) -> int:
@@ -859,20 +862,7 @@ class StoryEngine:
             if was:
                 sources = sorted(set(was.values()), key=lambda sid: (-list(was.values()).count(sid), sid))
                 split[keep] = sources[0]
-        story = Story(
-            story_id=keep,
-            size=size,
-            members=node.n,
-            first=node.first,
-            last=node.last,
-            months=node.months,
-            weekdays=node.weekdays,
-            terms=node.terms,
-            weights=node.weights,
-            embedding=node.embedding,
-            first_seq=first_seq,
-            long_members=node.long_n,
-        )
+        story = self._story_of_node(node, keep, size, first_seq)
         self._stories[keep] = story
         self._members[keep] = members
         touched[keep] = story

@@ -92,15 +92,20 @@ class ArticleFeatures:
         version, months, weekdays, n, dims = _HEADER.unpack_from(blob)
         if version != _VERSION:
             raise ValueError(f"story features blob version {version} (expected {_VERSION})")
-        at = _HEADER.size
-        terms = np.frombuffer(blob, "<u4", n, at)
-        at += 4 * n
-        weights = np.frombuffer(blob, "<f4", n, at)
-        at += 4 * n
-        signature = np.frombuffer(blob, "<u4", NUM_PERM, at)
-        at += 4 * NUM_PERM
-        embedding = np.frombuffer(blob, "<f2", dims, at)
+        terms, weights, signature, embedding = unpack_arrays(
+            blob, _HEADER.size, [("<u4", n), ("<f4", n), ("<u4", NUM_PERM), ("<f2", dims)]
+        )
         return cls(terms, weights, signature, months, weekdays, embedding)
+
+
+def unpack_arrays(blob: bytes, offset: int, layout: list[tuple[str, int]]) -> list[np.ndarray]:
+    """Consecutive arrays (dtype, length) read from a blob, starting at `offset` (views, not copies)."""
+    out = []
+    for dtype, count in layout:
+        array = np.frombuffer(blob, dtype, count, offset)
+        offset += array.nbytes
+        out.append(array)
+    return out
 
 
 def _mask(values: list[int], offset: int) -> int:
