@@ -23,6 +23,7 @@ from feeds.files import (
     MAX_BODY_CHARS,
     MAX_FILE_BYTES,
     SUPPORTED_SUFFIXES,
+    JsonlReader,
     read_article_file,
     read_jsonl_file,
     read_path,
@@ -662,3 +663,25 @@ def test_any_text_file_reads_without_raising_and_stays_clean(
     for record in result.records:
         assert not HOSTILE.search(record.title + record.body)
         assert "\n" not in record.title
+
+
+def test_jsonl_reader_hands_out_slices_with_the_same_records_and_warnings(tmp_path: Path) -> None:
+    # Ingest reads a .jsonl a slice at a time, so a million lines are never all in memory.
+    path = tmp_path / "big.jsonl"
+    lines = [json.dumps({"guid": f"g{i}", "title": f"Title {i}", "body": "text"}) for i in range(1000)]
+    lines[500] = "{not json"
+    lines[700] = json.dumps({"guid": "g1", "title": "again", "body": "later"})
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reader = JsonlReader(path, default_outlet="Feed")
+    slices = list(reader.batches(256))
+    assert [len(s) for s in slices] == [256, 256, 256, 231]
+    whole = read_jsonl_file(path, default_outlet="Feed")
+    assert [r.guid for s in slices for r in s] == [r.guid for r in whole.records]
+    assert reader.warnings == whole.warnings and len(reader.warnings) == 2
+    assert reader.error is None and reader.count == 999
+
+
+def test_jsonl_reader_reports_an_unreadable_file_after_its_slices(tmp_path: Path) -> None:
+    reader = JsonlReader(tmp_path / "absent.jsonl", default_outlet="Feed")
+    assert list(reader.batches(10)) == []
+    assert reader.error is not None and "absent.jsonl" in reader.error
