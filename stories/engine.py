@@ -236,6 +236,10 @@ class StoryEngine:
         # By sequence number: the article placed there, and its date when certain (NaN otherwise).
         self._seq_article = np.zeros(1024, np.int64)
         self._seq_time = np.full(1024, np.nan)
+        # The window's article vectors as rows (slot = sequence number modulo the ring's size, which
+        # exceeds the window and a chunk), so an article is compared with its candidates in a few array
+        # operations rather than one small array per candidate.
+        self._make_ring(self.settings.memory_articles + 4096)
         self._lsh = _BandIndex(self.settings.lsh_bucket_cap)
         self._stories: dict[int, Story] = {}
         self._members: dict[int, list[int]] = {}  # story id -> its articles in memory, in placement order
@@ -288,6 +292,7 @@ class StoryEngine:
             self._seq_time = np.concatenate([self._seq_time, np.full(grow - len(self._seq_time), np.nan)])
         self._seq_article[seq] = article.article_id
         self._seq_time[seq] = article.published if article.certain else np.nan
+        self._fill_ring(article)
         cap = s.posting_cap
         for term in article.terms[: s.index_terms].tolist():
             plist = self._postings.get(term)
@@ -297,6 +302,33 @@ class StoryEngine:
                 plist.append(seq)
                 if len(plist) > 2 * cap:  # lookups read the newest `cap`; trim now and then
                     del plist[:-cap]
+
+    def _make_ring(self, span: int) -> None:
+        """Rows for at least `span` consecutive sequence numbers, filled from the articles in memory."""
+        ring = 1 << max(12, span.bit_length())
+        self._ring_terms = np.zeros((ring, self.settings.max_terms), np.int32)
+        self._ring_weights = np.zeros((ring, self.settings.max_terms), _F32)
+        self._ring_long = np.zeros(ring, bool)
+        self._ring_embedding = np.zeros((ring, 0), np.float16)
+        self._ring_has_embedding = np.zeros(ring, bool)
+        for article in sorted(self._articles.values(), key=lambda a: a.seq):
+            self._fill_ring(article)
+
+    def _fill_ring(self, article: PlacedArticle) -> None:
+        slot = article.seq % len(self._ring_terms)
+        n = len(article.terms)
+        self._ring_terms[slot, :n] = article.terms
+        self._ring_terms[slot, n:] = 0
+        self._ring_weights[slot, :n] = article.weights
+        self._ring_weights[slot, n:] = 0.0
+        self._ring_long[slot] = n >= self.settings.long_text_terms
+        dims = article.embedding.size
+        if dims and self._ring_embedding.shape[1] != dims:
+            self._ring_embedding = np.zeros((len(self._ring_terms), dims), np.float16)
+            self._ring_has_embedding[:] = False
+        self._ring_has_embedding[slot] = bool(dims)
+        if dims:
+            self._ring_embedding[slot] = article.embedding
 
     def _index_signature(self, article: PlacedArticle, keys: np.ndarray | None = None) -> None:
         if article.signature.size:
@@ -385,6 +417,8 @@ class StoryEngine:
         """Place one chunk of new articles (already in canonical order)."""
         s = self.settings
         horizon = self.seq - s.memory_articles
+        if s.memory_articles + len(chunk) + 1 > len(self._ring_terms):
+            self._make_ring(s.memory_articles + len(chunk) + 1)
         self._load_df(chunk)
         placements: dict[int, Placement] = {}
         copies: list[tuple[PlaceInput, int, int]] = []  # (input, seq, canonical id)
@@ -618,6 +652,21 @@ class StoryEngine:
             [o.n for o in others], [2 * o.long_n >= o.n for o in others],
         )  # fmt: skip
 
+    def _ring_similarities(self, a: PlacedArticle, ids: Sequence[int]) -> np.ndarray:
+        """`_article_similarities` of an article with window articles, read from the ring's rows."""
+        slots = np.array([self._articles[i].seq for i in ids], np.int64) % len(self._ring_terms)
+        scratch = self._scratch
+        scratch[a.terms] = a.weights
+        lexical = (scratch[self._ring_terms[slots]] * self._ring_weights[slots]).sum(axis=1)
+        scratch[a.terms] = 0.0
+        s = self.settings
+        if not a.embedding.size or self._ring_embedding.shape[1] != a.embedding.size:
+            return lexical
+        embedded = self._ring_embedding[slots].astype(_F32) @ a.embedding
+        w = np.where(self._ring_long[slots] & self._is_long(a), s.long_embedding_weight, s.embedding_weight)
+        w = np.where(self._ring_has_embedding[slots], w, 0.0)
+        return (1.0 - w) * lexical + w * embedded
+
     def _article_similarities(self, a: PlacedArticle, others: Sequence[PlacedArticle]) -> np.ndarray:
         """The same between single articles (no clusters built for them)."""
         long = self.settings.long_text_terms
@@ -741,7 +790,7 @@ class StoryEngine:
             if not candidates:
                 continue
             me = node_of_article[article.article_id]
-            sims = self._article_similarities(article, [self._articles[aid] for aid in candidates])
+            sims = self._ring_similarities(article, candidates)
             for aid, sim in zip(candidates, sims.tolist(), strict=True):
                 if sim >= floor:
                     link(me, node_of(aid))
