@@ -228,9 +228,9 @@ class StoryEngine:
         self.seq = 0  # sequence number of the last placed article
         self.embedding_sum = np.zeros(0)  # of the placed articles' embeddings, for centring
         self.embedding_count = 0
-        self._df = np.zeros(1 << TERM_BITS, np.int64)
+        self._df = np.zeros(1 << TERM_BITS, np.int32)
         self._df_known = np.zeros(1 << TERM_BITS, bool)
-        self._scratch = np.zeros(1 << TERM_BITS, np.float64)
+        self._scratch = np.zeros(1 << TERM_BITS, _F32)
         self._articles: dict[int, PlacedArticle] = {}  # canonical articles in memory, by id
         self._postings: dict[int, list[int]] = {}  # term id -> sequence numbers of recent articles
         # By sequence number: the article placed there, and its date when certain (NaN otherwise).
