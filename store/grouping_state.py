@@ -70,7 +70,7 @@ def decode_article(article_id: int, seq: int, story_id: int, blob: bytes) -> Pla
     )
     return PlacedArticle(
         article_id, seq, story_id, _time(published), bool(certain), months, weekdays, terms.astype(np.int64),
-        weights.astype(np.float32), signature.astype(np.uint16), embedding.astype(np.float32),
+        weights.astype(np.float32), signature.astype(np.uint16), embedding.copy(),
     )  # fmt: skip
 
 

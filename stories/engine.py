@@ -107,7 +107,7 @@ class PlacedArticle:
     terms: np.ndarray  # int64 term ids
     weights: np.ndarray  # float32 (values exactly representable in float16)
     signature: np.ndarray  # uint16[NUM_PERM]
-    embedding: np.ndarray  # float32 unit vector (float16 values) or shape (0,)
+    embedding: np.ndarray  # float16 unit vector (centred), or shape (0,)
 
 
 @dataclass(slots=True)
@@ -337,9 +337,9 @@ class StoryEngine:
             self._lsh.add(keys, article.seq, article.article_id)
 
     def _forget_old(self) -> None:
-        """Drop what fell out of the window once the memory holds twice what it must (amortised)."""
+        """Drop what fell out of the window once the memory holds half as much again as it must (amortised)."""
         s = self.settings
-        if len(self._articles) <= 2 * s.memory_articles:
+        if 2 * len(self._articles) <= 3 * s.memory_articles:
             return
         horizon = self.seq - s.memory_articles
         keep = [a for a in self._articles.values() if a.seq > horizon]
@@ -551,7 +551,7 @@ class StoryEngine:
             terms=empty,
             weights=empty.astype(_F32),
             signature=sig16,
-            embedding=f.embedding.astype(_F32),
+            embedding=f.embedding,
         )
 
     def _centred(self, embedding: np.ndarray) -> np.ndarray:
@@ -567,7 +567,8 @@ class StoryEngine:
         # those reports, and centring on it would set them against each other.
         centred = embedding - self.embedding_sum / (self.embedding_count + self.settings.centring_prior)
         norm = float(np.sqrt(centred @ centred))
-        return _f16(centred / norm) if norm > 1e-6 else np.zeros(0, _F32)
+        # Kept as float16, as stored: half the memory of the window's largest part.
+        return (centred / norm).astype(np.float16) if norm > 1e-6 else np.zeros(0, np.float16)
 
     def _weigh(self, item: PlaceInput) -> tuple[np.ndarray, np.ndarray]:
         """TF-IDF of the article's terms with the frequencies as they stand, pruned, unit length, frozen."""
@@ -843,7 +844,7 @@ class StoryEngine:
     def _merge_nodes(self, a: _Node, b: _Node) -> _Node:
         terms, weights = self._sum_vectors(a.terms, a.weights, b.terms, b.weights)
         if a.embedding.size and b.embedding.size:
-            embedding = _f16(a.embedding + b.embedding)
+            embedding = _f16(a.embedding.astype(_F32) + b.embedding)
         else:
             embedding = a.embedding if a.embedding.size else b.embedding
         firsts = [t for t in (a.first, b.first) if t is not None]
