@@ -210,8 +210,13 @@ def test_watch_with_a_manual_ingest_and_other_commands(feed_server: FeedServer, 
         _cli(config, db, "sources"),
     ]
     results = [_finish(process) for process in others]
-    time.sleep(1.5)  # the watch's pass ends; the next manual ingest runs
-    after = _finish(_cli(config, db, "ingest"))
+    # Once the watch's pass ends (fetching, storing, then placing stories), the next manual ingest runs.
+    deadline = time.monotonic() + 30
+    while True:
+        time.sleep(0.5)
+        after = _finish(_cli(config, db, "ingest"))
+        if "another ingest" not in after[2] or time.monotonic() > deadline:
+            break
     watch.send_signal(signal.SIGTERM)
     watch_result = _finish(watch, timeout=30)
     for status, out, err in [*results, after, watch_result]:
