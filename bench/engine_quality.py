@@ -50,7 +50,7 @@ def run(inputs: Sequence[PlaceInput], settings: EngineSettings, chunk: int) -> d
         for p in result.placements:
             recorded[p.article_id] = p.story_id
         recorded.update(result.moved)  # earlier articles of reopened stories that changed story
-    return {aid: engine.story_of(aid, sid) for aid, sid in recorded.items()}
+    return {aid: engine.story_of(sid) for aid, sid in recorded.items()}
 
 
 def seeds_failing(settings: EngineSettings) -> int:

@@ -408,8 +408,8 @@ class StoryEngine:
             story_id = story.merged_into
             seen += 1
 
-    def story_of(self, article_id: int, recorded: int) -> int:
-        """The story an article placed under `recorded` belongs to now (later merges followed)."""
+    def story_of(self, recorded: int) -> int:
+        """The story a story id recorded earlier is now (later merges followed)."""
         return self._resolve(recorded)
 
     # ------------------------------------------------------------------ placing
@@ -429,7 +429,7 @@ class StoryEngine:
         pending: list[tuple[PlaceInput, PlacedArticle]] = []
         for i, item in enumerate(chunk):
             self.seq += 1
-            has_text = bool(len(item.features.terms)) or bool((item.features.signature != 0xFFFFFFFF).any())
+            has_text = item.features.has_text
             canonical = self._find_copy(item, sigs16[i], keys[i], horizon) if has_text else None
             if canonical is not None:
                 copies.append((item, self.seq, canonical))
@@ -654,7 +654,7 @@ class StoryEngine:
         )  # fmt: skip
 
     def _ring_similarities(self, a: PlacedArticle, ids: Sequence[int]) -> np.ndarray:
-        """`_article_similarities` of an article with window articles, read from the ring's rows."""
+        """`_similarities` of one article with window articles (as single clusters), from the ring's rows."""
         slots = np.array([self._articles[i].seq for i in ids], np.int64) % len(self._ring_terms)
         scratch = self._scratch
         scratch[a.terms] = a.weights
@@ -667,15 +667,6 @@ class StoryEngine:
         w = np.where(self._ring_long[slots] & self._is_long(a), s.long_embedding_weight, s.embedding_weight)
         w = np.where(self._ring_has_embedding[slots], w, 0.0)
         return (1.0 - w) * lexical + w * embedded
-
-    def _article_similarities(self, a: PlacedArticle, others: Sequence[PlacedArticle]) -> np.ndarray:
-        """The same between single articles (no clusters built for them)."""
-        long = self.settings.long_text_terms
-        return self._mixed(
-            a.terms, a.weights, a.embedding, 1, len(a.terms) >= long,
-            [o.terms for o in others], [o.weights for o in others], [o.embedding for o in others],
-            [1] * len(others), [len(o.terms) >= long for o in others],
-        )  # fmt: skip
 
     def _mixed(
         self,

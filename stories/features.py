@@ -168,7 +168,3 @@ def band_keys(signatures: np.ndarray) -> np.ndarray:
             key = (key ^ sig[:, :, r]) * np.uint64(0x100000001B3)
             key ^= key >> np.uint64(29)
     return key.view(np.int64)
-
-
-def months_list(mask: int) -> list[int]:
-    return [m + 1 for m in range(12) if mask >> m & 1]

@@ -104,7 +104,7 @@ def split(items: Sequence[PlaceInput], size: int) -> list[list[PlaceInput]]:
 
 def current_stories(engine: StoryEngine, results: Sequence[ChunkResult]) -> dict[int, int]:
     """article id -> story now (merges followed)."""
-    return {p.article_id: engine.story_of(p.article_id, p.story_id) for r in results for p in r.placements}
+    return {p.article_id: engine.story_of(p.story_id) for r in results for p in r.placements}
 
 
 def join_threshold(

@@ -343,7 +343,7 @@ def test_an_article_bridging_two_dated_stories_placed_earlier_merges_them() -> N
     assert absorbed[2].merged_into == 1 and absorbed[1].size == 3
     # Article 2's record still names story 2: lookups follow the pointer, and a later report close to it
     # lands in the merged story.
-    assert engine.story_of(2, 2) == 1
+    assert engine.story_of(2) == 1
     assert current_stories(engine, [first, second, bridge]) == {1: 1, 2: 1, 3: 1}
     later = engine.place([item(4, QUAKE_DAMAGE.replace("overnight", "for a second night"), "Manokwari", T0)])
     assert later.placements[0].story_id == 1 and later.merged == {}
@@ -508,8 +508,8 @@ def test_reloading_the_engine_between_chunks_places_exactly_like_one_in_memory_e
     # Where every article is now, as a fresh engine reads it back, follows the same merges.
     recorded = {p.article_id: p.story_id for placed, _, _ in got for p in placed}
     final = grouping_state.load_engine(db, settings)
-    assert {a: final.story_of(a, s) for a, s in recorded.items()} == {
-        a: memory_engine.story_of(a, s) for a, s in recorded.items()
+    assert {a: final.story_of(s) for a, s in recorded.items()} == {
+        a: memory_engine.story_of(s) for a, s in recorded.items()
     }
     db.conn.close()
     # The small window really is in play: it changes the stories.
@@ -531,7 +531,7 @@ def test_an_engine_that_forgets_old_articles_keeps_its_merge_pointers() -> None:
                 assert sid not in absorbed, f"chunk {number}: story {sid} absorbed again (into {keep})"
                 absorbed[sid] = keep
         for sid, keep in absorbed.items():
-            assert engine.story_of(sid, sid) == engine.story_of(keep, keep), f"chunk {number}: story {sid}"
+            assert engine.story_of(sid) == engine.story_of(keep), f"chunk {number}: story {sid}"
     assert absorbed
 
 
