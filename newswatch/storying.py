@@ -70,13 +70,14 @@ def _place_chunk(db: sqlite_utils.Database, engine: StoryEngine, ids: Sequence[i
 
 def place_pending(db: sqlite_utils.Database, progress: Callable[[int, int], None] | None = None) -> int:
     """Place every stored article that is not placed yet; returns how many were placed."""
-    if grouping_state.read_meta(db)["rebuild"]:
+    meta = grouping_state.read_meta(db)
+    if meta["rebuild"]:
         return regroup_all(db)
     ids = grouping_state.pending_article_ids(db)
     if not ids:
         return 0
     engine = grouping_state.load_engine(db, SETTINGS)
-    chunk = grouping_state.read_meta(db)["chunk"]
+    chunk = meta["chunk"]
     for start in range(0, len(ids), CHUNK):
         chunk += 1
         _place_chunk(db, engine, ids[start : start + CHUNK], chunk)

@@ -21,7 +21,7 @@ import numpy as np
 import sqlite_utils
 
 from stories.engine import ChunkResult, EngineSettings, PlacedArticle, StateSource, Story, StoryEngine
-from stories.features import unpack_arrays
+from stories.features import pack_arrays, unpack_arrays
 
 _CHUNK = 500
 _ARTICLE = struct.Struct("<dBHBHHH")  # published, certain, months, weekdays, terms, signature, dims
@@ -52,14 +52,8 @@ def encode_article(a: PlacedArticle) -> bytes:
         len(a.signature),
         len(a.embedding),
     )
-    return b"".join(
-        (
-            head,
-            a.terms.astype("<u4").tobytes(),
-            a.weights.astype("<f2").tobytes(),
-            a.signature.astype("<u2").tobytes(),
-            a.embedding.astype("<f2").tobytes(),
-        )
+    return pack_arrays(
+        head, [(a.terms, "<u4"), (a.weights, "<f2"), (a.signature, "<u2"), (a.embedding, "<f2")]
     )
 
 
@@ -87,14 +81,7 @@ def encode_story(s: Story) -> bytes:
         s.first_seq,
         s.long_members,
     )
-    return b"".join(
-        (
-            head,
-            s.terms.astype("<u4").tobytes(),
-            s.weights.astype("<f2").tobytes(),
-            s.embedding.astype("<f2").tobytes(),
-        )
-    )
+    return pack_arrays(head, [(s.terms, "<u4"), (s.weights, "<f2"), (s.embedding, "<f2")])
 
 
 def decode_story(story_id: int, blob: bytes) -> Story:

@@ -278,11 +278,11 @@ class StoryEngine:
 
     def _remember(self, article: PlacedArticle, keys: np.ndarray | None = None) -> None:
         self._articles[article.article_id] = article
-        self._index_terms(article)
+        self._index_vectors(article)
         self._index_signature(article, keys)
 
-    def _index_terms(self, article: PlacedArticle) -> None:
-        s = self.settings
+    def _index_vectors(self, article: PlacedArticle) -> None:
+        """The article's row by sequence number, its ring row and its postings (its weights are final)."""
         seq = article.seq
         if seq >= len(self._seq_article):
             grow = max(2 * len(self._seq_article), seq + 1)
@@ -293,6 +293,12 @@ class StoryEngine:
         self._seq_article[seq] = article.article_id
         self._seq_time[seq] = article.published if article.certain else np.nan
         self._fill_ring(article)
+        self._post(article)
+
+    def _post(self, article: PlacedArticle) -> None:
+        """Add the article's sequence number to the posting lists of its heaviest terms."""
+        s = self.settings
+        seq = article.seq
         cap = s.posting_cap
         for term in article.terms[: s.index_terms].tolist():
             plist = self._postings.get(term)
@@ -346,9 +352,9 @@ class StoryEngine:
         keep.sort(key=lambda a: a.seq)
         self._articles, self._postings = {}, {}
         self._lsh.forget(horizon)
-        for article in keep:
+        for article in keep:  # their sequence-number rows and ring rows stand: only postings are rebuilt
             self._articles[article.article_id] = article
-            self._index_terms(article)
+            self._post(article)
         self._index_members(keep)
         self._copies = {c: ids for c, ids in self._copies.items() if c in self._articles}
         live = {self._resolve(a.story_id) for a in keep}
@@ -363,15 +369,22 @@ class StoryEngine:
         return article if article is not None and article.seq > horizon else None
 
     # ------------------------------------------------------------------ stories
-    def _story(self, story_id: int) -> Story:
+    def _known(self, story_id: int) -> Story | None:
+        """A story from memory, else the store, else (not stored: one article, no copies) built from its
+        article when that is in memory; remembered once found."""
         story = self._stories.get(story_id)
         if story is None:
             story = self.source.stories([story_id]).get(story_id)
-            if story is None:
-                # A story of one article and no copies is not stored: its sums are its article's vectors.
-                article = self._articles[story_id]
-                story = self._singleton(article)
-            self._stories[story_id] = story
+            if story is None and story_id in self._articles:
+                story = self._singleton(self._articles[story_id])
+            if story is not None:
+                self._stories[story_id] = story
+        return story
+
+    def _story(self, story_id: int) -> Story:
+        story = self._known(story_id)
+        if story is None:
+            raise KeyError(f"story {story_id} is neither stored nor in memory")
         return story
 
     def _singleton(self, article: PlacedArticle) -> Story:
@@ -397,13 +410,8 @@ class StoryEngine:
     def _resolve(self, story_id: int) -> int:
         seen = 0
         while True:
-            story = self._stories.get(story_id)
-            if story is None:
-                loaded = self.source.stories([story_id]).get(story_id)
-                if loaded is None:
-                    return story_id
-                self._stories[story_id] = story = loaded
-            if story.merged_into is None or seen > 1000:
+            story = self._known(story_id)
+            if story is None or story.merged_into is None or seen > 1000:
                 return story_id
             story_id = story.merged_into
             seen += 1
@@ -455,7 +463,7 @@ class StoryEngine:
         for item, article in pending:
             article.terms, article.weights = self._weigh(item)
             article.embedding = self._centred(article.embedding)
-            self._index_terms(article)
+            self._index_vectors(article)
             new.append(article)
         groups, reopened = self._agglomerate(new, horizon)
         touched: dict[int, Story] = {}

@@ -77,14 +77,9 @@ class ArticleFeatures:
 
     def to_bytes(self) -> bytes:
         head = _HEADER.pack(_VERSION, self.months, self.weekdays, len(self.terms), len(self.embedding))
-        return b"".join(
-            (
-                head,
-                self.terms.astype("<u4").tobytes(),
-                self.weights.astype("<f4").tobytes(),
-                self.signature.astype("<u4").tobytes(),
-                self.embedding.astype("<f2").tobytes(),
-            )
+        return pack_arrays(
+            head,
+            [(self.terms, "<u4"), (self.weights, "<f4"), (self.signature, "<u4"), (self.embedding, "<f2")],
         )
 
     @classmethod
@@ -96,6 +91,11 @@ class ArticleFeatures:
             blob, _HEADER.size, [("<u4", n), ("<f4", n), ("<u4", NUM_PERM), ("<f2", dims)]
         )
         return cls(terms, weights, signature, months, weekdays, embedding)
+
+
+def pack_arrays(head: bytes, arrays: list[tuple[np.ndarray, str]]) -> bytes:
+    """A header followed by arrays, each written as the given dtype (what `unpack_arrays` reads back)."""
+    return b"".join([head, *(array.astype(dtype).tobytes() for array, dtype in arrays)])
 
 
 def unpack_arrays(blob: bytes, offset: int, layout: list[tuple[str, int]]) -> list[np.ndarray]:
