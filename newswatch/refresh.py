@@ -30,7 +30,6 @@ def ingest_options(
     """IngestOptions from a loaded config and its compiled topics (for the CLI, `watch` and the TUI's R)."""
     from newswatch.config import DEFAULT_INTERVAL_SECONDS
     from newswatch.pipeline import IngestOptions
-    from newswatch.storying import place_pending
 
     # Plain settings: httpx is imported only when a pass actually has feeds to fetch.
     limits = {
@@ -50,8 +49,15 @@ def ingest_options(
         default_interval=DEFAULT_INTERVAL_SECONDS,
         fetch_settings=limits,
         progress=progress,
-        place_stories=place_pending,
+        place_stories=_place_stories,
     )
+
+
+def _place_stories(db: Any) -> None:
+    """Story placement, imported only when a pass has something to place (not on an idle cron run)."""
+    from newswatch.storying import place_pending
+
+    place_pending(db)
 
 
 def locked_pass(db: Any, db_path: Path, config: Any, topics: Any, options: Any) -> Any:
