@@ -171,46 +171,141 @@ class _Node:
     version: int = 0
 
 
+class _NodeTable:
+    """The clusters of one agglomeration, with their scalar attributes and embeddings as arrays, so one
+    cluster is weighed against all its neighbours in a few array operations (not a Python loop per pair)."""
+
+    def __init__(self) -> None:
+        self.nodes: list[_Node] = []
+        self._grow(1024, 0)
+
+    def _grow(self, rows: int, dims: int) -> None:
+        old = len(self.nodes)
+
+        def resized(array: np.ndarray, fill: float | bool | int) -> np.ndarray:
+            out = np.full((rows, *array.shape[1:]), fill, array.dtype)
+            out[:old] = array[:old]
+            return out
+
+        if old == 0:
+            self.first = np.full(rows, np.nan)
+            self.last = np.full(rows, np.nan)
+            self.months = np.zeros(rows, np.int64)
+            self.weekdays = np.zeros(rows, np.int64)
+            self.n = np.zeros(rows, np.float64)
+            self.long = np.zeros(rows, bool)
+            self.story = np.zeros(rows, bool)
+            self.touched = np.zeros(rows, bool)
+            self.has_embedding = np.zeros(rows, bool)
+            self.embedding = np.zeros((rows, dims))
+            return
+        for name, fill in (("first", np.nan), ("last", np.nan), ("months", 0), ("weekdays", 0), ("n", 0)):
+            setattr(self, name, resized(getattr(self, name), fill))
+        for name in ("long", "story", "touched", "has_embedding"):
+            setattr(self, name, resized(getattr(self, name), False))
+        if dims != self.embedding.shape[1]:
+            self.embedding = np.zeros((rows, dims))
+            self.has_embedding[:] = False
+            for i, node in enumerate(self.nodes):
+                self._set_embedding(i, node)
+        else:
+            self.embedding = resized(self.embedding, 0.0)
+
+    def _set_embedding(self, i: int, node: _Node) -> None:
+        self.has_embedding[i] = bool(node.embedding.size)
+        if node.embedding.size:
+            self.embedding[i] = node.embedding
+
+    def add(self, node: _Node) -> int:
+        i = len(self.nodes)
+        dims = node.embedding.size or self.embedding.shape[1]
+        if i >= len(self.first) or dims != self.embedding.shape[1]:
+            self._grow(max(len(self.first), 2 * i + 1), dims)
+        self.nodes.append(node)
+        self.set(i, node)
+        return i
+
+    def set(self, i: int, node: _Node) -> None:
+        self.nodes[i] = node
+        self.first[i] = np.nan if node.first is None else node.first
+        self.last[i] = np.nan if node.last is None else node.last
+        self.months[i] = node.months
+        self.weekdays[i] = node.weekdays
+        self.n[i] = node.n
+        self.long[i] = 2 * node.long_n >= node.n
+        self.story[i] = bool(node.story_ids)
+        self.touched[i] = bool(node.article_ids or node.old_ids)
+        self._set_embedding(i, node)
+
+
 class _BandIndex:
     """MinHash band key -> the newest `cap` canonical articles under it.
 
-    What earlier chunks added lives in two numpy arrays sorted by (key, sequence number), ~16 bytes an
-    entry (a dict of lists cost ~600 bytes a key, and nearly every key is new); the current chunk's entries
-    sit in a small dict until `flush()` merges them in."""
+    What earlier chunks added lives in three numpy arrays sorted by (key, sequence number), ~24 bytes an
+    entry (a dict of lists cost ~600 bytes a key, and nearly every key is new). A chunk's keys are looked
+    up all at once (`begin`): nearly every key is new, so only the few (article, band) pairs that hit an
+    earlier entry, stored or in the chunk, are walked one by one, as the chunk's articles are decided in
+    order (`lookup`, `add`); `flush` merges the chunk's canonical articles in."""
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self.keys = np.zeros(0, np.int64)
         self.seqs = np.zeros(0, np.int64)
         self.ids = np.zeros(0, np.int64)
-        self.recent: dict[int, list[tuple[int, int]]] = {}
+        self._added: list[tuple[np.ndarray, int, int]] = []  # (keys, seq, article id) not merged yet
+        # The chunk being placed: per row, the bands that hit (band, stored range, earlier rows).
+        self._hits: dict[int, list[tuple[int, int, int, list[int]]]] = {}
+        self._chunk_ids: dict[int, int] = {}  # chunk row -> article id, for the rows indexed so far
 
-    def add(self, keys: np.ndarray, seq: int, article_id: int) -> None:
-        for key in keys.tolist():
-            self.recent.setdefault(key, []).append((seq, article_id))
+    def begin(self, keys: np.ndarray) -> None:
+        """Look up a chunk's (rows, bands) keys against the stored entries and against each other."""
+        self.flush()
+        bands = keys.shape[1]
+        flat = keys.ravel()
+        lo = np.searchsorted(self.keys, flat, "left")
+        hi = np.searchsorted(self.keys, flat, "right")
+        order = np.argsort(flat, kind="stable")  # by key, then by row: earlier rows first
+        ordered = flat[order]
+        repeat = np.zeros(len(flat), bool)
+        repeat[1:] = ordered[1:] == ordered[:-1]
+        starts = np.flatnonzero(~repeat)
+        run_start = starts[np.searchsorted(starts, np.arange(len(flat)), "right") - 1]
+        earlier: dict[int, list[int]] = {}
+        for p in np.flatnonzero(repeat).tolist():
+            earlier[int(order[p])] = [int(f) // bands for f in order[run_start[p] : p].tolist()]
+        self._hits = {}
+        self._chunk_ids = {}
+        for f in sorted({*np.flatnonzero(hi > lo).tolist(), *earlier}):
+            row, band = divmod(f, bands)
+            self._hits.setdefault(row, []).append((band, int(lo[f]), int(hi[f]), earlier.get(f, [])))
 
-    def lookup(self, keys: np.ndarray) -> set[int]:
+    def lookup(self, row: int) -> set[int]:
+        """Articles filed under any of chunk row `row`'s keys: stored ones and the chunk's earlier rows."""
         found: set[int] = set()
         cap = self.cap
-        lo = np.searchsorted(self.keys, keys, "left").tolist()
-        hi = np.searchsorted(self.keys, keys, "right").tolist()
-        for key, start, end in zip(keys.tolist(), lo, hi, strict=True):
-            new = self.recent.get(key, ())
+        for _band, start, end, earlier in self._hits.get(row, ()):
+            new = [self._chunk_ids[r] for r in earlier if r in self._chunk_ids and r != row]
             room = cap - len(new)
             if end > start and room > 0:
                 found.update(self.ids[max(start, end - room) : end].tolist())
-            found.update(article_id for _, article_id in new[-cap:])
+            found.update(new[-cap:])
         return found
 
+    def add(self, keys: np.ndarray, seq: int, article_id: int, row: int | None = None) -> None:
+        """File an article under its keys (`row`: its row in the chunk begun, so later rows find it)."""
+        self._added.append((keys, seq, article_id))
+        if row is not None:
+            self._chunk_ids[row] = article_id
+
     def flush(self) -> None:
-        if not self.recent:
+        self._hits, self._chunk_ids = {}, {}
+        if not self._added:
             return
-        rows = [(key, seq, aid) for key, entries in self.recent.items() for seq, aid in entries]
-        self.recent = {}
-        added = np.array(rows, dtype=np.int64).reshape(-1, 3)
-        keys = np.concatenate([self.keys, added[:, 0]])
-        seqs = np.concatenate([self.seqs, added[:, 1]])
-        ids = np.concatenate([self.ids, added[:, 2]])
+        added, self._added = self._added, []
+        width = len(added[0][0])
+        keys = np.concatenate([self.keys, *(k for k, _, _ in added)])
+        seqs = np.concatenate([self.seqs, np.repeat(np.array([s for _, s, _ in added], np.int64), width)])
+        ids = np.concatenate([self.ids, np.repeat(np.array([a for _, _, a in added], np.int64), width)])
         order = np.lexsort((seqs, keys))
         self.keys, self.seqs, self.ids = keys[order], seqs[order], ids[order]
 
@@ -435,16 +530,19 @@ class StoryEngine:
         sigs16 = np.stack([c.features.signature for c in chunk]).astype(np.uint16) if chunk else None
         keys = band_keys(sigs16.astype(np.uint32)) if sigs16 is not None else None
         pending: list[tuple[PlaceInput, PlacedArticle]] = []
+        if keys is not None:
+            self._lsh.begin(keys)
         for i, item in enumerate(chunk):
             self.seq += 1
             has_text = item.features.has_text
-            canonical = self._find_copy(item, sigs16[i], keys[i], horizon) if has_text else None
+            canonical = self._find_copy(item, sigs16[i], i, horizon) if has_text else None
             if canonical is not None:
                 copies.append((item, self.seq, canonical))
                 continue
             article = self._unweighted(item, sigs16[i] if has_text else np.zeros(0, np.uint16))
             self._articles[article.article_id] = article
-            self._index_signature(article, keys[i])  # a later copy in this chunk finds it
+            if article.signature.size:  # a later copy in this chunk finds it
+                self._lsh.add(keys[i], article.seq, article.article_id, row=i)
             pending.append((item, article))
         # The chunk's articles are counted before any is weighed: inside a chunk, IDF does not depend on
         # the order its articles came in.
@@ -517,8 +615,8 @@ class StoryEngine:
             self._df_known[unknown] = True
 
     # --- copies
-    def _find_copy(self, item: PlaceInput, sig: np.ndarray, keys: np.ndarray, horizon: int) -> int | None:
-        found = self._lsh.lookup(keys)
+    def _find_copy(self, item: PlaceInput, sig: np.ndarray, row: int, horizon: int) -> int | None:
+        found = self._lsh.lookup(row)
         best: tuple[float, int] | None = None
         win = self.settings.window_seconds
         certain = item.date_certain and item.published is not None
@@ -653,14 +751,6 @@ class StoryEngine:
             long_n=self._is_long(article),
         )
 
-    def _similarities(self, a: _Node, others: Sequence[_Node]) -> np.ndarray:
-        """Group-average similarity of `a` with each of `others`: the mean over member pairs, exact from sums."""
-        return self._mixed(
-            a.terms, a.weights, a.embedding, a.n, 2 * a.long_n >= a.n,
-            [o.terms for o in others], [o.weights for o in others], [o.embedding for o in others],
-            [o.n for o in others], [2 * o.long_n >= o.n for o in others],
-        )  # fmt: skip
-
     def _ring_similarities(self, a: PlacedArticle, ids: Sequence[int]) -> np.ndarray:
         """`_similarities` of one article with window articles (as single clusters), from the ring's rows."""
         slots = np.array([self._articles[i].seq for i in ids], np.int64) % len(self._ring_terms)
@@ -676,56 +766,56 @@ class StoryEngine:
         w = np.where(self._ring_has_embedding[slots], w, 0.0)
         return (1.0 - w) * lexical + w * embedded
 
-    def _mixed(
-        self,
-        terms: np.ndarray,
-        weights: np.ndarray,
-        embedding: np.ndarray,
-        n: int,
-        long: bool,
-        other_terms: list[np.ndarray],
-        other_weights: list[np.ndarray],
-        other_embeddings: list[np.ndarray],
-        other_n: list[int],
-        other_long: list[bool],
-    ) -> np.ndarray:
-        """(1 - w) x lexical + w x embedding group averages, w by whether both sides are full texts."""
+    def _similarities(self, table: _NodeTable, a: int, others: np.ndarray) -> np.ndarray:
+        """Group-average similarity of cluster `a` with each of `others`: the mean over member pairs, exact
+        from the clusters' sums; (1 - w) x lexical + w x embedding, w by whether both sides are full texts."""
+        nodes = table.nodes
         scratch = self._scratch
-        scratch[terms] = weights
+        mine = nodes[a]
+        scratch[mine.terms] = mine.weights
+        other_terms = [nodes[b].terms for b in others.tolist()]
         segment = np.repeat(np.arange(len(other_terms)), [len(t) for t in other_terms])
-        products = scratch[np.concatenate(other_terms)] * np.concatenate(other_weights)
+        products = scratch[np.concatenate(other_terms)] * np.concatenate(
+            [nodes[b].weights for b in others.tolist()]
+        )
         lexical = np.bincount(segment, weights=products, minlength=len(other_terms))
-        scratch[terms] = 0.0
-        sizes = n * np.array(other_n, dtype=np.float64)
+        scratch[mine.terms] = 0.0
+        sizes = table.n[a] * table.n[others]
         sims = lexical / sizes
         s = self.settings
-        if (s.embedding_weight or s.long_embedding_weight) and embedding.size:
-            has = [i for i, e in enumerate(other_embeddings) if e.size]
-            if has:
-                dense = np.stack([other_embeddings[i] for i in has]).astype(np.float64) @ embedding
-                w = np.array(
-                    [s.long_embedding_weight if long and other_long[i] else s.embedding_weight for i in has]
+        if (s.embedding_weight or s.long_embedding_weight) and table.has_embedding[a]:
+            has = np.flatnonzero(table.has_embedding[others])
+            if len(has):
+                dense = table.embedding[others[has]] @ table.embedding[a]
+                w = np.where(
+                    table.long[a] & table.long[others[has]], s.long_embedding_weight, s.embedding_weight
                 )
                 sims[has] = (1.0 - w) * sims[has] + w * dense / sizes[has]
         return sims
 
-    def _bar(self, a: _Node, b: _Node) -> float | None:
-        """The similarity two clusters need to merge, or None when their dates or leads rule it out."""
+    def _bars(self, table: _NodeTable, a: int, others: np.ndarray) -> np.ndarray:
+        """The similarity cluster `a` needs to merge with each of `others`; NaN where their dates or leads
+        rule the merge out."""
         s = self.settings
-        if a.first is not None and b.first is not None:
-            assert a.last is not None and b.last is not None
-            if max(a.last, b.last) - min(a.first, b.first) > s.max_story_span_seconds:
-                return None
-            gap = max(0.0, b.first - a.last, a.first - b.last)
-            if gap > s.window_seconds:
-                return None
-            return s.story_threshold + s.time_margin * gap / s.window_seconds
-        if a.months and b.months and not a.months & b.months:
-            return None  # time unknown, but the texts talk about different months: different events
-        bar = s.story_threshold + s.uncertain_margin
-        if a.weekdays and b.weekdays and not a.weekdays & b.weekdays:
-            bar += s.weekday_margin
-        return bar
+        fa, la, fb, lb = table.first[a], table.last[a], table.first[others], table.last[others]
+        bars = np.full(len(others), np.nan)
+        dated = ~np.isnan(fb) if not math.isnan(fa) else np.zeros(len(others), bool)
+        if dated.any():
+            span = np.maximum(la, lb[dated]) - np.minimum(fa, fb[dated])
+            gap = np.maximum(0.0, np.maximum(fb[dated] - la, fa - lb[dated]))
+            bar = s.story_threshold + s.time_margin * gap / s.window_seconds
+            bar[(span > s.max_story_span_seconds) | (gap > s.window_seconds)] = np.nan
+            bars[dated] = bar
+        undated = ~dated
+        if undated.any():
+            # Time unknown, but texts that talk about different months are about different events.
+            ma, mb = table.months[a], table.months[others[undated]]
+            wa, wb = table.weekdays[a], table.weekdays[others[undated]]
+            base = s.story_threshold + s.uncertain_margin
+            bar = np.where((wa != 0) & (wb != 0) & ((wa & wb) == 0), base + s.weekday_margin, base)
+            bar[(ma != 0) & (mb != 0) & ((ma & mb) == 0)] = np.nan
+            bars[undated] = bar
+        return bars
 
     def _reopenable(self, story: Story, horizon: int) -> list[int] | None:
         """The articles of a small recent story, all in memory, to be clustered again; else None."""
@@ -740,16 +830,16 @@ class StoryEngine:
         """Group-average clustering of the chunk's articles together with the recent stories they reach.
 
         Returns the final clusters holding new or reopened articles, and the reopened stories' articles."""
-        nodes: list[_Node] = []
+        table = _NodeTable()
+        nodes = table.nodes
         node_of_article: dict[int, int] = {}
         node_of_story: dict[int, int] = {}
         reopened: dict[int, list[int]] = {}
         adjacency: list[set[int]] = []
 
         def add(node: _Node) -> int:
-            nodes.append(node)
             adjacency.append(set())
-            return len(nodes) - 1
+            return table.add(node)
 
         def link(a: int, b: int) -> None:
             if a != b:
@@ -798,26 +888,25 @@ class StoryEngine:
         heap: list[tuple[float, int, int, int, int]] = []
 
         def push_all(a: int, others: list[int]) -> None:
-            na = nodes[a]
-            pairs = []
-            for b in others:
-                nb = nodes[b]
-                if (
-                    na.story_ids
-                    and nb.story_ids
-                    and not (na.article_ids or nb.article_ids or na.old_ids or nb.old_ids)
-                ):
-                    continue  # two stories untouched by this chunk were already judged apart
-                bar = self._bar(na, nb)
-                if bar is not None:
-                    pairs.append((b, bar))
-            if not pairs:
+            if not others:
                 return
-            sims = self._similarities(na, [nodes[b] for b, _ in pairs]).tolist()
-            for (b, bar), sim in zip(pairs, sims, strict=True):
-                if sim >= bar:
-                    lo, hi = (a, b) if a < b else (b, a)
-                    heapq.heappush(heap, (bar - sim, lo, hi, nodes[lo].version, nodes[hi].version))
+            candidates = np.array(others, np.int64)
+            # Two stories untouched by this chunk were already judged apart.
+            settled = (
+                table.story[a] & ~table.touched[a] & table.story[candidates] & ~table.touched[candidates]
+            )
+            bars = self._bars(table, a, candidates)
+            keep = ~settled & ~np.isnan(bars)
+            if not keep.any():
+                return
+            candidates, bars = candidates[keep], bars[keep]
+            sims = self._similarities(table, a, candidates)
+            clear = sims >= bars
+            for b, bar, sim in zip(
+                candidates[clear].tolist(), bars[clear].tolist(), sims[clear].tolist(), strict=True
+            ):
+                lo, hi = (a, b) if a < b else (b, a)
+                heapq.heappush(heap, (bar - sim, lo, hi, nodes[lo].version, nodes[hi].version))
 
         for a in range(len(nodes)):
             push_all(a, sorted(b for b in adjacency[a] if b > a))
@@ -828,7 +917,7 @@ class StoryEngine:
                 continue
             merged = self._merge_nodes(nodes[a], nodes[b])
             merged.version = max(va, vb) + 1
-            nodes[a] = merged
+            table.set(a, merged)
             alive[b] = False
             neighbours = (adjacency[a] | adjacency[b]) - {a, b}
             for n in neighbours:
