@@ -17,7 +17,9 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,7 +177,10 @@ class JsonlReader:
     """A .jsonl file read line by line, in batches of records: its size is not limited, only one line's.
 
     `warnings` and `error` are complete once `batches()` is exhausted; `error` is set when the file cannot
-    be read or holds no readable article at all (the batches read before a read failure stand)."""
+    be read or holds no readable article at all (the batches read before a read failure stand).
+
+    With an `executor`, lines are turned into records there (JSON decoding and cleaning are most of the
+    cost), `ahead` batches at a time, and come back in file order."""
 
     def __init__(self, path: Path, *, default_outlet: str) -> None:
         self.path = path
@@ -184,7 +189,9 @@ class JsonlReader:
         self.error: str | None = None
         self.count = 0
 
-    def batches(self, size: int) -> Iterator[list[ArticleRecord]]:
+    def batches(
+        self, size: int, *, executor: Executor | None = None, ahead: int = 2
+    ) -> Iterator[list[ArticleRecord]]:
         path = self.path
         try:
             info = os.stat(path)
@@ -197,51 +204,95 @@ class JsonlReader:
             return
         mtime = datetime.fromtimestamp(info.st_mtime, tz=UTC)
         outlet_default = clean_line(self.default_outlet)
-        warnings = self.warnings
-        batch: list[ArticleRecord] = []
         seen: set[str] = set()
         lines_seen = 0
         fallback_noted = False
+        pending: deque[tuple[Future[JsonlBatch] | None, list[tuple[int, bytes | None]]]] = deque()
+
+        def take() -> list[ArticleRecord]:
+            nonlocal fallback_noted
+            future, lines = pending.popleft()
+            try:
+                parsed = future.result() if future is not None else None
+            except Exception:  # a worker that died costs time, not the lines it held
+                parsed = None
+            if parsed is None:
+                parsed = parse_jsonl_lines(lines, mtime=mtime, default_outlet=outlet_default)
+            for number, warning, encoding_note in parsed.warnings:
+                if encoding_note:  # said once a file
+                    if fallback_noted:
+                        continue
+                    fallback_noted = True
+                self.warnings.append(f"{path.name}:{number}: {warning}")
+            for number, record in parsed.records:
+                if record.guid in seen:
+                    self.warnings.append(
+                        f"{path.name}:{number}: duplicate guid {record.guid[:80]!r}; the later line wins on store"
+                    )
+                seen.add(record.guid)
+            self.count += len(parsed.records)
+            return [record for _, record in parsed.records]
+
+        def submit(lines: list[tuple[int, bytes | None]]) -> None:
+            future = None
+            if executor is not None:
+                try:
+                    future = executor.submit(
+                        parse_jsonl_lines, lines, mtime=mtime, default_outlet=outlet_default
+                    )
+                except Exception:  # a broken pool: parse here
+                    future = None
+            pending.append((future, lines))
+
+        lines: list[tuple[int, bytes | None]] = []
         try:
             with handle:
                 for number, raw in _jsonl_lines(handle):
                     lines_seen += 1
-                    where = f"{path.name}:{number}"
-                    if raw is None:
-                        warnings.append(f"{where}: line longer than {MAX_JSONL_LINE_BYTES:,} bytes")
-                        continue
-                    if not raw.strip():
-                        continue
-                    text, encoding = _decode(raw, final=True, bom_ok=number == 1)
-                    if encoding != "utf-8" and not fallback_noted:
-                        fallback_noted = True
-                        warnings.append(f"{where}: not valid UTF-8; decoded as {encoding}")
-                    try:
-                        record = _record_from_json(text, mtime=mtime, default_outlet=outlet_default)
-                    except _BadLine as exc:
-                        warnings.append(f"{where}: {exc}")
-                        continue
-                    if record.guid in seen:
-                        warnings.append(
-                            f"{where}: duplicate guid {record.guid[:80]!r}; the later line wins on store"
-                        )
-                    seen.add(record.guid)
-                    batch.append(record)
-                    self.count += 1
-                    if len(batch) >= size:
-                        yield batch
-                        batch = []
+                    lines.append((number, raw))
+                    if len(lines) >= size:
+                        submit(lines)
+                        lines = []
+                        while len(pending) > (ahead if executor is not None else 0):
+                            yield take()
         except OSError as exc:
             self.error = f"{path}: read failed: {exc}"
-        if batch:
-            yield batch
+        if lines:
+            submit(lines)
+        while pending:
+            batch = take()
+            if batch:
+                yield batch
         if not self.count and self.error is None:
             problem = "empty file" if lines_seen == 0 else "no readable articles"
             self.error = f"{path}: {problem}"
 
 
-# --------------------------------------------------------------------------------------------------------
-# Reading bytes
+@dataclass(slots=True)
+class JsonlBatch:
+    records: list[tuple[int, ArticleRecord]]  # (line number, record)
+    warnings: list[tuple[int, str, bool]]  # (line number, reason, is the "not valid UTF-8" note)
+
+
+def parse_jsonl_lines(
+    lines: Sequence[tuple[int, bytes | None]], *, mtime: datetime, default_outlet: str
+) -> JsonlBatch:
+    """Records of a run of .jsonl lines (None: a line over the size cap); total, bad lines become warnings."""
+    out = JsonlBatch([], [])
+    for number, raw in lines:
+        if raw is None:
+            out.warnings.append((number, f"line longer than {MAX_JSONL_LINE_BYTES:,} bytes", False))
+            continue
+        if not raw.strip():
+            continue
+        text, encoding = _decode(raw, final=True, bom_ok=number == 1)
+        if encoding != "utf-8":
+            out.warnings.append((number, f"not valid UTF-8; decoded as {encoding}", True))
+        try:
+            out.records.append((number, _record_from_json(text, mtime=mtime, default_outlet=default_outlet)))
+        except _BadLine as exc:
+            out.warnings.append((number, str(exc), False))
+    return out
 
 
 def _read_capped(path: Path, cap: int) -> tuple[bytes, int, datetime]:

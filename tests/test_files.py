@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -674,11 +675,18 @@ def test_jsonl_reader_hands_out_slices_with_the_same_records_and_warnings(tmp_pa
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     reader = JsonlReader(path, default_outlet="Feed")
     slices = list(reader.batches(256))
-    assert [len(s) for s in slices] == [256, 256, 256, 231]
+    # Slices of 256 lines; the bad line is missing from the second.
+    assert [len(s) for s in slices] == [256, 255, 256, 232]
     whole = read_jsonl_file(path, default_outlet="Feed")
     assert [r.guid for s in slices for r in s] == [r.guid for r in whole.records]
     assert reader.warnings == whole.warnings and len(reader.warnings) == 2
     assert reader.error is None and reader.count == 999
+    # Lines parsed in worker processes come back in file order, with the same warnings.
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        pooled = JsonlReader(path, default_outlet="Feed")
+        in_workers = list(pooled.batches(100, executor=pool, ahead=3))
+    assert [r for s in in_workers for r in s] == [r for s in slices for r in s]
+    assert pooled.warnings == reader.warnings and pooled.count == 999
 
 
 def test_jsonl_reader_reports_an_unreadable_file_after_its_slices(tmp_path: Path) -> None:
