@@ -89,9 +89,10 @@ class _Model:
 
     def embed(self, text: str) -> np.ndarray:
         ids: list[int] = []
-        word_ids = self.word_ids
+        cached, word_ids = self.cache.get, self.word_ids
         for word in _WORD_RE.findall(normalize(text).lower()):
-            ids.extend(word_ids(word))
+            got = cached(word)
+            ids += word_ids(word) if got is None else got
         if not ids:
             return _EMPTY
         v = self.scales[ids] @ self.vectors[ids]

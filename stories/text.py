@@ -297,6 +297,10 @@ STOPWORDS: frozenset[str] = frozenset(
 
 def normalize(text: str) -> str:
     """Unicode-normalize and map typographic punctuation to ASCII."""
+    # NFKC and the table change only non-ASCII characters, and isascii() is O(1) in CPython: most news
+    # text, and every text normalized once already, passes straight through.
+    if text.isascii():
+        return text
     return unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
 
 
@@ -326,10 +330,13 @@ def stem(word: str) -> str:
 
 @functools.lru_cache(maxsize=1 << 18)
 def _word(raw: str) -> tuple[str | None, bool, bool]:
-    """(term or None for a dropped word, is an acronym, is capitalized) of one word as written.
+    """(term or None for a dropped word, is name-like whatever its place, is capitalized) of one word as
+    written; a number is name-like ("1,874" and "1874" are the same figure; decimals stay as written).
 
     Cached: news reuses a small vocabulary, and this is most of the per-word work of tokenizing.
     """
+    if raw[0].isdigit():
+        return raw.replace(",", ""), True, False
     word = raw[:-2] if raw.endswith("'s") else raw
     low = word.lower().replace(".", "").replace("'", "")
     if low in ("us", "usa") and word.isupper():
@@ -355,20 +362,14 @@ def term_counts(
     """
     counts: dict[str, int] = {}
     names: set[str] = set()
-    openings = Counter(_OPENING_RE.findall(text)) if entities else Counter()
+    count_of = counts.get
+    opening_count = Counter(_OPENING_RE.findall(text)).get if entities else None
     for raw, n in Counter(_TOKEN_RE.findall(text) if tokens is None else tokens).items():
-        if raw[0].isdigit():
-            # "1,874" and "1874" are the same figure; decimals stay as written.
-            term = raw.replace(",", "")
-            counts[term] = counts.get(term, 0) + n
-            if entities:
-                names.add(term)
-            continue
-        term, is_acronym, capital = _word(raw)
+        term, name_like, capital = _word(raw)
         if term is None:
             continue
-        counts[term] = counts.get(term, 0) + n
-        if entities and (is_acronym or (capital and n > openings[raw])):
+        counts[term] = count_of(term, 0) + n
+        if opening_count is not None and (name_like or (capital and n > opening_count(raw, 0))):
             names.add(term)
     return counts, names
 
@@ -391,7 +392,7 @@ def shingle_hashes(tokens: list[str], k: int) -> np.ndarray:
         return np.zeros(0, np.uint64)
     for w in set(tokens).difference(codes):
         codes[w] = zlib.crc32(w.lower().encode("utf-8", "surrogatepass")) + 1
-    x = np.array(list(map(codes.__getitem__, tokens)), dtype=np.uint64)
+    x = np.fromiter(map(codes.__getitem__, tokens), np.uint64, len(tokens))
     k = min(k, len(x))
     n = len(x) - k + 1
     with np.errstate(over="ignore"):
