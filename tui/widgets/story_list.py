@@ -350,7 +350,10 @@ class StoryList(ScrollView, can_focus=True):
                 segments = self._story_segments(row, width)
         else:
             segments = self._member_segments(self._members[member], width)
-        strip = Strip(segments).crop_extend(0, width, base)
+        # The widget's style goes under every segment: a segment with no style of its own (a bare space, the
+        # title's padding) would otherwise have style None, which textual's NO_COLOR filter cannot read, and
+        # would show the terminal's background instead of the list's.
+        strip = Strip(segments).crop_extend(0, width, base).apply_style(base)
         if line == self._cursor:
             # After the segments' own styles, so the cursor colours win over row and chip colours.
             cursor_style = self.get_component_rich_style("story-list--cursor", partial=True)
