@@ -50,6 +50,12 @@ def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--config", metavar="FILE", default=default, help="config file (default: see below)")
     parser.add_argument("--db", metavar="FILE", default=default, help="SQLite database file")
+    parser.add_argument(
+        "--utc",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="show times in UTC (default: the local time zone, TZ respected; or `[ui] utc = true`)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -212,6 +218,12 @@ class Context:
             )
         return self._topics
 
+    def when(self, value: str | None, origin: str | None) -> str:
+        """A stored time as the user reads it: local (or --utc), a day as a date, a stand-in marked '~'."""
+        from newswatch.timefmt import format_when
+
+        return format_when(value, origin, utc=self.config.utc)
+
     def compile(self, query: str) -> Any:
         from topics.query import QueryError, compile_query
 
@@ -225,6 +237,8 @@ def _context(args: argparse.Namespace) -> Context:
     from newswatch.config import load_config, resolve_config_path, resolve_db_path
 
     config = load_config(resolve_config_path(getattr(args, "config", None)))
+    if getattr(args, "utc", False):
+        config.utc = True
     return Context(config, resolve_db_path(getattr(args, "db", None), config))
 
 
@@ -486,7 +500,8 @@ def cmd_articles(ctx: Context, args: argparse.Namespace) -> int:
         else:
             topics = f"  [{', '.join(row['topics'])}]" if row["topics"] else ""
             emit_line(
-                f"{_short_time(row['sort_time'])}  {row['outlet'] or row['source']}: {row['title']}{topics}"
+                f"{ctx.when(row['sort_time'], row['date_origin'])}  {row['outlet'] or row['source']}: "
+                f"{row['title']}{topics}"
             )
     return EXIT_OK
 
@@ -544,7 +559,7 @@ def _topic_test(ctx: Context, args: argparse.Namespace) -> int:
         if args.json:
             emit_json({**_article_json(row), "matched_terms": terms})
         else:
-            emit_line(f"  {_short_time(row['sort_time'])}  {row['outlet']}: {row['title']}")
+            emit_line(f"  {ctx.when(row['sort_time'], row['date_origin'])}  {row['outlet']}: {row['title']}")
             emit_line(f"      matched: {', '.join(terms)}")
     return EXIT_OK
 
@@ -583,11 +598,12 @@ def _print_alerts(
         if as_json:
             emit_json(alert.as_json())
         else:
-            emit_line(format_alert_line(alert))
+            emit_line(format_alert_line(alert, utc=ctx.config.utc))
     return EXIT_OK
 
 
 def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
+    from newswatch.timefmt import format_span, is_stand_in
     from store.stories import list_stories
 
     compiled = ctx.compile(args.query) if args.query else None
@@ -614,13 +630,20 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
                     "topics": story["topics"],
                     "first_seen": story["first_seen"],
                     "last_seen": story["last_seen"],
+                    "first_seen_is_stand_in": is_stand_in(story["first_origin"]),
                 }
             )
         else:
             topics = f"  [{', '.join(story['topics'])}]" if story["topics"] else ""
+            span = format_span(
+                story["first_seen"],
+                story["last_seen"],
+                story["first_origin"],
+                story["last_origin"],
+                utc=ctx.config.utc,
+            )
             emit_line(
-                f"{_short_time(story['last_seen'])}  {story['title']}  "
-                f"({story['size']} articles, {story['outlets']} outlets){topics}"
+                f"{span}  {story['title']}  ({story['size']} articles, {story['outlets']} outlets){topics}"
             )
     return EXIT_OK
 

@@ -85,6 +85,8 @@ class Config:
     topics: list[TopicConfig] = field(default_factory=list)
     realert_sizes: list[int] = field(default_factory=list)
     mark_story_read: bool = True
+    # Times in UTC instead of the local time zone (`[ui] utc = true`, or `newswatch --utc`).
+    utc: bool = False
     fetch_timeout: float = 20.0
     fetch_deadline: float = 60.0
     max_body_mb: float = 10.0
@@ -273,9 +275,11 @@ def load_config(path: Path) -> Config:
                 "alerts.realert_sizes", "expected a list of story sizes greater than 1, e.g. [5, 20]"
             )
 
-    ui = _subtable(check, raw, "ui", {"mark_story_read"})
+    ui = _subtable(check, raw, "ui", {"mark_story_read", "utc"})
     if (mark := check.typed(ui, "mark_story_read", bool, "ui.")) is not None:
         config.mark_story_read = mark
+    if (utc := check.typed(ui, "utc", bool, "ui.")) is not None:
+        config.utc = utc
 
     fetch = _subtable(
         check,

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
+from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store.articles import _chunks
 from store.db import to_db_time
 
@@ -56,12 +57,14 @@ def refresh_stories(db: sqlite_utils.Database, story_ids: Iterable[int]) -> None
     """Recompute each story's row from its members.
 
     The lead is the fullest primary copy (not a duplicate), the earliest one on a tie, so a reader opens the
-    most complete text.
+    most complete text. A story is dated by its first report and spans to its last; stand-in dates (a
+    file's time, the time first fetched) count only when no member has a real date, since a re-fetched or
+    copied file must not make an old story look new.
     """
     conn = db.conn
     for story_id in sorted(set(story_ids)):
         members = conn.execute(
-            """SELECT id, title, body_chars, sort_time, outlet, duplicate_of FROM articles
+            """SELECT id, title, body_chars, sort_time, outlet, duplicate_of, date_origin FROM articles
                WHERE story_id = ? ORDER BY sort_time, id""",
             [story_id],
         ).fetchall()
@@ -72,13 +75,17 @@ def refresh_stories(db: sqlite_utils.Database, story_ids: Iterable[int]) -> None
         # Fullest first; members are in time order, so on a tie the earliest wins.
         lead = max(primaries, key=lambda m: m[2])
         outlets = {m[4].casefold() for m in members if m[4]} or {""}
+        dated = [m for m in members if m[6] not in UNCERTAIN_DATE_ORIGINS] or members
+        first, last = dated[0], dated[-1]
         conn.execute(
-            """INSERT INTO stories (id, lead_article_id, title, size, outlets, first_seen, last_seen)
-               VALUES (?, ?, ?, ?, ?, ?, ?)
+            """INSERT INTO stories (id, lead_article_id, title, size, outlets, first_seen, last_seen,
+                                    first_origin, last_origin)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (id) DO UPDATE SET lead_article_id = excluded.lead_article_id, title = excluded.title,
                    size = excluded.size, outlets = excluded.outlets, first_seen = excluded.first_seen,
-                   last_seen = excluded.last_seen""",
-            [story_id, lead[0], lead[1], len(members), len(outlets), members[0][3], members[-1][3]],
+                   last_seen = excluded.last_seen, first_origin = excluded.first_origin,
+                   last_origin = excluded.last_origin""",
+            [story_id, lead[0], lead[1], len(members), len(outlets), first[3], last[3], first[6], last[6]],
         )
 
 
@@ -129,13 +136,14 @@ def list_stories(
     """Stories newest first (or by most outlets), with member ids, outlets and topics."""
     where, params = _story_where(fts, topic, since, source)
     order_by = (
-        "st.outlets DESC, st.last_seen DESC, st.id DESC"
+        "st.outlets DESC, st.first_seen DESC, st.id DESC"
         if order == "outlets"
-        else "st.last_seen DESC, st.id DESC"
+        else "st.first_seen DESC, st.id DESC"
     )
     stories = list(
         db.query(
-            f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.lead_article_id,
+            f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.first_origin,
+                       st.last_origin, st.lead_article_id,
                        a.url AS lead_url, a.outlet AS lead_outlet
                 FROM stories st JOIN articles a ON a.id = st.lead_article_id
                 {where} ORDER BY {order_by} LIMIT ? OFFSET ?""",

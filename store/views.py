@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store.articles import ArticleFilter, _chunks, article_conditions
 from store.db import to_db_time
 
@@ -70,8 +71,8 @@ def _order_by(order: str) -> str:
     if order not in ORDERS:
         raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
     if order == "outlets":
-        return "st.outlets DESC, st.last_seen DESC, st.id DESC"
-    return "st.last_seen DESC, st.id DESC"
+        return "st.outlets DESC, st.first_seen DESC, st.id DESC"
+    return "st.first_seen DESC, st.id DESC"
 
 
 def story_ids(db: sqlite_utils.Database, query: StoryQuery, *, limit: int | None = None) -> list[int]:
@@ -119,7 +120,7 @@ def first_story_ids(db: sqlite_utils.Database, query: StoryQuery, *, count: int 
                     SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
                 {extra})
             {story_where}
-            ORDER BY st.last_seen DESC, st.id DESC"""
+            ORDER BY st.first_seen DESC, st.id DESC"""
         return [row[0] for row in db.execute(sql, [query.fts, count * 3, *article_params, *story_params])]
     clauses = list(story_clauses)
     params = list(story_params)
@@ -129,7 +130,7 @@ def first_story_ids(db: sqlite_utils.Database, query: StoryQuery, *, count: int 
         )
         params.extend(article_params)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = f"SELECT st.id FROM stories st {where} ORDER BY st.last_seen DESC, st.id DESC LIMIT ?"
+    sql = f"SELECT st.id FROM stories st {where} ORDER BY st.first_seen DESC, st.id DESC LIMIT ?"
     return [row[0] for row in db.execute(sql, [*params, count])]
 
 
@@ -141,7 +142,10 @@ class StoryRow:
     title: str
     size: int
     outlets: int
+    first_seen: str  # the first report (see store.stories.refresh_stories)
     last_seen: str
+    first_origin: str  # where those dates came from: a stand-in is shown as one
+    last_origin: str
     lead_article_id: int
     lead_outlet: str
     unread: int
@@ -155,15 +159,15 @@ def stories_by_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, S
     for chunk in _chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         for row in db.execute(
-            f"""SELECT st.id, st.title, st.size, st.outlets, st.last_seen, st.lead_article_id,
-                       coalesce(lead.outlet, ''),
+            f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.first_origin,
+                       st.last_origin, st.lead_article_id, coalesce(lead.outlet, ''),
                        (SELECT count(*) FROM articles m WHERE m.story_id = st.id AND m.read = 0),
                        EXISTS (SELECT 1 FROM articles m WHERE m.story_id = st.id AND m.starred = 1)
                 FROM stories st LEFT JOIN articles lead ON lead.id = st.lead_article_id
                 WHERE st.id IN ({marks})""",
             list(chunk),
         ):
-            rows[row[0]] = StoryRow(*row[:8], starred=bool(row[8]))
+            rows[row[0]] = StoryRow(*row[:11], starred=bool(row[11]))
         for story_id, name in db.execute(
             f"""SELECT DISTINCT a.story_id, t.name FROM articles a
                 JOIN article_topics at ON at.article_id = a.id JOIN topics t ON t.id = at.topic_id
@@ -179,7 +183,7 @@ def story_member_rows(db: sqlite_utils.Database, story_id: int) -> list[dict[str
     """A story's articles for the expanded list and "also reported by": lead first, then by time."""
     return list(
         db.query(
-            """SELECT a.id, a.title, a.outlet, a.url, a.sort_time, a.read, a.starred, a.duplicate_of,
+            """SELECT a.id, a.title, a.outlet, a.url, a.sort_time, a.date_origin, a.read, a.starred, a.duplicate_of,
                       s.name AS source, (a.id = st.lead_article_id) AS is_lead
                FROM articles a JOIN sources s ON s.id = a.source_id
                LEFT JOIN stories st ON st.id = a.story_id
@@ -240,23 +244,38 @@ class TopicSummary:
     query: str
     unread: int
     articles: int
-    daily: list[int]  # article counts per day, oldest first, today last
+    daily: list[int]  # stories per day by their first report, oldest first, today last
 
 
-def topic_summaries(db: sqlite_utils.Database, *, today: datetime, days: int = 14) -> list[TopicSummary]:
-    """Every topic with its unread count and its daily volume over the last `days` days (for a sparkline)."""
-    from datetime import timedelta
+def topic_summaries(
+    db: sqlite_utils.Database, *, today: datetime, days: int = 14, utc: bool = False
+) -> list[TopicSummary]:
+    """Every topic with its unread count and its daily volume over the last `days` days (for a sparkline).
 
-    start_day = (today - timedelta(days=days - 1)).date()
+    The volume counts stories, not copies, on the day of their first report in `today`'s time zone: an old
+    story re-fetched today, or reprinted by ten outlets, is one story on its own day."""
+    from datetime import UTC, time, timedelta
+
+    zone = UTC if utc else today.tzinfo
+    start_day = (today.astimezone(zone) - timedelta(days=days - 1)).date()
     day_keys = [(start_day + timedelta(days=offset)).isoformat() for offset in range(days)]
     daily: dict[int, dict[str, int]] = {}
-    for topic_id, day, count in db.execute(
-        """SELECT at.topic_id, substr(a.sort_time, 1, 10) AS day, count(*)
-           FROM articles a JOIN article_topics at ON at.article_id = a.id
-           WHERE a.sort_time >= ? GROUP BY at.topic_id, day""",
-        [day_keys[0]],
+    # A day early: a first report late on the previous UTC day may fall on the first local day.
+    since = datetime.combine(start_day - timedelta(days=1), time(0), tzinfo=UTC)
+    for topic_id, _story_id, first_seen, origin in db.execute(
+        """SELECT DISTINCT at.topic_id, st.id, st.first_seen, st.first_origin
+           FROM stories st JOIN articles a ON a.story_id = st.id
+           JOIN article_topics at ON at.article_id = a.id
+           WHERE st.first_seen >= ?""",
+        [to_db_time(since)],
     ):
-        daily.setdefault(topic_id, {})[day] = count
+        when = datetime.fromisoformat(first_seen)
+        date_only = origin not in UNCERTAIN_DATE_ORIGINS and when.astimezone(UTC).timetz() == time(
+            0, tzinfo=UTC
+        )
+        day = (when.astimezone(UTC) if date_only else when.astimezone(zone)).date().isoformat()
+        counts = daily.setdefault(topic_id, {})
+        counts[day] = counts.get(day, 0) + 1
     summaries = []
     for topic_id, name, query, articles, unread in db.execute(
         """SELECT t.id, t.name, t.query, count(at.article_id),

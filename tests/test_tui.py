@@ -90,7 +90,11 @@ def add_articles(
     try:
         with write_batch(db):
             row = db.execute("SELECT id FROM sources WHERE name = ?", [source]).fetchone()
-            source_id = row[0] if row else add_source(db, SourceSpec(source, "path", "/dev/null"), now=now)
+            source_id = (
+                row[0]
+                if row
+                else add_source(db, SourceSpec(source, "path", f"/nonexistent/{source}"), now=now)
+            )
             sync_and_retag(db, topics, now=now)
             result = upsert_articles(db, source_id, records, now=now)
             from topics.tagging import tag_articles

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
+from newswatch.timefmt import format_when, is_stand_in
 from store import alerts as alert_store
 from store.articles import set_read
 from store.db import utc_now, write_batch
@@ -24,7 +25,8 @@ class Alert:
     source: str
     url: str
     published: str | None
-    first_seen: str
+    first_seen: str  # the story's first report
+    first_origin: str  # where that date came from (a stand-in is marked in the line)
     outlets: int
     size: int
     matched_terms: list[str]
@@ -38,6 +40,7 @@ class Alert:
             "url": self.url,
             "published": self.published,
             "first_seen": self.first_seen,
+            "first_seen_is_stand_in": is_stand_in(self.first_origin),
             "outlets": self.outlets,
             "size": self.size,
             "matched_terms": self.matched_terms,
@@ -76,6 +79,7 @@ def collect_alerts(
             url=row["url"],
             published=row["published"],
             first_seen=row["first_seen"],
+            first_origin=row["first_origin"],
             outlets=row["outlets"],
             size=row["size"],
             matched_terms=row["matched_terms"],
@@ -85,9 +89,11 @@ def collect_alerts(
     ]
 
 
-def format_alert_line(alert: Alert) -> str:
-    """time  topic: headline (outlet, N outlets) URL -- sanitised again by the caller at print time."""
-    when = (alert.published or alert.first_seen or "")[:16].replace("T", " ")
+def format_alert_line(alert: Alert, *, utc: bool = False) -> str:
+    """time  topic: headline (outlet, N outlets) URL -- sanitised again by the caller at print time.
+
+    The time is the story's first report, in local time (or UTC), a stand-in marked '~'."""
+    when = format_when(alert.first_seen, alert.first_origin, utc=utc)
     outlets = f"{alert.outlets} outlet{'s' if alert.outlets != 1 else ''}"
     grew = f", grew to {alert.size} articles" if alert.realert else ""
     url = f"  {alert.url}" if alert.url else ""

@@ -166,6 +166,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#first-run").display = False
         self.query_one("#ingest-progress").display = False
+        self.query_one(StoryList).utc = self.newswatch.config.utc
         self.query_one(StoryList).focus()
         self._show_status()
         self.reload()
@@ -276,8 +277,9 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="sidebar", exit_on_error=False)
     def load_sidebar(self) -> None:
         library = self.newswatch.open_library()
-        today = datetime.now(UTC)
-        topics = library.side(lambda db: views.topic_summaries(db, today=today, days=SPARK_DAYS))
+        utc = self.newswatch.config.utc
+        today = datetime.now(UTC) if utc else datetime.now().astimezone()
+        topics = library.side(lambda db: views.topic_summaries(db, today=today, days=SPARK_DAYS, utc=utc))
         sources = library.side(views.source_summaries)
         self.post_message(SidebarLoaded(topics, sources))
 

@@ -18,10 +18,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from feeds.sanitize import safe_url, strip_controls
+from newswatch.timefmt import format_when, origin_phrase
 from store import articles as article_store
 from store import views
 from topics.query import CompiledQuery, QueryError, compile_query
-from tui.text import plain, short_time
+from tui.text import plain
 
 if TYPE_CHECKING:
     from tui.app import NewswatchApp
@@ -108,7 +109,11 @@ class ReaderScreen(Screen[None]):
         meta = Content.assemble(
             (plain(article["outlet"] or article["source"]), "bold $accent"),
             "  ·  ",
-            (short_time(article["published"] or article["sort_time"]), "$text-muted"),
+            (
+                format_when(article["sort_time"], article["date_origin"], utc=self.newswatch.config.utc),
+                "$text-muted",
+            ),
+            (f" ({origin_phrase(article['date_origin'])})", "$text-muted italic"),
             "  ·  ",
             (plain(url) if url else "(no http link)", "underline" if url else "$text-muted"),
             ("   ★ starred" if article["starred"] else "", "$warning"),
@@ -164,7 +169,13 @@ class ReaderScreen(Screen[None]):
                     (plain(member["outlet"] or member["source"]), "bold"),
                     "  ",
                     plain(member["title"]),
-                    ("  " + short_time(member["sort_time"]), "$text-muted"),
+                    (
+                        "  "
+                        + format_when(
+                            member["sort_time"], member["date_origin"], utc=self.newswatch.config.utc
+                        ),
+                        "$text-muted",
+                    ),
                     ("  copy" if member["duplicate_of"] is not None else "", "italic $warning"),
                 )
             )

@@ -10,7 +10,6 @@ place on screen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -21,6 +20,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from newswatch.timefmt import STAND_IN_MARK, format_when
 from store.views import StoryRow
 from tui.text import plain
 
@@ -28,7 +28,7 @@ PAGE_SIZE = 100
 # Beyond this many cached rows the cache is emptied and refilled from what is on screen: scrolling
 # through a million stories must not keep a million rows.
 MAX_CACHED_ROWS = 4000
-TIME_WIDTH = 11
+TIME_WIDTH = 12  # '~' (a stand-in date) or a space, then '11-05 14:05'
 CHIP_SHARE = 3  # topic chips take at most 1/CHIP_SHARE of the line
 
 
@@ -101,7 +101,7 @@ class StoryList(ScrollView, can_focus=True):
         self._cursor = 0
         self._last_highlight: Selection | None = None
         self.complete = True
-        self._this_year = datetime.now(UTC).strftime("%Y")
+        self.utc = False  # times in UTC instead of local time (the owner sets it from the config)
 
     # --- the model ------------------------------------------------------------------------------------
 
@@ -371,12 +371,12 @@ class StoryList(ScrollView, can_focus=True):
         if ids:
             self.post_message(self.PageNeeded(self, ids))
 
-    def _time_text(self, value: str) -> str:
-        if not value:
-            return " " * TIME_WIDTH
-        if value[:4] == self._this_year:
-            return value[5:16].replace("T", " ")
-        return value[:10].ljust(TIME_WIDTH)
+    def _time_text(self, value: str, origin: str) -> str:
+        """The time column: a stand-in date starts with '~', a date without a time shows no '00:00'."""
+        text = format_when(value, origin, utc=self.utc, short=True)
+        if not text.startswith(STAND_IN_MARK):
+            text = " " + text
+        return text.ljust(TIME_WIDTH)
 
     def _story_segments(self, row: StoryRow, width: int) -> list[Segment]:
         unread = row.unread > 0
@@ -396,7 +396,10 @@ class StoryList(ScrollView, can_focus=True):
             chip_width += len(label) + 1
         head = [
             Segment(mark, self.get_component_rich_style("story-list--unread")),
-            Segment(self._time_text(row.last_seen) + " ", self.get_component_rich_style("story-list--time")),
+            Segment(
+                self._time_text(row.first_seen, row.first_origin) + " ",
+                self.get_component_rich_style("story-list--time"),
+            ),
             Segment(arrow, text_style),
             Segment(f"{row.outlets:>3} ", self.get_component_rich_style("story-list--outlets")),
             Segment(star, self.get_component_rich_style("story-list--star")),
@@ -420,7 +423,8 @@ class StoryList(ScrollView, can_focus=True):
         head = [
             Segment("● " if unread else "  ", self.get_component_rich_style("story-list--unread")),
             Segment(
-                self._time_text(member["sort_time"]) + " ", self.get_component_rich_style("story-list--time")
+                self._time_text(member["sort_time"], member["date_origin"]) + " ",
+                self.get_component_rich_style("story-list--time"),
             ),
             Segment("  └ ", text_style),
             Segment(outlet.ljust(24) + " ", self.get_component_rich_style("story-list--outlets")),
