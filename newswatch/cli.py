@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("--since", metavar="DATE")
     stories.add_argument("--limit", type=_positive_int, default=50)
     stories.add_argument("--sort", choices=["newest", "outlets"], default="newest")
+    stories.add_argument("--outlets", action="store_true", help="list each story's outlets under it")
     stories.add_argument("--json", action="store_true")
 
     command("regroup", "rebuild all stories from scratch (same result as incremental ingest)")
@@ -645,6 +646,8 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
             emit_line(
                 f"{span}  {story['title']}  ({story['size']} articles, {story['outlets']} outlets){topics}"
             )
+            if args.outlets:
+                emit_line(f"    {', '.join(story['sources'])}")
     return EXIT_OK
 
 

@@ -56,8 +56,8 @@ def merge_stories(db: sqlite_utils.Database, keep: int, absorbed: Sequence[int])
 def refresh_stories(db: sqlite_utils.Database, story_ids: Iterable[int]) -> None:
     """Recompute each story's row from its members.
 
-    The lead is the fullest primary copy (not a duplicate), the earliest one on a tie, so a reader opens the
-    most complete text. A story is dated by its first report and spans to its last; stand-in dates (a
+    The lead is the fullest text, the earliest report on a tie, so a reader opens the most complete text;
+    the original of each set of copies is the earliest report (`_choose_canonical_copies`). A story is dated by its first report and spans to its last; stand-in dates (a
     file's time, the time first fetched) count only when no member has a real date, since a re-fetched or
     copied file must not make an old story look new.
     """
@@ -71,9 +71,10 @@ def refresh_stories(db: sqlite_utils.Database, story_ids: Iterable[int]) -> None
         if not members:
             conn.execute("DELETE FROM stories WHERE id = ?", [story_id])
             continue
-        primaries = [m for m in members if m[5] is None] or members
-        # Fullest first; members are in time order, so on a tie the earliest wins.
-        lead = max(primaries, key=lambda m: m[2])
+        members = _choose_canonical_copies(conn, members)
+        # The fullest text, a copy included (a reprint that adds paragraphs is the better read); on a tie
+        # the earliest real date wins (max keeps the first of equals).
+        lead = max(sorted(members, key=_report_order), key=lambda m: m[2])
         outlets = {m[4].casefold() for m in members if m[4]} or {""}
         dated = [m for m in members if m[6] not in UNCERTAIN_DATE_ORIGINS] or members
         first, last = dated[0], dated[-1]
@@ -87,6 +88,52 @@ def refresh_stories(db: sqlite_utils.Database, story_ids: Iterable[int]) -> None
                    last_origin = excluded.last_origin""",
             [story_id, lead[0], lead[1], len(members), len(outlets), first[3], last[3], first[6], last[6]],
         )
+
+
+def _report_order(member: Sequence[Any]) -> tuple[bool, str, int]:
+    """Real dates before stand-ins, then earliest first, then the first stored."""
+    return (member[6] in UNCERTAIN_DATE_ORIGINS, member[3], member[0])
+
+
+def _choose_canonical_copies(conn: Any, members: list[Any]) -> list[Any]:
+    """Within each set of exact copies, the original is the earliest report (the fullest on a tie), whatever
+    order they were stored in: a 14:05 wire is the original of a 14:20 reprint stored an hour before it.
+
+    Grouping marks the later-placed article a copy of the earlier-placed one; across ingest passes that is
+    store order, so every copy set is settled again here. Returns the members with `duplicate_of` as
+    written."""
+    ids = {m[0] for m in members}
+    root: dict[int, int] = {}
+
+    def find(article_id: int) -> int:
+        while root.get(article_id, article_id) != article_id:
+            article_id = root[article_id]
+        return article_id
+
+    for m in members:
+        if m[5] is not None and m[5] in ids:
+            a, b = find(m[0]), find(m[5])
+            if a != b:
+                root[a] = b
+    if not root:
+        return members
+    clusters: dict[int, list[Any]] = {}
+    for m in members:
+        if m[5] is None or m[5] in ids:
+            clusters.setdefault(find(m[0]), []).append(m)
+    chosen: dict[int, int | None] = {}
+    for cluster in clusters.values():
+        if len(cluster) < 2:
+            continue
+        original = min(cluster, key=lambda m: (*_report_order(m)[:2], -m[2], m[0]))
+        for m in cluster:
+            want = None if m is original else original[0]
+            if m[5] != want:
+                chosen[m[0]] = want
+    if not chosen:
+        return members
+    conn.executemany("UPDATE articles SET duplicate_of = ? WHERE id = ?", [(d, a) for a, d in chosen.items()])
+    return [(*m[:5], chosen.get(m[0], m[5]), *m[6:]) if m[0] in chosen else m for m in members]
 
 
 def clear_all_stories(db: sqlite_utils.Database) -> None:
