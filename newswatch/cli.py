@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("query", nargs="?")
     stories.add_argument("--topic", metavar="NAME")
     stories.add_argument("--source", metavar="NAME")
-    stories.add_argument("--since", metavar="DATE")
+    stories.add_argument("--since", metavar="DATE", help="stories reported since a date or age")
+    stories.add_argument("--until", metavar="DATE", help="stories first reported before a date")
     stories.add_argument("--limit", type=_positive_int, default=50)
     stories.add_argument("--sort", choices=["newest", "outlets"], default="newest")
     stories.add_argument("--outlets", action="store_true", help="list each story's outlets under it")
@@ -615,6 +616,7 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
         topic=args.topic,
         source=args.source,
         since=parse_since(args.since),
+        until=parse_since(args.until),
         limit=args.limit,
         order=args.sort,
     ):

@@ -9,7 +9,6 @@ import sqlite_utils
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store.articles import _chunks
-from store.db import to_db_time
 
 
 def assign_stories(
@@ -142,33 +141,6 @@ def clear_all_stories(db: sqlite_utils.Database) -> None:
     db.conn.execute("DELETE FROM stories")
 
 
-def _story_where(fts: str | None, topic: str | None, since: Any, source: str | None) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if fts:
-        clauses.append(
-            "st.id IN (SELECT a.story_id FROM articles a WHERE a.id IN"
-            " (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?))"
-        )
-        params.append(fts)
-    if topic:
-        clauses.append(
-            """st.id IN (SELECT a.story_id FROM article_topics at JOIN articles a ON a.id = at.article_id
-                         WHERE at.topic_id = (SELECT id FROM topics WHERE name = ? COLLATE NOCASE))"""
-        )
-        params.append(topic)
-    if source:
-        clauses.append(
-            """st.id IN (SELECT a.story_id FROM articles a JOIN sources s ON s.id = a.source_id
-                         WHERE s.name = ? COLLATE NOCASE)"""
-        )
-        params.append(source)
-    if since:
-        clauses.append("st.last_seen >= ?")
-        params.append(to_db_time(since))
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
 def list_stories(
     db: sqlite_utils.Database,
     *,
@@ -176,33 +148,51 @@ def list_stories(
     topic: str | None = None,
     source: str | None = None,
     since: Any = None,
+    until: Any = None,
+    unread_only: bool = False,
+    starred_only: bool = False,
     limit: int = 50,
     offset: int = 0,
     order: str = "newest",
 ) -> list[dict[str, Any]]:
-    """Stories newest first (or by most outlets), with member ids, outlets and topics."""
-    where, params = _story_where(fts, topic, since, source)
-    order_by = (
-        "st.outlets DESC, st.first_seen DESC, st.id DESC"
-        if order == "outlets"
-        else "st.first_seen DESC, st.id DESC"
+    """Stories newest first (or by most outlets), with member ids, outlets and topics.
+
+    The ids come from `store.views.story_ids`, the interface's own listing, so the CLI and the interface
+    always list the same stories for the same filters."""
+    from store.views import StoryQuery, story_ids
+
+    query = StoryQuery(
+        fts=fts,
+        topic=topic,
+        source=source,
+        since=since,
+        until=until,
+        unread_only=unread_only,
+        starred_only=starred_only,
+        order=order,
     )
-    stories = list(
-        db.query(
+    ids = story_ids(db, query, limit=limit, offset=offset)
+    found = {
+        story["id"]: story
+        for chunk in _chunks(ids)
+        for story in db.query(
             f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.first_origin,
-                       st.last_origin, st.lead_article_id,
-                       a.url AS lead_url, a.outlet AS lead_outlet
+                       st.last_origin, st.lead_article_id, a.url AS lead_url, a.outlet AS lead_outlet
                 FROM stories st JOIN articles a ON a.id = st.lead_article_id
-                {where} ORDER BY {order_by} LIMIT ? OFFSET ?""",
-            [*params, limit, offset],
+                WHERE st.id IN ({",".join("?" * len(chunk))})""",
+            list(chunk),
         )
-    )
+    }
+    stories = [found[i] for i in ids if i in found]
     for story in stories:
         members = db.execute(
-            "SELECT id, outlet FROM articles WHERE story_id = ? ORDER BY sort_time, id", [story["id"]]
+            "SELECT id, outlet, read, starred FROM articles WHERE story_id = ? ORDER BY sort_time, id",
+            [story["id"]],
         ).fetchall()
         story["article_ids"] = [m[0] for m in members]
         story["sources"] = sorted({m[1] for m in members if m[1]}, key=str.casefold)
+        story["unread"] = sum(1 for m in members if not m[2])
+        story["starred"] = any(m[3] for m in members)
         story["topics"] = sorted(
             name
             for (name,) in db.execute(

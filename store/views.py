@@ -42,17 +42,24 @@ class StoryQuery:
         )
 
 
-def _article_clauses(query: StoryQuery) -> tuple[list[str], list[Any]]:
-    """Conditions on a member article `a`: a story matches when any member matches all of them."""
-    return article_conditions(
-        ArticleFilter(
-            fts=query.fts,
-            topic=query.topic,
-            source=query.source,
-            unread_only=query.unread_only,
-            starred_only=query.starred_only,
-        )
-    )
+def _member_conditions(query: StoryQuery) -> list[tuple[str, list[Any]]]:
+    """Each condition on a member article `a`, with its parameters.
+
+    A story matches when every condition is met by some member, not necessarily the same one: a story whose
+    Reuters copy says "sanctions" and whose AP copy is tagged with the topic matches "sanctions" in that topic.
+    """
+    conditions = []
+    for part in (
+        ArticleFilter(fts=query.fts),
+        ArticleFilter(topic=query.topic),
+        ArticleFilter(source=query.source),
+        ArticleFilter(unread_only=query.unread_only),
+        ArticleFilter(starred_only=query.starred_only),
+    ):
+        clauses, params = article_conditions(part)
+        if clauses:
+            conditions.append((" AND ".join(clauses), params))
+    return conditions
 
 
 def _story_clauses(query: StoryQuery) -> tuple[list[str], list[Any]]:
@@ -75,24 +82,25 @@ def _order_by(order: str) -> str:
     return "st.first_seen DESC, st.id DESC"
 
 
-def story_ids(db: sqlite_utils.Database, query: StoryQuery, *, limit: int | None = None) -> list[int]:
-    """Ids of the stories matching `query`, in display order: the snapshot the list pages over."""
-    article_clauses, article_params = _article_clauses(query)
+def story_ids(
+    db: sqlite_utils.Database, query: StoryQuery, *, limit: int | None = None, offset: int = 0
+) -> list[int]:
+    """Ids of the stories matching `query`, in display order: the snapshot the interface pages over, and the
+    one story listing (the CLI's `stories` lists these ids too)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    # Member-driven: each condition uses its own index (FTS, topic, source), then its hits name their stories.
+    for clause, clause_params in _member_conditions(query):
+        clauses.append(f"st.id IN (SELECT a.story_id FROM articles a WHERE {clause})")
+        params.extend(clause_params)
     story_clauses, story_params = _story_clauses(query)
-    clauses = list(story_clauses)
-    params: list[Any] = list(story_params)
-    if article_clauses:
-        # Member-driven: the article conditions use their own indexes (FTS, topic, source), then each hit
-        # names its story; the outer query only sorts that set.
-        clauses.insert(
-            0, f"st.id IN (SELECT a.story_id FROM articles a WHERE {' AND '.join(article_clauses)})"
-        )
-        params[:0] = article_params
+    clauses += story_clauses
+    params += story_params
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = f"SELECT st.id FROM stories st {where} ORDER BY {_order_by(query.order)}"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
+    if limit is not None or offset:
+        sql += " LIMIT ? OFFSET ?"
+        params += [-1 if limit is None else limit, offset]
     return [row[0] for row in db.execute(sql, params)]
 
 
@@ -107,28 +115,25 @@ def first_story_ids(db: sqlite_utils.Database, query: StoryQuery, *, count: int 
     if query.order != "newest" or (not query.fts and (query.topic or query.source)):
         # Topic and source lists come from their own indexes: the full snapshot is already quick.
         return None
-    article_clauses, article_params = _article_clauses(replace(query, fts=None))
+    others = _member_conditions(replace(query, fts=None))
+    exists = [
+        f"EXISTS (SELECT 1 FROM articles a WHERE a.story_id = st.id AND {clause})" for clause, _ in others
+    ]
+    exists_params = [param for _, clause_params in others for param in clause_params]
     story_clauses, story_params = _story_clauses(query)
+    clauses = exists + story_clauses
+    params: list[Any] = exists_params + story_params
     if query.fts:
-        extra = "".join(f" AND {clause}" for clause in article_clauses)
-        story_where = "".join(f" AND {clause}" for clause in story_clauses)
+        extra = "".join(f" AND {clause}" for clause in clauses)
         sql = f"""
             SELECT st.id FROM stories st
             WHERE st.id IN (
                 SELECT a.story_id FROM articles a
                 WHERE a.id IN (
-                    SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
-                {extra})
-            {story_where}
+                    SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?))
+            {extra}
             ORDER BY st.first_seen DESC, st.id DESC"""
-        return [row[0] for row in db.execute(sql, [query.fts, count * 3, *article_params, *story_params])]
-    clauses = list(story_clauses)
-    params = list(story_params)
-    if article_clauses:
-        clauses.append(
-            f"EXISTS (SELECT 1 FROM articles a WHERE a.story_id = st.id AND {' AND '.join(article_clauses)})"
-        )
-        params.extend(article_params)
+        return [row[0] for row in db.execute(sql, [query.fts, count * 3, *params])]
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = f"SELECT st.id FROM stories st {where} ORDER BY st.first_seen DESC, st.id DESC LIMIT ?"
     return [row[0] for row in db.execute(sql, [*params, count])]
