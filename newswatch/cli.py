@@ -79,9 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = command("ingest", "one pass over all sources, then a one-line summary")
     ingest.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors (for cron)")
     ingest.add_argument(
-        "--force", action="store_true", help="fetch feeds even if their ttl/max-age says wait"
+        "--force",
+        action="store_true",
+        help="fetch every source now, even one whose `interval` or ttl/max-age says wait",
     )
-    ingest.add_argument("--alerts", action="store_true", help="then print new alerts, as `newswatch alerts`")
+    ingest.add_argument(
+        "--alerts",
+        action="store_true",
+        help="then print new alerts, as `newswatch alerts` (alone on stdout; the summary goes to stderr)",
+    )
     ingest.add_argument("--json", action="store_true", help="JSON output (summary and alerts)")
 
     watch = command("watch", "poll each source at its interval until interrupted")
@@ -247,9 +253,9 @@ def _context(args: argparse.Namespace) -> Context:
 # --- output ---------------------------------------------------------------------------------------------
 
 
-def emit_json(obj: dict[str, Any]) -> None:
+def emit_json(obj: dict[str, Any], file: Any = None) -> None:
     # ensure_ascii keeps every control or bidi character escaped, so JSON output is terminal-safe too.
-    sys.stdout.write(json.dumps(obj, ensure_ascii=True, default=str) + "\n")
+    (file or sys.stdout).write(json.dumps(obj, ensure_ascii=True, default=str) + "\n")
 
 
 def emit_line(text: str) -> None:
@@ -286,11 +292,23 @@ class _Progress:
 
 
 def _ingest_options(
-    ctx: Context, *, progress: Any = None, force: bool = False, only_due: bool = False
+    ctx: Context,
+    *,
+    progress: Any = None,
+    force: bool = False,
+    only_due: bool = False,
+    honour_intervals: bool = False,
 ) -> Any:
     from newswatch.refresh import ingest_options
 
-    return ingest_options(ctx.config, ctx.topics, progress=progress, force=force, only_due=only_due)
+    return ingest_options(
+        ctx.config,
+        ctx.topics,
+        progress=progress,
+        force=force,
+        only_due=only_due,
+        honour_intervals=honour_intervals,
+    )
 
 
 def _one_pass(ctx: Context, options: Any) -> Any:
@@ -305,7 +323,8 @@ def _one_pass(ctx: Context, options: Any) -> Any:
         return None
 
 
-def _print_summary(summary: Any, *, quiet: bool, as_json: bool) -> None:
+def _print_summary(summary: Any, *, quiet: bool, as_json: bool, to_stderr: bool = False) -> None:
+    """The pass's summary; `to_stderr` when alerts follow, so stdout carries the alerts alone."""
     from feeds.sanitize import terminal_safe
 
     for outcome in summary.failed:
@@ -324,18 +343,22 @@ def _print_summary(summary: Any, *, quiet: bool, as_json: bool) -> None:
                 "failed_sources": [{"source": o.name, "error": o.error} for o in summary.failed],
                 "not_due": [o.name for o in summary.skipped],
                 "retagged_topics": summary.retagged_topics,
-            }
+            },
+            file=sys.stderr if to_stderr else sys.stdout,
         )
     else:
-        print(summary.line())
+        print(summary.line(), file=sys.stderr if to_stderr else sys.stdout)
 
 
 def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
-    options = _ingest_options(ctx, progress=_Progress(not args.quiet), force=args.force)
+    # A cron ingest honours each source's `interval` (a feed set to "6h" is not fetched every 15 minutes).
+    options = _ingest_options(
+        ctx, progress=_Progress(not args.quiet), force=args.force, honour_intervals=not args.force
+    )
     summary = _one_pass(ctx, options)
     if summary is None:
         return EXIT_OK
-    _print_summary(summary, quiet=args.quiet, as_json=args.json)
+    _print_summary(summary, quiet=args.quiet, as_json=args.json, to_stderr=args.alerts)
     if args.alerts:
         return _print_alerts(ctx, as_json=args.json)
     return EXIT_OK
@@ -348,7 +371,7 @@ def cmd_watch(ctx: Context, args: argparse.Namespace) -> int:
 
     def after_pass(summary: Any) -> None:
         if summary is not None and (summary.new or summary.updated or summary.failed):
-            _print_summary(summary, quiet=args.quiet, as_json=args.json)
+            _print_summary(summary, quiet=args.quiet, as_json=args.json, to_stderr=args.alerts)
         if args.alerts:
             _print_alerts(ctx, as_json=args.json)
         sys.stdout.flush()
