@@ -154,7 +154,23 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("--limit", type=_positive_int, default=50)
     stories.add_argument("--sort", choices=["newest", "outlets"], default="newest")
     stories.add_argument("--outlets", action="store_true", help="list each story's outlets under it")
+    stories.add_argument("--unread", action="store_true", help="only stories with an unread article")
+    stories.add_argument("--starred", action="store_true", help="only stories with a starred article")
     stories.add_argument("--json", action="store_true")
+
+    read = command("read", "mark articles (or, with --story, whole stories) read")
+    read.add_argument(
+        "ids", nargs="+", type=_positive_int, metavar="ID", help="article ids (see articles --json)"
+    )
+    read.add_argument(
+        "--story", action="store_true", help="the ids are story ids: mark every article in them"
+    )
+    read.add_argument("--undo", action="store_true", help="mark unread instead")
+
+    star = command("star", "star articles (or, with --story, a story through its lead)")
+    star.add_argument("ids", nargs="+", type=_positive_int, metavar="ID")
+    star.add_argument("--story", action="store_true", help="the ids are story ids")
+    star.add_argument("--undo", action="store_true", help="remove the star instead")
 
     command("regroup", "rebuild all stories from scratch (same result as incremental ingest)")
     return parser
@@ -165,6 +181,8 @@ def _listing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic", metavar="NAME", help="only articles tagged with this topic")
     parser.add_argument("--since", metavar="DATE", help='a date (2024-11-01) or an age ("7d", "12h")')
     parser.add_argument("--limit", type=_positive_int, default=50)
+    parser.add_argument("--unread", action="store_true", help="only unread articles")
+    parser.add_argument("--starred", action="store_true", help="only starred articles")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
@@ -517,6 +535,8 @@ def cmd_articles(ctx: Context, args: argparse.Namespace) -> int:
         source=args.source,
         topic=args.topic,
         since=parse_since(args.since),
+        unread_only=args.unread,
+        starred_only=args.starred,
     )
     _check_names(ctx, topic=args.topic, source=args.source)
     for row in list_articles(ctx.db, filters, limit=args.limit):
@@ -640,6 +660,8 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
         source=args.source,
         since=parse_since(args.since),
         until=parse_since(args.until),
+        unread_only=args.unread,
+        starred_only=args.starred,
         limit=args.limit,
         order=args.sort,
     ):
@@ -676,6 +698,39 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _mark(ctx: Context, args: argparse.Namespace, change: str) -> int:
+    """`read` / `star`: every id must exist (a typo is an error, not a silent no-op)."""
+    from store.articles import set_read, set_starred
+    from store.db import write_batch
+    from store.views import existing_ids, set_stories_read, set_stories_starred
+
+    known = existing_ids(ctx.db, args.ids, stories=args.story)
+    missing = [str(i) for i in args.ids if i not in known]
+    if missing:
+        kind = "story" if args.story else "article"
+        raise CliError(f"{args.command}: no {kind} with id {', '.join(missing)}", EXIT_CONFIG)
+    value = not args.undo
+    with write_batch(ctx.db):
+        if change == "read" and args.story:
+            set_stories_read(ctx.db, args.ids, value)
+        elif change == "read":
+            set_read(ctx.db, args.ids, value)
+        elif args.story:
+            set_stories_starred(ctx.db, args.ids, value)
+        else:
+            for article_id in args.ids:
+                set_starred(ctx.db, article_id, value)
+    return EXIT_OK
+
+
+def cmd_read(ctx: Context, args: argparse.Namespace) -> int:
+    return _mark(ctx, args, "read")
+
+
+def cmd_star(ctx: Context, args: argparse.Namespace) -> int:
+    return _mark(ctx, args, "star")
+
+
 def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:
     from newswatch.storying import regroup_all
     from store.lock import IngestBusy, ingest_lock
@@ -706,6 +761,8 @@ _COMMANDS = {
     "alerts": cmd_alerts,
     "stories": cmd_stories,
     "regroup": cmd_regroup,
+    "read": cmd_read,
+    "star": cmd_star,
     None: cmd_tui,
 }
 

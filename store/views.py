@@ -220,17 +220,66 @@ def set_story_starred(db: sqlite_utils.Database, story_id: int, lead_article_id:
         db.conn.execute("UPDATE articles SET starred = 0 WHERE story_id = ? AND starred = 1", [story_id])
 
 
-def mark_opened(db: sqlite_utils.Database, article_id: int, *, whole_story_if_lead: bool) -> None:
-    """An article was opened: it is read; opening a story's lead may mark the whole story read."""
+def mark_opened(db: sqlite_utils.Database, article_id: int, *, whole_story: bool) -> None:
+    """An article was opened: it is read; with `whole_story` (the `mark_story_read` setting) so is every
+    copy and rewrite of its story, whichever member was opened: the analyst has read the event."""
     db.conn.execute("UPDATE articles SET read = 1 WHERE id = ? AND read = 0", [article_id])
-    if whole_story_if_lead:
-        row = db.execute(
-            "SELECT st.id FROM stories st JOIN articles a ON a.story_id = st.id"
-            " WHERE a.id = ? AND st.lead_article_id = a.id",
-            [article_id],
-        ).fetchone()
-        if row is not None:
+    if whole_story:
+        row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
+        if row is not None and row[0] is not None:
             set_story_read(db, row[0], True)
+
+
+def set_stories_read(db: sqlite_utils.Database, story_ids: Sequence[int], read: bool = True) -> int:
+    """Mark every article of these stories read (or unread): "mark all read" over a view; returns how
+    many articles changed."""
+    changed = 0
+    for chunk in _chunks(list(story_ids)):
+        cursor = db.conn.execute(
+            f"UPDATE articles SET read = ? WHERE read != ? AND story_id IN ({','.join('?' * len(chunk))})",
+            [int(read), int(read), *chunk],
+        )
+        changed += cursor.rowcount
+    return changed
+
+
+def existing_ids(db: sqlite_utils.Database, ids: Sequence[int], *, stories: bool = False) -> set[int]:
+    """Which of `ids` are stored articles (or stories)."""
+    table = "stories" if stories else "articles"
+    found: set[int] = set()
+    for chunk in _chunks(list(ids)):
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            row[0] for row in db.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", list(chunk))
+        )
+    return found
+
+
+def set_stories_starred(db: sqlite_utils.Database, story_ids: Sequence[int], starred: bool) -> None:
+    """Star stories through their leads, or clear every star in them (see `set_story_starred`)."""
+    for chunk in _chunks(list(story_ids)):
+        marks = ",".join("?" * len(chunk))
+        for story_id, lead in db.execute(
+            f"SELECT id, lead_article_id FROM stories WHERE id IN ({marks})", list(chunk)
+        ).fetchall():
+            set_story_starred(db, story_id, lead, starred)
+
+
+def first_unread(db: sqlite_utils.Database, story_ids: Sequence[int]) -> int | None:
+    """The first of `story_ids` (in the order given) with an unread article, or None."""
+    for chunk in _chunks(list(story_ids)):
+        unread = {
+            row[0]
+            for row in db.execute(
+                f"SELECT DISTINCT story_id FROM articles WHERE read = 0"
+                f" AND story_id IN ({','.join('?' * len(chunk))})",
+                list(chunk),
+            )
+        }
+        for story_id in chunk:
+            if story_id in unread:
+                return story_id
+    return None
 
 
 def topic_queries(db: sqlite_utils.Database) -> dict[str, str]:

@@ -113,6 +113,8 @@ class MainScreen(Screen[None]):
         Binding("o", "open_browser", "Browser"),
         Binding("r", "toggle_read", "Read/unread"),
         Binding("s", "toggle_star", "Star"),
+        Binding("n", "next_unread", "Next unread", show=False),
+        Binding("A", "mark_all_read", "Mark all read", key_display="A", show=False),
         Binding("u", "toggle_unread_only", "Unread only"),
         Binding("asterisk", "toggle_starred_only", "Starred only", key_display="*", show=False),
         Binding("t", "toggle_sort", "Sort"),
@@ -495,6 +497,43 @@ class MainScreen(Screen[None]):
         self.load_sidebar()
         if self.story_query.unread_only or self.story_query.starred_only:
             self.reload()
+
+    def action_next_unread(self) -> None:
+        """The next story below the cursor with something unread (the list's order, rows loaded or not)."""
+        story_list = self.query_one(StoryList)
+        selection = story_list.selection()
+        ids = story_list._ids
+        start = 0 if selection is None else ids.index(selection.story_id) + 1
+        self._find_unread(ids[start:])
+
+    @work(thread=True, exclusive=True, group="next-unread", exit_on_error=False)
+    def _find_unread(self, ids: list[int]) -> None:
+        found = self.newswatch.open_library().read(lambda db: views.first_unread(db, ids))
+        self.app.call_from_thread(self._go_to_unread, found)
+
+    def _go_to_unread(self, story_id: int | None) -> None:
+        if story_id is None or not self.query_one(StoryList).select_story(story_id):
+            self.notify("No unread story below this one.", timeout=2)
+
+    def action_mark_all_read(self) -> None:
+        """Mark the open story read when the cursor is in it; otherwise every story in this view."""
+        story_list = self.query_one(StoryList)
+        selection = story_list.selection()
+        if selection is not None and selection.article_id is not None:
+            ids, what = [selection.story_id], "this story"
+        else:
+            ids = list(story_list._ids)
+            what = count_label(len(ids), "story", "stories") + (
+                " in this view" if self.story_query.is_filtered else ""
+            )
+        if ids:
+            self._mark_read(ids, what)
+
+    @work(thread=True, group="mark-read", exit_on_error=False)
+    def _mark_read(self, ids: list[int], what: str) -> None:
+        self.newswatch.open_library().write(lambda db: views.set_stories_read(db, ids, True))
+        self.app.call_from_thread(self.notify, f"Marked {what} read.", timeout=2, markup=False)
+        self.post_message(DataChanged())
 
     def action_open_browser(self) -> None:
         picked = self._selection()

@@ -85,7 +85,7 @@ class ReaderScreen(Screen[None]):
         library = self.newswatch.open_library()
         if mark_read:
             whole_story = self.newswatch.config.mark_story_read
-            library.write(lambda db: views.mark_opened(db, self.article_id, whole_story_if_lead=whole_story))
+            library.write(lambda db: views.mark_opened(db, self.article_id, whole_story=whole_story))
         article = library.read(lambda db: article_store.get_article(db, self.article_id))
         members: list[dict[str, Any]] = []
         topic_queries: dict[str, str] = {}

@@ -170,6 +170,14 @@ class StoryList(ScrollView, can_focus=True):
             return Selection(story_id, None)
         return Selection(story_id, self._members[member]["id"])
 
+    def select_story(self, story_id: int) -> bool:
+        """Put the cursor on a story's line; False if the story is not in the list."""
+        index = self._index_of(story_id)
+        if index is None:
+            return False
+        self.move_cursor(self._line_of(index))
+        return True
+
     def set_snapshot(
         self, ids: list[int], *, complete: bool = True, keep: Selection | None = None, from_top: bool = False
     ) -> None:
