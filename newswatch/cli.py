@@ -260,12 +260,20 @@ class Context:
 
 
 def _context(args: argparse.Namespace) -> Context:
-    from newswatch.config import load_config, resolve_config_path, resolve_db_path
+    from newswatch.config import default_db_path, load_config, resolve_config_path, resolve_db_path
 
     config = load_config(resolve_config_path(getattr(args, "config", None)))
     if getattr(args, "utc", False):
         config.utc = True
-    return Context(config, resolve_db_path(getattr(args, "db", None), config))
+    db_path = resolve_db_path(getattr(args, "db", None), config)
+    # Only the default data dir is created; a database the user named goes in a folder that exists, so a
+    # typo in --db is reported instead of silently growing a new tree (and an empty database) somewhere.
+    if db_path != default_db_path() and not db_path.parent.is_dir():
+        raise CliError(
+            f"database folder {db_path.parent} does not exist (from --db, $NEWSWATCH_DB or the config)",
+            EXIT_CONFIG,
+        )
+    return Context(config, db_path)
 
 
 # --- output ---------------------------------------------------------------------------------------------
@@ -539,6 +547,7 @@ def cmd_articles(ctx: Context, args: argparse.Namespace) -> int:
         starred_only=args.starred,
     )
     _check_names(ctx, topic=args.topic, source=args.source)
+    _hint_if_empty(ctx)
     for row in list_articles(ctx.db, filters, limit=args.limit):
         if args.json:
             emit_json(_article_json(row))
@@ -549,6 +558,24 @@ def cmd_articles(ctx: Context, args: argparse.Namespace) -> int:
                 f"{row['title']}{topics}"
             )
     return EXIT_OK
+
+
+def _hint_if_empty(ctx: Context) -> None:
+    """An empty database is a first run, not an empty result: say how to fill it (on stderr: stdout stays
+    the listing, empty, for scripts)."""
+    from store.views import library_size
+
+    _sources, has_articles = library_size(ctx.db)
+    if not has_articles:
+        where = (
+            f"the sources in {ctx.config.path}"
+            if ctx.config.sources
+            else f"no sources yet: add some to {ctx.config.path}"
+        )
+        print(
+            f"newswatch: no articles stored yet ({where}); fetch them with `newswatch ingest`",
+            file=sys.stderr,
+        )
 
 
 def _check_names(ctx: Context, *, topic: str | None = None, source: str | None = None) -> None:
@@ -653,6 +680,7 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
 
     compiled = ctx.compile(args.query) if args.query else None
     _check_names(ctx, topic=args.topic, source=args.source)
+    _hint_if_empty(ctx)
     for story in list_stories(
         ctx.db,
         fts=compiled.fts if compiled else None,
