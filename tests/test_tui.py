@@ -574,28 +574,6 @@ async def test_hostile_titles_and_bodies_are_shown_literally(tmp_path: Path) -> 
         assert app.is_running
 
 
-async def test_o_opens_only_http_links_through_webbrowser(
-    seeds_db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    opened: list[str] = []
-    monkeypatch.setattr("webbrowser.open", lambda url, new=0: opened.append(url))
-    db = open_db(seeds_db)
-    with write_batch(db):
-        db.conn.execute(
-            "UPDATE articles SET url = 'https://example.org/a'"
-            " WHERE id = (SELECT lead_article_id FROM stories WHERE id = 1)"
-        )
-    db.conn.close()
-    app = app_for(seeds_db)
-    async with app.run_test(size=(140, 40)) as pilot:
-        screen = await ready(pilot)
-        story_list = screen.query_one(StoryList)
-        story_list.move_cursor(story_list._ids.index(1))
-        await pilot.press("o")
-        await app.workers.wait_for_complete()
-    assert opened == ["https://example.org/a"]
-
-
 async def test_new_articles_appear_without_losing_the_selection(seeds_db: Path) -> None:
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:

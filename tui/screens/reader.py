@@ -4,7 +4,6 @@ outlets of its story one key (1-9) away.
 
 from __future__ import annotations
 
-import webbrowser
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -195,11 +194,7 @@ class ReaderScreen(Screen[None]):
         if url is None:
             self.notify("This article has no http(s) link to open.", severity="warning", markup=False)
             return
-        self._open_url(url)
-
-    @work(thread=True, group="browser", exit_on_error=False)
-    def _open_url(self, url: str) -> None:
-        webbrowser.open(url, new=2)
+        self.newswatch.open_link(url)
 
     def action_toggle_read(self) -> None:
         if self.article is not None:

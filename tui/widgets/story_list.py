@@ -394,7 +394,8 @@ class StoryList(ScrollView, can_focus=True):
         star = "★ " if row.starred else ""
         chips: list[Segment] = []
         chip_width = 0
-        chip_budget = width // CHIP_SHARE
+        # Narrow lists keep more of the headline.
+        chip_budget = width // (CHIP_SHARE if width >= 90 else CHIP_SHARE + 1)
         chip_style = self.get_component_rich_style("story-list--chip")
         for name in row.topics:
             label = f" {plain(name)} "
