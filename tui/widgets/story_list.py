@@ -421,7 +421,9 @@ class StoryList(ScrollView, can_focus=True):
     def _member_segments(self, member: dict[str, Any], width: int) -> list[Segment]:
         unread = not member["read"]
         text_style = self.get_component_rich_style("story-list--member")
-        outlet = plain(member["outlet"] or member["source"])[:24]
+        # A narrow list gives the outlet less room and the headline more.
+        outlet_width = 24 if width >= 90 else 16
+        outlet = plain(member["outlet"] or member["source"])[:outlet_width]
         tags = []
         if member.get("is_lead"):
             tags.append(Segment(" lead", self.get_component_rich_style("story-list--outlets")))
@@ -436,7 +438,7 @@ class StoryList(ScrollView, can_focus=True):
                 self.get_component_rich_style("story-list--time"),
             ),
             Segment("  └ ", text_style),
-            Segment(outlet.ljust(24) + " ", self.get_component_rich_style("story-list--outlets")),
+            Segment(outlet.ljust(outlet_width) + " ", self.get_component_rich_style("story-list--outlets")),
         ]
         used = sum(segment.cell_length for segment in head) + sum(tag.cell_length for tag in tags)
         title = Strip([Segment(plain(member["title"]), text_style)]).crop_extend(
