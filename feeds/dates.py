@@ -86,10 +86,15 @@ _WORD = re.compile(r"[^\W\d_]{2,}|\d+")
 
 @dataclass(frozen=True, slots=True)
 class DateLine:
-    """A line recognised as a date line; `when` is None when the line has no year (or no valid date)."""
+    """A line recognised as a date line; `when` is None when the line has no year (or no valid date).
+
+    A line without a year ("Dec. 16 –") keeps its `month` and `day`, so the caller can place it in the year
+    its context gives (`resolve_yearless`)."""
 
     when: datetime | None
     matched: str
+    month: int | None = None
+    day: int | None = None
 
 
 def _utc_midnight(year: int, month: int, day: int) -> datetime | None:
@@ -158,7 +163,78 @@ def match_date_line(line: str) -> DateLine | None:
     rest = _ALLOWED_AROUND_DATE.sub(" ", rest)
     if _WORD.search(rest):
         return None
-    return DateLine(when=when, matched=m.group(0))
+    month = day = None
+    if when is None and "month" in m.re.groupindex and m["year"] is None:
+        month, day = MONTH_NUMBERS[m["month"].lower()], int(m["day"])
+    return DateLine(when=when, matched=m.group(0), month=month, day=day)
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)
+# A stated date may be a day ahead of the file's clock (time zones, a file saved at midnight).
+_SLACK = timedelta(days=1)
+# How far back a yearless date may be placed when its weekday has to match.
+_WEEKDAY_YEARS = 12
+
+
+def first_weekday(text: str) -> int | None:
+    """The first weekday named in `text` (0 = Monday), e.g. "condemned this Monday"; None if none is."""
+    m = _WEEKDAY.search(text)
+    return _WEEKDAYS.index(m[1].lower()) if m else None
+
+
+def resolve_yearless(
+    month: int, day: int, reference: datetime, *, weekday: int | None = None
+) -> datetime | None:
+    """A date without a year, placed at its nearest past occurrence before `reference` (the file or fetch time).
+
+    When the text names the weekday of that date ("Dec. 16 - ... condemned this Monday"), the nearest past
+    year in which the date falls on that weekday wins: a file copied or re-fetched a year later still gets
+    the year of the event. Without a weekday, or when none of the last few years fits it, the nearest past
+    occurrence stands. None for an impossible date (31 April)."""
+    limit = reference.astimezone(UTC) + _SLACK
+    candidates = []
+    for year in range(limit.year, limit.year - _WEEKDAY_YEARS - 1, -1):
+        when = _utc_midnight(year, month, day)
+        if when is not None and when <= limit:
+            candidates.append(when)
+    if not candidates:
+        return None
+    if weekday is not None:
+        for when in candidates:
+            if when.weekday() == weekday:
+                return when
+    return candidates[0]
+
+
+# Dates with a year written out in prose: "November 6, 2024", "6 November 2024", "2024-11-06".
+_PROSE_DATES = (
+    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MON},?\s+{_YEAR}\b", re.IGNORECASE),
+    re.compile(rf"\b{_MON}\s+{_DAY},?\s+{_YEAR}\b", re.IGNORECASE),
+)
+# Only the opening of a long text: a date deep in an archive page's footer says little about the article.
+_PROSE_CHARS = 20_000
+
+
+def mentioned_date(text: str, reference: datetime) -> datetime | None:
+    """The latest full date (day, month and year) written in `text` that is not after `reference`.
+
+    For a file with no date line: an article is written on or after the events it reports, so the latest
+    date it mentions is the best estimate of when it was published ("The text of the statement was released
+    on November 6, 2024" dates the article 6 November 2024). Dates after the file's time are plans or typos."""
+    limit = reference.astimezone(UTC) + _SLACK
+    best: datetime | None = None
+    head = text[:_PROSE_CHARS]
+    for pattern in _PROSE_DATES:
+        for m in pattern.finditer(head):
+            when = _utc_midnight(int(m["year"]), MONTH_NUMBERS[m["month"].lower()], int(m["day"]))
+            if when is not None and when <= limit and (best is None or when > best):
+                best = when
+    for m in _ISO.finditer(head):
+        when = _from_iso_match(m)
+        if when is not None and when <= limit and (best is None or when > best):
+            best = when
+    return best
 
 
 def parse_timestamp(value: object) -> datetime | None:

@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from feeds.boilerplate import strip_boilerplate
-from feeds.dates import match_date_line, parse_timestamp
+from feeds.dates import first_weekday, match_date_line, mentioned_date, parse_timestamp, resolve_yearless
 from feeds.markdown import markdown_to_text, split_front_matter
 from feeds.records import (
+    DATE_FROM_MENTION,
     DATE_FROM_MTIME,
     DATE_FROM_RECORD,
     DATE_FROM_TEXT,
+    DATE_FROM_TEXT_NO_YEAR,
     ArticleRecord,
     ParseResult,
 )
@@ -95,6 +97,7 @@ class _Article:
     published: datetime | None = None
     outlet: str = ""
     author: str = ""
+    yearless: tuple[int, int] | None = None  # (month, day) of a date line without a year
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -148,7 +151,7 @@ def read_article_file(path: Path, *, default_outlet: str) -> ParseResult:
     title = article.title or clean_line(path.stem.replace("_", " "), max_chars=MAX_TITLE_CHARS)
     if not title and not article.body:
         return ParseResult(error=f"{path}: no readable text", warnings=warnings)
-    published, origin = (article.published, DATE_FROM_TEXT) if article.published else (mtime, DATE_FROM_MTIME)
+    published, origin = _best_date(article, mtime)
     record = ArticleRecord(
         guid=path.name,
         title=title,
@@ -160,6 +163,23 @@ def read_article_file(path: Path, *, default_outlet: str) -> ParseResult:
         date_origin=origin,
     )
     return ParseResult(records=[record], warnings=warnings)
+
+
+def _best_date(article: _Article, file_time: datetime) -> tuple[datetime, str]:
+    """The best publication date the text gives, else the file's time as a stand-in (marked as such).
+
+    A date line wins; then a date line without a year, placed in the nearest past year that fits the
+    weekday the opening names (or the nearest past one); then the latest full date mentioned in the text."""
+    if article.published is not None:
+        return article.published, DATE_FROM_TEXT
+    if article.yearless is not None:
+        month, day = article.yearless
+        weekday = first_weekday(article.body[:600])
+        if (when := resolve_yearless(month, day, file_time, weekday=weekday)) is not None:
+            return when, DATE_FROM_TEXT_NO_YEAR
+    if (when := mentioned_date(article.body, file_time)) is not None:
+        return when, DATE_FROM_MENTION
+    return file_time, DATE_FROM_MTIME
 
 
 def read_jsonl_file(path: Path, *, default_outlet: str) -> ParseResult:
@@ -439,8 +459,10 @@ def _take_header(lines: list[str], article: _Article) -> None:
             del lines[index]
             continue
         if found is not None:
-            # A date without a year ("Dec. 16 –"): we do not guess the year, and we keep the line, since it
-            # is the only time reference the text has (story grouping reads months from the lead).
+            # A date without a year ("Dec. 16 –"): its year comes from context once the file's time is known
+            # (`_best_date`), and the line stays, since story grouping reads months from the lead.
+            if found.month is not None and article.yearless is None:
+                article.yearless = (found.month, found.day or 1)
             index += 1
             continue
         byline = _BYLINE.match(line)

@@ -116,7 +116,10 @@ def _parse(body: bytes, url: str, default_outlet: str, fetched_at: datetime, hea
         warnings.append(f"malformed XML, read leniently: {_describe(bozo_exc)}")
 
     feed_title = _title_of(feed)
-    outlet = feed_title or clean_line(default_outlet, max_chars=MAX_AUTHOR_CHARS)
+    # The outlet is the source as the user configured it (its `outlet`, else its name), not the feed's
+    # <title>: many feeds are titled "News" or "Top stories", and two of them must stay two outlets. An
+    # aggregator's per-item <source> still names each item's outlet.
+    outlet = clean_line(default_outlet, max_chars=MAX_AUTHOR_CHARS) or feed_title
     if len(entries) > MAX_ENTRIES:
         warnings.append(f"feed has {len(entries)} entries; kept the first {MAX_ENTRIES}")
         entries = entries[:MAX_ENTRIES]

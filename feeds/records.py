@@ -12,6 +12,8 @@ from datetime import datetime
 # Where an article's `published` time came from, so a reader (and story grouping) knows how far to trust it.
 DATE_FROM_FEED = "feed"  # the feed entry's published/updated date
 DATE_FROM_TEXT = "text"  # a date line found in the article text
+DATE_FROM_TEXT_NO_YEAR = "text-no-year"  # a date line without a year ("Dec. 16"): the year is inferred
+DATE_FROM_MENTION = "mention"  # no date line: the latest full date the text mentions
 DATE_FROM_MTIME = "mtime"  # the file had no date: its modification time stands in
 DATE_FROM_FETCH = "fetched"  # the feed entry had no date: the time we first saw it
 DATE_FROM_RECORD = "record"  # a structured field (a .jsonl `published` value)

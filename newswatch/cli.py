@@ -50,6 +50,12 @@ def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--config", metavar="FILE", default=default, help="config file (default: see below)")
     parser.add_argument("--db", metavar="FILE", default=default, help="SQLite database file")
+    parser.add_argument(
+        "--utc",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="show times in UTC (default: the local time zone, TZ respected; or `[ui] utc = true`)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,9 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = command("ingest", "one pass over all sources, then a one-line summary")
     ingest.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors (for cron)")
     ingest.add_argument(
-        "--force", action="store_true", help="fetch feeds even if their ttl/max-age says wait"
+        "--force",
+        action="store_true",
+        help="fetch every source now, even one whose `interval` or ttl/max-age says wait",
     )
-    ingest.add_argument("--alerts", action="store_true", help="then print new alerts, as `newswatch alerts`")
+    ingest.add_argument(
+        "--alerts",
+        action="store_true",
+        help="then print new alerts, as `newswatch alerts` (alone on stdout; the summary goes to stderr)",
+    )
     ingest.add_argument("--json", action="store_true", help="JSON output (summary and alerts)")
 
     watch = command("watch", "poll each source at its interval until interrupted")
@@ -137,10 +149,28 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("query", nargs="?")
     stories.add_argument("--topic", metavar="NAME")
     stories.add_argument("--source", metavar="NAME")
-    stories.add_argument("--since", metavar="DATE")
+    stories.add_argument("--since", metavar="DATE", help="stories reported since a date or age")
+    stories.add_argument("--until", metavar="DATE", help="stories first reported before a date")
     stories.add_argument("--limit", type=_positive_int, default=50)
     stories.add_argument("--sort", choices=["newest", "outlets"], default="newest")
+    stories.add_argument("--outlets", action="store_true", help="list each story's outlets under it")
+    stories.add_argument("--unread", action="store_true", help="only stories with an unread article")
+    stories.add_argument("--starred", action="store_true", help="only stories with a starred article")
     stories.add_argument("--json", action="store_true")
+
+    read = command("read", "mark articles (or, with --story, whole stories) read")
+    read.add_argument(
+        "ids", nargs="+", type=_positive_int, metavar="ID", help="article ids (see articles --json)"
+    )
+    read.add_argument(
+        "--story", action="store_true", help="the ids are story ids: mark every article in them"
+    )
+    read.add_argument("--undo", action="store_true", help="mark unread instead")
+
+    star = command("star", "star articles (or, with --story, a story through its lead)")
+    star.add_argument("ids", nargs="+", type=_positive_int, metavar="ID")
+    star.add_argument("--story", action="store_true", help="the ids are story ids")
+    star.add_argument("--undo", action="store_true", help="remove the star instead")
 
     command("regroup", "rebuild all stories from scratch (same result as incremental ingest)")
     return parser
@@ -151,6 +181,8 @@ def _listing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic", metavar="NAME", help="only articles tagged with this topic")
     parser.add_argument("--since", metavar="DATE", help='a date (2024-11-01) or an age ("7d", "12h")')
     parser.add_argument("--limit", type=_positive_int, default=50)
+    parser.add_argument("--unread", action="store_true", help="only unread articles")
+    parser.add_argument("--starred", action="store_true", help="only starred articles")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
@@ -212,6 +244,12 @@ class Context:
             )
         return self._topics
 
+    def when(self, value: str | None, origin: str | None) -> str:
+        """A stored time as the user reads it: local (or --utc), a day as a date, a stand-in marked '~'."""
+        from newswatch.timefmt import format_when
+
+        return format_when(value, origin, utc=self.config.utc)
+
     def compile(self, query: str) -> Any:
         from topics.query import QueryError, compile_query
 
@@ -222,18 +260,28 @@ class Context:
 
 
 def _context(args: argparse.Namespace) -> Context:
-    from newswatch.config import load_config, resolve_config_path, resolve_db_path
+    from newswatch.config import default_db_path, load_config, resolve_config_path, resolve_db_path
 
     config = load_config(resolve_config_path(getattr(args, "config", None)))
-    return Context(config, resolve_db_path(getattr(args, "db", None), config))
+    if getattr(args, "utc", False):
+        config.utc = True
+    db_path = resolve_db_path(getattr(args, "db", None), config)
+    # Only the default data dir is created; a database the user named goes in a folder that exists, so a
+    # typo in --db is reported instead of silently growing a new tree (and an empty database) somewhere.
+    if db_path != default_db_path() and not db_path.parent.exists():
+        raise CliError(
+            f"database folder {db_path.parent} does not exist (from --db, $NEWSWATCH_DB or the config)",
+            EXIT_CONFIG,
+        )
+    return Context(config, db_path)
 
 
 # --- output ---------------------------------------------------------------------------------------------
 
 
-def emit_json(obj: dict[str, Any]) -> None:
+def emit_json(obj: dict[str, Any], file: Any = None) -> None:
     # ensure_ascii keeps every control or bidi character escaped, so JSON output is terminal-safe too.
-    sys.stdout.write(json.dumps(obj, ensure_ascii=True, default=str) + "\n")
+    (file or sys.stdout).write(json.dumps(obj, ensure_ascii=True, default=str) + "\n")
 
 
 def emit_line(text: str) -> None:
@@ -270,11 +318,23 @@ class _Progress:
 
 
 def _ingest_options(
-    ctx: Context, *, progress: Any = None, force: bool = False, only_due: bool = False
+    ctx: Context,
+    *,
+    progress: Any = None,
+    force: bool = False,
+    only_due: bool = False,
+    honour_intervals: bool = False,
 ) -> Any:
     from newswatch.refresh import ingest_options
 
-    return ingest_options(ctx.config, ctx.topics, progress=progress, force=force, only_due=only_due)
+    return ingest_options(
+        ctx.config,
+        ctx.topics,
+        progress=progress,
+        force=force,
+        only_due=only_due,
+        honour_intervals=honour_intervals,
+    )
 
 
 def _one_pass(ctx: Context, options: Any) -> Any:
@@ -289,7 +349,8 @@ def _one_pass(ctx: Context, options: Any) -> Any:
         return None
 
 
-def _print_summary(summary: Any, *, quiet: bool, as_json: bool) -> None:
+def _print_summary(summary: Any, *, quiet: bool, as_json: bool, to_stderr: bool = False) -> None:
+    """The pass's summary; `to_stderr` when alerts follow, so stdout carries the alerts alone."""
     from feeds.sanitize import terminal_safe
 
     for outcome in summary.failed:
@@ -308,18 +369,22 @@ def _print_summary(summary: Any, *, quiet: bool, as_json: bool) -> None:
                 "failed_sources": [{"source": o.name, "error": o.error} for o in summary.failed],
                 "not_due": [o.name for o in summary.skipped],
                 "retagged_topics": summary.retagged_topics,
-            }
+            },
+            file=sys.stderr if to_stderr else sys.stdout,
         )
     else:
-        print(summary.line())
+        print(summary.line(), file=sys.stderr if to_stderr else sys.stdout)
 
 
 def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
-    options = _ingest_options(ctx, progress=_Progress(not args.quiet), force=args.force)
+    # A cron ingest honours each source's `interval` (a feed set to "6h" is not fetched every 15 minutes).
+    options = _ingest_options(
+        ctx, progress=_Progress(not args.quiet), force=args.force, honour_intervals=not args.force
+    )
     summary = _one_pass(ctx, options)
     if summary is None:
         return EXIT_OK
-    _print_summary(summary, quiet=args.quiet, as_json=args.json)
+    _print_summary(summary, quiet=args.quiet, as_json=args.json, to_stderr=args.alerts)
     if args.alerts:
         return _print_alerts(ctx, as_json=args.json)
     return EXIT_OK
@@ -332,7 +397,7 @@ def cmd_watch(ctx: Context, args: argparse.Namespace) -> int:
 
     def after_pass(summary: Any) -> None:
         if summary is not None and (summary.new or summary.updated or summary.failed):
-            _print_summary(summary, quiet=args.quiet, as_json=args.json)
+            _print_summary(summary, quiet=args.quiet, as_json=args.json, to_stderr=args.alerts)
         if args.alerts:
             _print_alerts(ctx, as_json=args.json)
         sys.stdout.flush()
@@ -478,17 +543,39 @@ def cmd_articles(ctx: Context, args: argparse.Namespace) -> int:
         source=args.source,
         topic=args.topic,
         since=parse_since(args.since),
+        unread_only=args.unread,
+        starred_only=args.starred,
     )
     _check_names(ctx, topic=args.topic, source=args.source)
+    _hint_if_empty(ctx)
     for row in list_articles(ctx.db, filters, limit=args.limit):
         if args.json:
             emit_json(_article_json(row))
         else:
             topics = f"  [{', '.join(row['topics'])}]" if row["topics"] else ""
             emit_line(
-                f"{_short_time(row['sort_time'])}  {row['outlet'] or row['source']}: {row['title']}{topics}"
+                f"{ctx.when(row['sort_time'], row['date_origin'])}  {row['outlet'] or row['source']}: "
+                f"{row['title']}{topics}"
             )
     return EXIT_OK
+
+
+def _hint_if_empty(ctx: Context) -> None:
+    """An empty database is a first run, not an empty result: say how to fill it (on stderr: stdout stays
+    the listing, empty, for scripts)."""
+    from store.views import library_size
+
+    _sources, has_articles = library_size(ctx.db)
+    if not has_articles:
+        where = (
+            f"the sources in {ctx.config.path}"
+            if ctx.config.sources
+            else f"no sources yet: add some to {ctx.config.path}"
+        )
+        print(
+            f"newswatch: no articles stored yet ({where}); fetch them with `newswatch ingest`",
+            file=sys.stderr,
+        )
 
 
 def _check_names(ctx: Context, *, topic: str | None = None, source: str | None = None) -> None:
@@ -544,7 +631,7 @@ def _topic_test(ctx: Context, args: argparse.Namespace) -> int:
         if args.json:
             emit_json({**_article_json(row), "matched_terms": terms})
         else:
-            emit_line(f"  {_short_time(row['sort_time'])}  {row['outlet']}: {row['title']}")
+            emit_line(f"  {ctx.when(row['sort_time'], row['date_origin'])}  {row['outlet']}: {row['title']}")
             emit_line(f"      matched: {', '.join(terms)}")
     return EXIT_OK
 
@@ -583,21 +670,26 @@ def _print_alerts(
         if as_json:
             emit_json(alert.as_json())
         else:
-            emit_line(format_alert_line(alert))
+            emit_line(format_alert_line(alert, utc=ctx.config.utc))
     return EXIT_OK
 
 
 def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
+    from newswatch.timefmt import format_span, is_stand_in
     from store.stories import list_stories
 
     compiled = ctx.compile(args.query) if args.query else None
     _check_names(ctx, topic=args.topic, source=args.source)
+    _hint_if_empty(ctx)
     for story in list_stories(
         ctx.db,
         fts=compiled.fts if compiled else None,
         topic=args.topic,
         source=args.source,
         since=parse_since(args.since),
+        until=parse_since(args.until),
+        unread_only=args.unread,
+        starred_only=args.starred,
         limit=args.limit,
         order=args.sort,
     ):
@@ -614,15 +706,57 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
                     "topics": story["topics"],
                     "first_seen": story["first_seen"],
                     "last_seen": story["last_seen"],
+                    "first_seen_is_stand_in": is_stand_in(story["first_origin"]),
                 }
             )
         else:
             topics = f"  [{', '.join(story['topics'])}]" if story["topics"] else ""
-            emit_line(
-                f"{_short_time(story['last_seen'])}  {story['title']}  "
-                f"({story['size']} articles, {story['outlets']} outlets){topics}"
+            span = format_span(
+                story["first_seen"],
+                story["last_seen"],
+                story["first_origin"],
+                story["last_origin"],
+                utc=ctx.config.utc,
             )
+            emit_line(
+                f"{span}  {story['title']}  ({story['size']} articles, {story['outlets']} outlets){topics}"
+            )
+            if args.outlets:
+                emit_line(f"    {', '.join(story['sources'])}")
     return EXIT_OK
+
+
+def _mark(ctx: Context, args: argparse.Namespace, change: str) -> int:
+    """`read` / `star`: every id must exist (a typo is an error, not a silent no-op)."""
+    from store.articles import set_read, set_starred
+    from store.db import write_batch
+    from store.views import existing_ids, set_stories_read, set_stories_starred
+
+    known = existing_ids(ctx.db, args.ids, stories=args.story)
+    missing = [str(i) for i in args.ids if i not in known]
+    if missing:
+        kind = "story" if args.story else "article"
+        raise CliError(f"{args.command}: no {kind} with id {', '.join(missing)}", EXIT_CONFIG)
+    value = not args.undo
+    with write_batch(ctx.db):
+        if change == "read" and args.story:
+            set_stories_read(ctx.db, args.ids, value)
+        elif change == "read":
+            set_read(ctx.db, args.ids, value)
+        elif args.story:
+            set_stories_starred(ctx.db, args.ids, value)
+        else:
+            for article_id in args.ids:
+                set_starred(ctx.db, article_id, value)
+    return EXIT_OK
+
+
+def cmd_read(ctx: Context, args: argparse.Namespace) -> int:
+    return _mark(ctx, args, "read")
+
+
+def cmd_star(ctx: Context, args: argparse.Namespace) -> int:
+    return _mark(ctx, args, "star")
 
 
 def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:
@@ -655,6 +789,8 @@ _COMMANDS = {
     "alerts": cmd_alerts,
     "stories": cmd_stories,
     "regroup": cmd_regroup,
+    "read": cmd_read,
+    "star": cmd_star,
     None: cmd_tui,
 }
 

@@ -85,6 +85,11 @@ class Config:
     topics: list[TopicConfig] = field(default_factory=list)
     realert_sizes: list[int] = field(default_factory=list)
     mark_story_read: bool = True
+    # Times in UTC instead of the local time zone (`[ui] utc = true`, or `newswatch --utc`).
+    utc: bool = False
+    # How `o` opens a link: "w3m %u" (in the terminal) or "firefox %u &" (in the background); see
+    # newswatch.browser. None: $BROWSER, the desktop's opener, or a console browser on PATH.
+    browser: str | None = None
     fetch_timeout: float = 20.0
     fetch_deadline: float = 60.0
     max_body_mb: float = 10.0
@@ -106,6 +111,34 @@ def default_db_path() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path(APP_NAME) / "newswatch.db"
+
+
+def write_starter_config(path: Path, *, bundled: Path = BUNDLED_CONFIG) -> Path:
+    """Create the user's config from the bundled one, its sources commented out (paths made absolute, so
+    uncommenting one reads the bundled samples); topics and term lists stay. Refuses to overwrite."""
+    if path.exists():
+        raise FileExistsError(f"{path} already exists")
+    lines = bundled.read_text(encoding="utf-8").splitlines()
+    out = [
+        "# newswatch configuration, created from the bundled sample. Paths are relative to this file.",
+        "# The bundled sample sources, commented out: remove the '# ' before a [[sources]] block to read it.",
+    ]
+    in_source = False
+    for line in lines[1:] if lines and lines[0].startswith("# newswatch configuration") else lines:
+        stripped = line.strip()
+        if stripped == "[[sources]]":
+            in_source = True
+        elif stripped.startswith("[") or not stripped:
+            in_source = False
+        if in_source:
+            match = re.match(r'^(\s*path\s*=\s*)"(.*)"(.*)$', line)
+            if match and not Path(match[2]).is_absolute():
+                line = f'{match[1]}"{(bundled.parent / match[2]).as_posix()}"{match[3]}'
+            line = f"# {line}"
+        out.append(line)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
 
 
 def resolve_config_path(explicit: str | None) -> Path:
@@ -273,9 +306,19 @@ def load_config(path: Path) -> Config:
                 "alerts.realert_sizes", "expected a list of story sizes greater than 1, e.g. [5, 20]"
             )
 
-    ui = _subtable(check, raw, "ui", {"mark_story_read"})
+    ui = _subtable(check, raw, "ui", {"mark_story_read", "utc", "browser"})
+    if (browser := check.typed(ui, "browser", str, "ui.")) is not None:
+        from newswatch.browser import BrowserSettingError, parse_browser_setting
+
+        try:
+            parse_browser_setting(browser)
+            config.browser = browser
+        except BrowserSettingError as error:
+            check.problem("ui.browser", f'{error} (expected a command like "w3m %u" or "firefox %u &")')
     if (mark := check.typed(ui, "mark_story_read", bool, "ui.")) is not None:
         config.mark_story_read = mark
+    if (utc := check.typed(ui, "utc", bool, "ui.")) is not None:
+        config.utc = utc
 
     fetch = _subtable(
         check,

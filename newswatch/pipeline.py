@@ -102,6 +102,8 @@ class IngestOptions:
     source_outlets: dict[str, str] = field(default_factory=dict)
     force: bool = False  # fetch feeds even when not due (Retry-After and backoff still apply)
     only_due: bool = False  # `watch`: honour each source's interval
+    # `ingest` (cron): honour an interval the user set (`interval = "6h"`); sources without one are always due.
+    honour_intervals: bool = False
     default_interval: int = 30 * 60
     fetch_settings: dict[str, Any] = field(default_factory=dict)  # FetchLimits keyword arguments
     progress: Callable[[int, int, str], None] | None = None
@@ -169,7 +171,9 @@ def _is_due(row: dict[str, Any], options: IngestOptions, now: datetime) -> bool:
     not_before = from_db_time(row["next_fetch_after"])
     if not_before and now < not_before and (row["consecutive_failures"] or not options.force):
         return False
-    if options.only_due and row["last_attempt_at"]:
+    if (options.only_due or (options.honour_intervals and row["interval_seconds"])) and row[
+        "last_attempt_at"
+    ]:
         interval = timedelta(seconds=row["interval_seconds"] or options.default_interval)
         last = from_db_time(row["last_attempt_at"])
         return last is None or now - last >= interval
@@ -479,7 +483,8 @@ def _store_feed(
         retry = None if result.run_deadline_reached else _retry_time(row, result, options, now)
         source_store.record_failure(db, row["id"], result.error, now=now, next_fetch_after=retry)
         return
-    next_fetch = _polite_next_fetch(result, parsed, now)
+    hint = _poll_hint(result, parsed, row)
+    next_fetch = now + timedelta(seconds=min(hint, _MAX_BACKOFF.total_seconds())) if hint else None
     if result.not_modified:
         outcome.unchanged += source_store.article_count(db, row["id"])
         source_store.record_success(db, row["id"], now=now, next_fetch_after=next_fetch)
@@ -499,6 +504,7 @@ def _store_feed(
         last_modified=result.last_modified,
         new_location=result.permanent_redirect_url,
         next_fetch_after=next_fetch,
+        poll_hint_seconds=hint,
     )
 
 
@@ -513,11 +519,14 @@ def _retry_time(row: dict[str, Any], result: Any, options: IngestOptions, now: d
     return now + min(timedelta(seconds=interval * (2 ** (failures - 1))), _MAX_BACKOFF)
 
 
-def _polite_next_fetch(result: Any, parsed: ParseResult | None, now: datetime) -> datetime | None:
-    """A feed's <ttl> and Cache-Control max-age are lower bounds on how soon we poll again."""
+def _poll_hint(result: Any, parsed: ParseResult | None, row: dict[str, Any]) -> int:
+    """A feed's <ttl> and Cache-Control max-age, in seconds: lower bounds on how soon we poll again.
+
+    A 304 has no body (so no <ttl>) and often no Cache-Control: the hint the feed gave last stands."""
     hints = [result.max_age_seconds or 0, (parsed.ttl_seconds if parsed else None) or 0]
-    wait = max(hints)
-    return now + timedelta(seconds=min(wait, _MAX_BACKOFF.total_seconds())) if wait > 0 else None
+    if parsed is None:
+        hints.append(row.get("poll_hint_seconds") or 0)
+    return int(max(hints))
 
 
 # --- shared --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ def ingest_options(
     progress: Callable[[int, int, str], None] | None = None,
     force: bool = False,
     only_due: bool = False,
+    honour_intervals: bool = False,
 ) -> Any:
     """IngestOptions from a loaded config and its compiled topics (for the CLI, `watch` and the TUI's R)."""
     from newswatch.config import DEFAULT_INTERVAL_SECONDS
@@ -46,6 +47,7 @@ def ingest_options(
         source_outlets=config.source_outlets,
         force=force,
         only_due=only_due,
+        honour_intervals=honour_intervals,
         default_interval=DEFAULT_INTERVAL_SECONDS,
         fetch_settings=limits,
         progress=progress,

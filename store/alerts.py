@@ -58,7 +58,8 @@ def pending_alerts(
 def _pending_row(db: sqlite_utils.Database, story_id: int, topic_id: int) -> dict[str, Any]:
     [row] = db.query(
         """SELECT st.id AS story_id, t.id AS topic_id, t.name AS topic, st.title, st.size, st.outlets,
-                  st.first_seen, st.last_seen, st.lead_article_id, lead.url, lead.outlet, lead.published,
+                  st.first_seen, st.first_origin, st.last_seen, st.lead_article_id, lead.url, lead.outlet,
+                  lead.published,
                   al.size_at_alert
            FROM stories st JOIN topics t ON t.id = ? JOIN articles lead ON lead.id = st.lead_article_id
            LEFT JOIN alerts al ON al.story_id = st.id AND al.topic_id = t.id

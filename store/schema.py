@@ -225,11 +225,34 @@ def _v4_bulk_fts_insert(db: sqlite_utils.Database) -> None:
     _run_script(db, "DROP TRIGGER IF EXISTS articles_fts_insert;")
 
 
+def _v5_story_dates(db: sqlite_utils.Database) -> None:
+    """A story is dated by its first report (stand-in dates only when no member has a real one), sorted by
+    it, and says where its first and last dates came from, so a stand-in is shown as one. A feed keeps its
+    last polling hint across 304s."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE stories ADD COLUMN first_origin TEXT NOT NULL DEFAULT 'feed';
+        ALTER TABLE stories ADD COLUMN last_origin TEXT NOT NULL DEFAULT 'feed';
+        CREATE INDEX stories_by_first_seen ON stories (first_seen DESC, id DESC);
+        DROP INDEX stories_by_outlets;
+        CREATE INDEX stories_by_outlets ON stories (outlets DESC, first_seen DESC, id DESC);
+        -- A feed's last <ttl> / Cache-Control max-age, in seconds: a 304 carries no <ttl>, and the wait it
+        -- asked for must outlive the 304.
+        ALTER TABLE sources ADD COLUMN poll_hint_seconds INTEGER;
+        """,
+    )
+    from store.stories import refresh_stories
+
+    refresh_stories(db, [row[0] for row in db.execute("SELECT id FROM stories")])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_grouping_state,
     _v3_compact_grouping_state,
     _v4_bulk_fts_insert,
+    _v5_story_dates,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -124,11 +124,15 @@ def record_success(
     last_modified: str | None = None,
     new_location: str | None = None,
     next_fetch_after: datetime | None = None,
+    poll_hint_seconds: int | None = None,
 ) -> None:
+    """A successful fetch; `poll_hint_seconds` (the feed's <ttl> / max-age) is kept until a fetch says
+    otherwise, since a 304 repeats neither."""
     db.conn.execute(
         """UPDATE sources SET last_attempt_at = ?, last_success_at = ?, last_error = NULL,
                consecutive_failures = 0, etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),
-               location = COALESCE(?, location), next_fetch_after = ?
+               location = COALESCE(?, location), next_fetch_after = ?,
+               poll_hint_seconds = COALESCE(?, poll_hint_seconds)
            WHERE id = ?""",
         [
             to_db_time(now),
@@ -137,6 +141,7 @@ def record_success(
             last_modified,
             new_location,
             to_db_time(next_fetch_after),
+            poll_hint_seconds,
             source_id,
         ],
     )

@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlite_utils
 
+from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store.articles import _chunks
-from store.db import to_db_time
 
 
 def assign_stories(
@@ -55,64 +55,90 @@ def merge_stories(db: sqlite_utils.Database, keep: int, absorbed: Sequence[int])
 def refresh_stories(db: sqlite_utils.Database, story_ids: Iterable[int]) -> None:
     """Recompute each story's row from its members.
 
-    The lead is the fullest primary copy (not a duplicate), the earliest one on a tie, so a reader opens the
-    most complete text.
+    The lead is the fullest text, the earliest report on a tie, so a reader opens the most complete text;
+    the original of each set of copies is the earliest report (`_choose_canonical_copies`). A story is dated by its first report and spans to its last; stand-in dates (a
+    file's time, the time first fetched) count only when no member has a real date, since a re-fetched or
+    copied file must not make an old story look new.
     """
     conn = db.conn
     for story_id in sorted(set(story_ids)):
         members = conn.execute(
-            """SELECT id, title, body_chars, sort_time, outlet, duplicate_of FROM articles
+            """SELECT id, title, body_chars, sort_time, outlet, duplicate_of, date_origin FROM articles
                WHERE story_id = ? ORDER BY sort_time, id""",
             [story_id],
         ).fetchall()
         if not members:
             conn.execute("DELETE FROM stories WHERE id = ?", [story_id])
             continue
-        primaries = [m for m in members if m[5] is None] or members
-        # Fullest first; members are in time order, so on a tie the earliest wins.
-        lead = max(primaries, key=lambda m: m[2])
+        members = _choose_canonical_copies(conn, members)
+        # The fullest text, a copy included (a reprint that adds paragraphs is the better read); on a tie
+        # the earliest real date wins (max keeps the first of equals).
+        lead = max(sorted(members, key=_report_order), key=lambda m: m[2])
         outlets = {m[4].casefold() for m in members if m[4]} or {""}
+        dated = [m for m in members if m[6] not in UNCERTAIN_DATE_ORIGINS] or members
+        first, last = dated[0], dated[-1]
         conn.execute(
-            """INSERT INTO stories (id, lead_article_id, title, size, outlets, first_seen, last_seen)
-               VALUES (?, ?, ?, ?, ?, ?, ?)
+            """INSERT INTO stories (id, lead_article_id, title, size, outlets, first_seen, last_seen,
+                                    first_origin, last_origin)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (id) DO UPDATE SET lead_article_id = excluded.lead_article_id, title = excluded.title,
                    size = excluded.size, outlets = excluded.outlets, first_seen = excluded.first_seen,
-                   last_seen = excluded.last_seen""",
-            [story_id, lead[0], lead[1], len(members), len(outlets), members[0][3], members[-1][3]],
+                   last_seen = excluded.last_seen, first_origin = excluded.first_origin,
+                   last_origin = excluded.last_origin""",
+            [story_id, lead[0], lead[1], len(members), len(outlets), first[3], last[3], first[6], last[6]],
         )
+
+
+def _report_order(member: Sequence[Any]) -> tuple[bool, str, int]:
+    """Real dates before stand-ins, then earliest first, then the first stored."""
+    return (member[6] in UNCERTAIN_DATE_ORIGINS, member[3], member[0])
+
+
+def _choose_canonical_copies(conn: Any, members: list[Any]) -> list[Any]:
+    """Within each set of exact copies, the original is the earliest report (the fullest on a tie), whatever
+    order they were stored in: a 14:05 wire is the original of a 14:20 reprint stored an hour before it.
+
+    Grouping marks the later-placed article a copy of the earlier-placed one; across ingest passes that is
+    store order, so every copy set is settled again here. Returns the members with `duplicate_of` as
+    written."""
+    ids = {m[0] for m in members}
+    root: dict[int, int] = {}
+
+    def find(article_id: int) -> int:
+        while root.get(article_id, article_id) != article_id:
+            article_id = root[article_id]
+        return article_id
+
+    for m in members:
+        if m[5] is not None and m[5] in ids:
+            a, b = find(m[0]), find(m[5])
+            if a != b:
+                root[a] = b
+    if not root:
+        return members
+    clusters: dict[int, list[Any]] = {}
+    for m in members:
+        if m[5] is None or m[5] in ids:
+            clusters.setdefault(find(m[0]), []).append(m)
+    chosen: dict[int, int | None] = {}
+    for cluster in clusters.values():
+        if len(cluster) < 2:
+            continue
+        original = min(cluster, key=lambda m: (*_report_order(m)[:2], -m[2], m[0]))
+        for m in cluster:
+            want = None if m is original else original[0]
+            if m[5] != want:
+                chosen[m[0]] = want
+    if not chosen:
+        return members
+    conn.executemany("UPDATE articles SET duplicate_of = ? WHERE id = ?", [(d, a) for a, d in chosen.items()])
+    return [(*m[:5], chosen.get(m[0], m[5]), *m[6:]) if m[0] in chosen else m for m in members]
 
 
 def clear_all_stories(db: sqlite_utils.Database) -> None:
     """For a full regroup: forget every placement (article rows stay)."""
     db.conn.execute("UPDATE articles SET story_id = NULL, duplicate_of = NULL")
     db.conn.execute("DELETE FROM stories")
-
-
-def _story_where(fts: str | None, topic: str | None, since: Any, source: str | None) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if fts:
-        clauses.append(
-            "st.id IN (SELECT a.story_id FROM articles a WHERE a.id IN"
-            " (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?))"
-        )
-        params.append(fts)
-    if topic:
-        clauses.append(
-            """st.id IN (SELECT a.story_id FROM article_topics at JOIN articles a ON a.id = at.article_id
-                         WHERE at.topic_id = (SELECT id FROM topics WHERE name = ? COLLATE NOCASE))"""
-        )
-        params.append(topic)
-    if source:
-        clauses.append(
-            """st.id IN (SELECT a.story_id FROM articles a JOIN sources s ON s.id = a.source_id
-                         WHERE s.name = ? COLLATE NOCASE)"""
-        )
-        params.append(source)
-    if since:
-        clauses.append("st.last_seen >= ?")
-        params.append(to_db_time(since))
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 def list_stories(
@@ -122,32 +148,51 @@ def list_stories(
     topic: str | None = None,
     source: str | None = None,
     since: Any = None,
+    until: Any = None,
+    unread_only: bool = False,
+    starred_only: bool = False,
     limit: int = 50,
     offset: int = 0,
     order: str = "newest",
 ) -> list[dict[str, Any]]:
-    """Stories newest first (or by most outlets), with member ids, outlets and topics."""
-    where, params = _story_where(fts, topic, since, source)
-    order_by = (
-        "st.outlets DESC, st.last_seen DESC, st.id DESC"
-        if order == "outlets"
-        else "st.last_seen DESC, st.id DESC"
+    """Stories newest first (or by most outlets), with member ids, outlets and topics.
+
+    The ids come from `store.views.story_ids`, the interface's own listing, so the CLI and the interface
+    always list the same stories for the same filters."""
+    from store.views import StoryQuery, story_ids
+
+    query = StoryQuery(
+        fts=fts,
+        topic=topic,
+        source=source,
+        since=since,
+        until=until,
+        unread_only=unread_only,
+        starred_only=starred_only,
+        order=order,
     )
-    stories = list(
-        db.query(
-            f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.lead_article_id,
-                       a.url AS lead_url, a.outlet AS lead_outlet
+    ids = story_ids(db, query, limit=limit, offset=offset)
+    found = {
+        story["id"]: story
+        for chunk in _chunks(ids)
+        for story in db.query(
+            f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.first_origin,
+                       st.last_origin, st.lead_article_id, a.url AS lead_url, a.outlet AS lead_outlet
                 FROM stories st JOIN articles a ON a.id = st.lead_article_id
-                {where} ORDER BY {order_by} LIMIT ? OFFSET ?""",
-            [*params, limit, offset],
+                WHERE st.id IN ({",".join("?" * len(chunk))})""",
+            list(chunk),
         )
-    )
+    }
+    stories = [found[i] for i in ids if i in found]
     for story in stories:
         members = db.execute(
-            "SELECT id, outlet FROM articles WHERE story_id = ? ORDER BY sort_time, id", [story["id"]]
+            "SELECT id, outlet, read, starred FROM articles WHERE story_id = ? ORDER BY sort_time, id",
+            [story["id"]],
         ).fetchall()
         story["article_ids"] = [m[0] for m in members]
         story["sources"] = sorted({m[1] for m in members if m[1]}, key=str.casefold)
+        story["unread"] = sum(1 for m in members if not m[2])
+        story["starred"] = any(m[3] for m in members)
         story["topics"] = sorted(
             name
             for (name,) in db.execute(

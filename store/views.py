@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store.articles import ArticleFilter, _chunks, article_conditions
 from store.db import to_db_time
 
@@ -41,17 +42,24 @@ class StoryQuery:
         )
 
 
-def _article_clauses(query: StoryQuery) -> tuple[list[str], list[Any]]:
-    """Conditions on a member article `a`: a story matches when any member matches all of them."""
-    return article_conditions(
-        ArticleFilter(
-            fts=query.fts,
-            topic=query.topic,
-            source=query.source,
-            unread_only=query.unread_only,
-            starred_only=query.starred_only,
-        )
-    )
+def _member_conditions(query: StoryQuery) -> list[tuple[str, list[Any]]]:
+    """Each condition on a member article `a`, with its parameters.
+
+    A story matches when every condition is met by some member, not necessarily the same one: a story whose
+    Reuters copy says "sanctions" and whose AP copy is tagged with the topic matches "sanctions" in that topic.
+    """
+    conditions = []
+    for part in (
+        ArticleFilter(fts=query.fts),
+        ArticleFilter(topic=query.topic),
+        ArticleFilter(source=query.source),
+        ArticleFilter(unread_only=query.unread_only),
+        ArticleFilter(starred_only=query.starred_only),
+    ):
+        clauses, params = article_conditions(part)
+        if clauses:
+            conditions.append((" AND ".join(clauses), params))
+    return conditions
 
 
 def _story_clauses(query: StoryQuery) -> tuple[list[str], list[Any]]:
@@ -70,28 +78,29 @@ def _order_by(order: str) -> str:
     if order not in ORDERS:
         raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
     if order == "outlets":
-        return "st.outlets DESC, st.last_seen DESC, st.id DESC"
-    return "st.last_seen DESC, st.id DESC"
+        return "st.outlets DESC, st.first_seen DESC, st.id DESC"
+    return "st.first_seen DESC, st.id DESC"
 
 
-def story_ids(db: sqlite_utils.Database, query: StoryQuery, *, limit: int | None = None) -> list[int]:
-    """Ids of the stories matching `query`, in display order: the snapshot the list pages over."""
-    article_clauses, article_params = _article_clauses(query)
+def story_ids(
+    db: sqlite_utils.Database, query: StoryQuery, *, limit: int | None = None, offset: int = 0
+) -> list[int]:
+    """Ids of the stories matching `query`, in display order: the snapshot the interface pages over, and the
+    one story listing (the CLI's `stories` lists these ids too)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    # Member-driven: each condition uses its own index (FTS, topic, source), then its hits name their stories.
+    for clause, clause_params in _member_conditions(query):
+        clauses.append(f"st.id IN (SELECT a.story_id FROM articles a WHERE {clause})")
+        params.extend(clause_params)
     story_clauses, story_params = _story_clauses(query)
-    clauses = list(story_clauses)
-    params: list[Any] = list(story_params)
-    if article_clauses:
-        # Member-driven: the article conditions use their own indexes (FTS, topic, source), then each hit
-        # names its story; the outer query only sorts that set.
-        clauses.insert(
-            0, f"st.id IN (SELECT a.story_id FROM articles a WHERE {' AND '.join(article_clauses)})"
-        )
-        params[:0] = article_params
+    clauses += story_clauses
+    params += story_params
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = f"SELECT st.id FROM stories st {where} ORDER BY {_order_by(query.order)}"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
+    if limit is not None or offset:
+        sql += " LIMIT ? OFFSET ?"
+        params += [-1 if limit is None else limit, offset]
     return [row[0] for row in db.execute(sql, params)]
 
 
@@ -106,30 +115,27 @@ def first_story_ids(db: sqlite_utils.Database, query: StoryQuery, *, count: int 
     if query.order != "newest" or (not query.fts and (query.topic or query.source)):
         # Topic and source lists come from their own indexes: the full snapshot is already quick.
         return None
-    article_clauses, article_params = _article_clauses(replace(query, fts=None))
+    others = _member_conditions(replace(query, fts=None))
+    exists = [
+        f"EXISTS (SELECT 1 FROM articles a WHERE a.story_id = st.id AND {clause})" for clause, _ in others
+    ]
+    exists_params = [param for _, clause_params in others for param in clause_params]
     story_clauses, story_params = _story_clauses(query)
+    clauses = exists + story_clauses
+    params: list[Any] = exists_params + story_params
     if query.fts:
-        extra = "".join(f" AND {clause}" for clause in article_clauses)
-        story_where = "".join(f" AND {clause}" for clause in story_clauses)
+        extra = "".join(f" AND {clause}" for clause in clauses)
         sql = f"""
             SELECT st.id FROM stories st
             WHERE st.id IN (
                 SELECT a.story_id FROM articles a
                 WHERE a.id IN (
-                    SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
-                {extra})
-            {story_where}
-            ORDER BY st.last_seen DESC, st.id DESC"""
-        return [row[0] for row in db.execute(sql, [query.fts, count * 3, *article_params, *story_params])]
-    clauses = list(story_clauses)
-    params = list(story_params)
-    if article_clauses:
-        clauses.append(
-            f"EXISTS (SELECT 1 FROM articles a WHERE a.story_id = st.id AND {' AND '.join(article_clauses)})"
-        )
-        params.extend(article_params)
+                    SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?))
+            {extra}
+            ORDER BY st.first_seen DESC, st.id DESC"""
+        return [row[0] for row in db.execute(sql, [query.fts, count * 3, *params])]
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = f"SELECT st.id FROM stories st {where} ORDER BY st.last_seen DESC, st.id DESC LIMIT ?"
+    sql = f"SELECT st.id FROM stories st {where} ORDER BY st.first_seen DESC, st.id DESC LIMIT ?"
     return [row[0] for row in db.execute(sql, [*params, count])]
 
 
@@ -141,7 +147,10 @@ class StoryRow:
     title: str
     size: int
     outlets: int
+    first_seen: str  # the first report (see store.stories.refresh_stories)
     last_seen: str
+    first_origin: str  # where those dates came from: a stand-in is shown as one
+    last_origin: str
     lead_article_id: int
     lead_outlet: str
     unread: int
@@ -155,15 +164,15 @@ def stories_by_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, S
     for chunk in _chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         for row in db.execute(
-            f"""SELECT st.id, st.title, st.size, st.outlets, st.last_seen, st.lead_article_id,
-                       coalesce(lead.outlet, ''),
+            f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.first_origin,
+                       st.last_origin, st.lead_article_id, coalesce(lead.outlet, ''),
                        (SELECT count(*) FROM articles m WHERE m.story_id = st.id AND m.read = 0),
                        EXISTS (SELECT 1 FROM articles m WHERE m.story_id = st.id AND m.starred = 1)
                 FROM stories st LEFT JOIN articles lead ON lead.id = st.lead_article_id
                 WHERE st.id IN ({marks})""",
             list(chunk),
         ):
-            rows[row[0]] = StoryRow(*row[:8], starred=bool(row[8]))
+            rows[row[0]] = StoryRow(*row[:11], starred=bool(row[11]))
         for story_id, name in db.execute(
             f"""SELECT DISTINCT a.story_id, t.name FROM articles a
                 JOIN article_topics at ON at.article_id = a.id JOIN topics t ON t.id = at.topic_id
@@ -179,7 +188,7 @@ def story_member_rows(db: sqlite_utils.Database, story_id: int) -> list[dict[str
     """A story's articles for the expanded list and "also reported by": lead first, then by time."""
     return list(
         db.query(
-            """SELECT a.id, a.title, a.outlet, a.url, a.sort_time, a.read, a.starred, a.duplicate_of,
+            """SELECT a.id, a.title, a.outlet, a.url, a.sort_time, a.date_origin, a.read, a.starred, a.duplicate_of,
                       s.name AS source, (a.id = st.lead_article_id) AS is_lead
                FROM articles a JOIN sources s ON s.id = a.source_id
                LEFT JOIN stories st ON st.id = a.story_id
@@ -211,17 +220,66 @@ def set_story_starred(db: sqlite_utils.Database, story_id: int, lead_article_id:
         db.conn.execute("UPDATE articles SET starred = 0 WHERE story_id = ? AND starred = 1", [story_id])
 
 
-def mark_opened(db: sqlite_utils.Database, article_id: int, *, whole_story_if_lead: bool) -> None:
-    """An article was opened: it is read; opening a story's lead may mark the whole story read."""
+def mark_opened(db: sqlite_utils.Database, article_id: int, *, whole_story: bool) -> None:
+    """An article was opened: it is read; with `whole_story` (the `mark_story_read` setting) so is every
+    copy and rewrite of its story, whichever member was opened: the analyst has read the event."""
     db.conn.execute("UPDATE articles SET read = 1 WHERE id = ? AND read = 0", [article_id])
-    if whole_story_if_lead:
-        row = db.execute(
-            "SELECT st.id FROM stories st JOIN articles a ON a.story_id = st.id"
-            " WHERE a.id = ? AND st.lead_article_id = a.id",
-            [article_id],
-        ).fetchone()
-        if row is not None:
+    if whole_story:
+        row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
+        if row is not None and row[0] is not None:
             set_story_read(db, row[0], True)
+
+
+def set_stories_read(db: sqlite_utils.Database, story_ids: Sequence[int], read: bool = True) -> int:
+    """Mark every article of these stories read (or unread): "mark all read" over a view; returns how
+    many articles changed."""
+    changed = 0
+    for chunk in _chunks(list(story_ids)):
+        cursor = db.conn.execute(
+            f"UPDATE articles SET read = ? WHERE read != ? AND story_id IN ({','.join('?' * len(chunk))})",
+            [int(read), int(read), *chunk],
+        )
+        changed += cursor.rowcount
+    return changed
+
+
+def existing_ids(db: sqlite_utils.Database, ids: Sequence[int], *, stories: bool = False) -> set[int]:
+    """Which of `ids` are stored articles (or stories)."""
+    table = "stories" if stories else "articles"
+    found: set[int] = set()
+    for chunk in _chunks(list(ids)):
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            row[0] for row in db.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", list(chunk))
+        )
+    return found
+
+
+def set_stories_starred(db: sqlite_utils.Database, story_ids: Sequence[int], starred: bool) -> None:
+    """Star stories through their leads, or clear every star in them (see `set_story_starred`)."""
+    for chunk in _chunks(list(story_ids)):
+        marks = ",".join("?" * len(chunk))
+        for story_id, lead in db.execute(
+            f"SELECT id, lead_article_id FROM stories WHERE id IN ({marks})", list(chunk)
+        ).fetchall():
+            set_story_starred(db, story_id, lead, starred)
+
+
+def first_unread(db: sqlite_utils.Database, story_ids: Sequence[int]) -> int | None:
+    """The first of `story_ids` (in the order given) with an unread article, or None."""
+    for chunk in _chunks(list(story_ids)):
+        unread = {
+            row[0]
+            for row in db.execute(
+                f"SELECT DISTINCT story_id FROM articles WHERE read = 0"
+                f" AND story_id IN ({','.join('?' * len(chunk))})",
+                list(chunk),
+            )
+        }
+        for story_id in chunk:
+            if story_id in unread:
+                return story_id
+    return None
 
 
 def topic_queries(db: sqlite_utils.Database) -> dict[str, str]:
@@ -240,23 +298,38 @@ class TopicSummary:
     query: str
     unread: int
     articles: int
-    daily: list[int]  # article counts per day, oldest first, today last
+    daily: list[int]  # stories per day by their first report, oldest first, today last
 
 
-def topic_summaries(db: sqlite_utils.Database, *, today: datetime, days: int = 14) -> list[TopicSummary]:
-    """Every topic with its unread count and its daily volume over the last `days` days (for a sparkline)."""
-    from datetime import timedelta
+def topic_summaries(
+    db: sqlite_utils.Database, *, today: datetime, days: int = 14, utc: bool = False
+) -> list[TopicSummary]:
+    """Every topic with its unread count and its daily volume over the last `days` days (for a sparkline).
 
-    start_day = (today - timedelta(days=days - 1)).date()
+    The volume counts stories, not copies, on the day of their first report in `today`'s time zone: an old
+    story re-fetched today, or reprinted by ten outlets, is one story on its own day."""
+    from datetime import UTC, time, timedelta
+
+    zone = UTC if utc else today.tzinfo
+    start_day = (today.astimezone(zone) - timedelta(days=days - 1)).date()
     day_keys = [(start_day + timedelta(days=offset)).isoformat() for offset in range(days)]
     daily: dict[int, dict[str, int]] = {}
-    for topic_id, day, count in db.execute(
-        """SELECT at.topic_id, substr(a.sort_time, 1, 10) AS day, count(*)
-           FROM articles a JOIN article_topics at ON at.article_id = a.id
-           WHERE a.sort_time >= ? GROUP BY at.topic_id, day""",
-        [day_keys[0]],
+    # A day early: a first report late on the previous UTC day may fall on the first local day.
+    since = datetime.combine(start_day - timedelta(days=1), time(0), tzinfo=UTC)
+    for topic_id, _story_id, first_seen, origin in db.execute(
+        """SELECT DISTINCT at.topic_id, st.id, st.first_seen, st.first_origin
+           FROM stories st JOIN articles a ON a.story_id = st.id
+           JOIN article_topics at ON at.article_id = a.id
+           WHERE st.first_seen >= ?""",
+        [to_db_time(since)],
     ):
-        daily.setdefault(topic_id, {})[day] = count
+        when = datetime.fromisoformat(first_seen)
+        date_only = origin not in UNCERTAIN_DATE_ORIGINS and when.astimezone(UTC).timetz() == time(
+            0, tzinfo=UTC
+        )
+        day = (when.astimezone(UTC) if date_only else when.astimezone(zone)).date().isoformat()
+        counts = daily.setdefault(topic_id, {})
+        counts[day] = counts.get(day, 0) + 1
     summaries = []
     for topic_id, name, query, articles, unread in db.execute(
         """SELECT t.id, t.name, t.query, count(at.article_id),

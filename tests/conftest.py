@@ -65,6 +65,26 @@ def run_cli(*argv: str) -> CliRun:
     return CliRun(status, out.getvalue(), err.getvalue())
 
 
+def run_newswatch(*argv: str, tz: str = "UTC", env: dict[str, str] | None = None) -> CliRun:
+    """Run `newswatch ARGV` as a real subprocess (its own TZ and environment)."""
+    import os
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, "TZ": tz, **(env or {})}
+    full_env.pop("NEWSWATCH_CONFIG", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "newswatch.cli", *argv],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+    return CliRun(done.returncode, done.stdout, done.stderr)
+
+
 @pytest.fixture
 def cli() -> Iterator[object]:
     yield run_cli

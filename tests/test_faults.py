@@ -142,6 +142,13 @@ def _make_due(db: Path) -> None:
     """Stand-in for waiting: move every source's earliest next fetch into the past."""
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE sources SET next_fetch_after = '2000-01-01T00:00:00+00:00'")
+    _interval_passed(db)
+
+
+def _interval_passed(db: Path) -> None:
+    """Stand-in for waiting out the sources' `interval` (which `ingest` honours), not their ttl or backoff."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE sources SET last_attempt_at = '2000-01-01T00:00:00+00:00'")
 
 
 def test_retry_after_is_honoured_even_with_force(
@@ -208,6 +215,7 @@ def test_ttl_and_max_age_are_lower_bounds_and_a_304_is_not_refetched(
     assert _time(ttl["next_fetch_after"]) - _time(ttl["last_attempt_at"]) == timedelta(minutes=90)
     assert _time(cached["next_fetch_after"]) - _time(cached["last_attempt_at"]) == timedelta(minutes=10)
 
+    _interval_passed(db_path)
     second = _ingest(config, db_path)
     assert second.stdout.strip() == "0 new, 0 updated, 2 unchanged, 0 failed sources, 2 not due"
     assert len(feed_server.requests_for("/ttl.xml")) == 1
@@ -222,6 +230,7 @@ def test_ttl_and_max_age_are_lower_bounds_and_a_304_is_not_refetched(
     etag = _source(db_path, "Etag")
     assert len(feed_server.requests_for("/etag.xml")) == 3
     assert _time(etag["next_fetch_after"]) - _time(etag["last_attempt_at"]) == timedelta(minutes=15)
+    _interval_passed(db_path)
     assert _ingest(config, db_path).stdout.strip().endswith("3 not due")
     assert len(feed_server.requests_for("/etag.xml")) == 3
 

@@ -29,7 +29,14 @@ from feeds.files import (
     read_jsonl_file,
     read_path,
 )
-from feeds.records import DATE_FROM_MTIME, DATE_FROM_RECORD, DATE_FROM_TEXT, ArticleRecord
+from feeds.records import (
+    DATE_FROM_MENTION,
+    DATE_FROM_MTIME,
+    DATE_FROM_RECORD,
+    DATE_FROM_TEXT,
+    DATE_FROM_TEXT_NO_YEAR,
+    ArticleRecord,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -106,32 +113,58 @@ def test_seed_003_date_line_near_top() -> None:
     assert record.body.startswith("We, the Foreign Ministers of Australia")
 
 
-@pytest.mark.parametrize("prefix", ["000", "001", "004"])
-def test_undated_seeds_fall_back_to_mtime(prefix: str) -> None:
-    path = seed(prefix)
+def test_undated_seed_falls_back_to_mtime() -> None:
+    # 001 names only a weekday ("on Tuesday"): no date to take, so the file's time stands in, marked as such.
+    path = seed("001")
     record = one(path)
     assert record.date_origin == DATE_FROM_MTIME
     assert record.published == mtime_of(path)
     assert record.published.tzinfo is not None
 
 
-def test_seed_000_dates_in_prose_are_not_publication_dates() -> None:
-    # 000's body says "released on November 6, 2024": prose, not a date line, so mtime stands in.
+def test_seed_000_is_dated_by_the_latest_full_date_it_mentions() -> None:
+    # No date line; the body says "on November 6" and "released on November 6, 2024" (and the election "on
+    # November 5"): the latest full date it mentions is the best date the text gives.
     record = one(seed("000"))
     assert "November 6, 2024" in record.body
-    assert record.published != datetime(2024, 11, 6, tzinfo=UTC)
+    assert record.published == datetime(2024, 11, 6, tzinfo=UTC)
+    assert record.date_origin == DATE_FROM_MENTION
 
 
-def test_seed_004_yearless_date_is_not_guessed() -> None:
-    record = one(seed("004"))
-    assert record.published == mtime_of(seed("004"))
-    assert record.published.year != 2024 or record.published.month != 12 or record.published.day != 16
-    # The yearless dateline is the text's only time reference: kept as text, not turned into a date.
+@pytest.mark.parametrize("file_time", [datetime(2024, 12, 20, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)])
+def test_seed_004_yearless_date_takes_its_year_from_context(tmp_path: Path, file_time: datetime) -> None:
+    # "Dec. 16 () –" and "condemned this Monday": 16 December is a Monday in 2024, not in 2025 or 2026, so a
+    # copy of the file made years later (a fresh clone) still dates the event 2024.
+    path = tmp_path / "004.txt"
+    path.write_bytes(seed("004").read_bytes())
+    os.utime(path, (file_time.timestamp(), file_time.timestamp()))
+    record = one(path)
+    assert record.published == datetime(2024, 12, 16, tzinfo=UTC)
+    assert record.date_origin == DATE_FROM_TEXT_NO_YEAR
+    # The yearless dateline stays in the text (story grouping reads months from the lead).
     assert record.body.startswith("Dec. 16")
-    assert record.date_origin == "mtime"
     assert "Add Comment" not in record.body
     # 004's sanctions are article text and must stay searchable.
     assert "economic sanctions" in record.body
+
+
+def test_yearless_date_without_a_weekday_is_its_nearest_past_occurrence(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.txt", "A headline\n\nMar. 3 –\n\nThe council met and agreed the budget.\n")
+    when = datetime(2025, 2, 10, tzinfo=UTC).timestamp()
+    os.utime(path, (when, when))
+    record = one(path)
+    assert record.published == datetime(2024, 3, 3, tzinfo=UTC)
+    assert record.date_origin == DATE_FROM_TEXT_NO_YEAR
+
+
+def test_a_mentioned_date_after_the_file_time_is_not_taken(tmp_path: Path) -> None:
+    text = "A headline\n\nThe treaty of 2 May 2019 expires on 1 January 2031, the ministry said.\n"
+    path = write(tmp_path, "a.txt", text)
+    when = datetime(2025, 2, 10, tzinfo=UTC).timestamp()
+    os.utime(path, (when, when))
+    record = one(path)
+    assert record.published == datetime(2019, 5, 2, tzinfo=UTC)
+    assert record.date_origin == DATE_FROM_MENTION
 
 
 def test_seed_000_sidebar_ads_and_prompts_are_stripped() -> None:
@@ -225,22 +258,24 @@ def test_date_line_too_far_down_is_body(tmp_path: Path) -> None:
     paragraphs = "\n\n".join(f"Paragraph {n} of the story." for n in range(8))
     path = write(tmp_path, "a.txt", f"A headline\n\n{paragraphs}\n\n5 November 2024\n")
     record = one(path)
-    assert record.date_origin == DATE_FROM_MTIME
+    # Not a date line (too far down), but still the best date the text gives.
+    assert record.date_origin == DATE_FROM_MENTION
     assert "5 November 2024" in record.body
 
 
 def test_prose_with_a_date_is_not_a_date_line(tmp_path: Path) -> None:
     path = write(tmp_path, "a.txt", "A headline\n\nThe summit opened on 5 November 2024 in Rome.\n")
     record = one(path)
-    assert record.date_origin == DATE_FROM_MTIME
+    assert record.date_origin == DATE_FROM_MENTION
     assert record.body == "The summit opened on 5 November 2024 in Rome."
 
 
-def test_yearless_date_line_gives_no_date(tmp_path: Path) -> None:
+def test_yearless_date_line_is_placed_before_the_file_time(tmp_path: Path) -> None:
     path = write(tmp_path, "a.txt", "A headline\nDec. 16 () –\nThe story.\n")
     record = one(path)
-    assert record.date_origin == DATE_FROM_MTIME
-    assert record.published == mtime_of(path)
+    assert record.date_origin == DATE_FROM_TEXT_NO_YEAR
+    assert (record.published.month, record.published.day) == (12, 16)
+    assert mtime_of(path) - timedelta(days=366) < record.published <= mtime_of(path) + timedelta(days=1)
 
 
 def test_wire_dateline_and_person_byline(tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ def test_hostile_feed_is_stored_clean_and_printed_safely(
     assert rows["bidi"]["title"] == "Invoice fdp.exe and isolate"
     assert rows["zw"]["title"] == "Zerowidthjoiners and wordjoiner"
     assert "[bold red]Breaking[/]" in rows["markup"]["title"]  # literal: the TUI renders it as text
-    assert rows["clear"]["outlet"] == "Hostile Outlet"
+    assert rows["clear"]["outlet"] == "Hostile"  # the configured source, not the (hostile) feed title
     # 10 MB single lines are capped.
     assert len(rows["long"]["title"]) <= MAX_TITLE_CHARS + 1
     assert len(rows["long"]["body"]) <= MAX_BODY_CHARS + 1

@@ -48,7 +48,8 @@ def test_rss20_fields():
     assert first.title == "Leaders issue joint statement"
     assert first.url == "https://wire.example.com/news/2024/11/05/statement"  # resolved against the feed URL
     assert first.author == "Jane Reporter"
-    assert first.outlet == "Example Wire"
+    # The configured source names the outlet, not the feed's <title>.
+    assert first.outlet == "Fallback Outlet"
     assert first.published == datetime(2024, 11, 5, 13, 30, tzinfo=UTC)
     assert first.published.tzinfo is not None
     assert first.date_origin == DATE_FROM_FEED
@@ -116,6 +117,12 @@ def test_feed_without_title_uses_default_outlet():
     result = parse(body)
     assert result.feed_title == ""
     assert result.records[0].outlet == "Fallback Outlet"
+
+
+def test_the_feed_title_names_the_outlet_only_without_a_configured_one():
+    body = b'<rss version="2.0"><channel><title>News</title><item><title>T</title><guid>g</guid></item></channel></rss>'
+    assert parse(body).records[0].outlet == "Fallback Outlet"
+    assert parse(body, default_outlet="").records[0].outlet == "News"
 
 
 def test_item_source_names_the_outlet_in_aggregator_feeds():

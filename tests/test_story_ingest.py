@@ -58,8 +58,9 @@ def test_seeds_form_two_stories(db_path: Path) -> None:
 
 def test_alerts_are_one_per_story_and_topic(db_path: Path) -> None:
     alerts = run_cli("--db", str(db_path), "ingest", "--quiet", "--alerts", "--json").json_lines()
-    pairs = sorted((a["topic"], a["size"]) for a in alerts)
-    assert pairs == [("DPRK troops", 1), ("DPRK troops", 4), ("Russia sanctions", 1)]
+    # One alert per story, naming every topic it newly matches.
+    pairs = sorted((tuple(a["topics"]), a["size"]) for a in alerts)
+    assert pairs == [(("DPRK troops",), 4), (("DPRK troops", "Russia sanctions"), 1)]
     # A second pass adds nothing and prints nothing.
     assert run_cli("--db", str(db_path), "ingest", "--quiet", "--alerts", "--json").json_lines() == []
 

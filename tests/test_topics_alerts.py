@@ -34,8 +34,10 @@ def test_ingest_alerts_prints_seed_alerts_once(db_path: Path) -> None:
     first = run_cli("--db", str(db_path), "ingest", "--quiet", "--alerts")
     assert first.status == 0, first.stderr
     lines = first.stdout.splitlines()
-    assert sum("[Russia sanctions]" in line for line in lines) == 1
-    assert sum("[DPRK troops]" in line for line in lines) >= 2  # one per story, not per outlet once grouped
+    # One line per story, naming every topic it newly matches: story B is both topics' in one line.
+    assert len(lines) == 2
+    assert sum("[DPRK troops, Russia sanctions]" in line for line in lines) == 1
+    assert sum("[DPRK troops]" in line for line in lines) == 1
     second = run_cli("--db", str(db_path), "ingest", "--quiet", "--alerts")
     assert (second.status, second.stdout, second.stderr) == (0, "", "")
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 import threading
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui.data import Library
+from tui.text import plain
+
+# A graphical browser (or the opener that starts one) that fails says so within this many seconds.
+BROWSER_WAIT_SECONDS = 5.0
 
 
 class NewswatchApp(App[int]):
@@ -45,6 +51,74 @@ class NewswatchApp(App[int]):
     def on_unmount(self) -> None:
         if self.library is not None:
             self.library.interrupt_snapshot()
+
+    # --- opening links ---------------------------------------------------------------------------------
+
+    def open_link(self, url: str) -> None:
+        """Open an http(s) link (checked by the caller) with the configured or found browser, as an argv list.
+
+        A console browser gets the terminal (the app is suspended until it exits); a graphical one runs in
+        the background with its output captured, so nothing it prints is drawn over the interface."""
+        from newswatch.browser import browser_command
+
+        command = browser_command(url, self.config.browser)
+        if command is None:
+            self.notify(
+                'No web browser found: set browser = "w3m %u" (or "firefox %u &") under [ui] in '
+                f"{self.config.path}, or $BROWSER.",
+                severity="warning",
+                markup=False,
+                timeout=8,
+            )
+        elif command.console:
+            self._run_in_terminal(command.argv)
+        else:
+            self.run_worker(partial(self._run_in_background, command.argv), thread=True, group="browser")
+
+    def _run_in_terminal(self, argv: list[str]) -> None:
+        try:
+            with self.suspend():
+                finished = subprocess.run(argv, check=False)
+        except SuspendNotSupported:
+            # No terminal to hand over (headless, or a web driver): run it like a graphical one instead.
+            self.run_worker(partial(self._run_in_background, argv), thread=True, group="browser")
+            return
+        except OSError as error:
+            self.notify(
+                f"Could not start {argv[0]}: {error.strerror or error}", severity="error", markup=False
+            )
+            return
+        if finished.returncode:
+            self.notify(
+                f"{argv[0]} exited with status {finished.returncode}.", severity="warning", markup=False
+            )
+
+    def _run_in_background(self, argv: list[str]) -> None:
+        """(A worker thread.) Start the browser with its output in a file; report a quick failure with the
+        first line it printed."""
+
+        def say(text: str, severity: Any = "information") -> None:
+            self.call_from_thread(self.notify, text, severity=severity, markup=False)
+
+        # The child keeps its own handle on the file: closing ours when we stop waiting is safe.
+        with tempfile.TemporaryFile() as output:
+            try:
+                process = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True
+                )
+            except OSError as error:
+                say(f"Could not start {argv[0]}: {error.strerror or error}", "error")
+                return
+            try:
+                status = process.wait(timeout=BROWSER_WAIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                return  # still running: a browser window is open
+            if status:
+                output.seek(0)
+                text = output.read(4000).decode("utf-8", "replace")
+                first = next((line for line in text.splitlines() if line.strip()), "")
+                detail = f": {plain(first)}" if first else "."
+                say(f"{argv[0]} failed ({status}){detail}", "warning")
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -8,7 +8,6 @@ overwrites a newer one.
 from __future__ import annotations
 
 import time
-import webbrowser
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -37,6 +36,9 @@ if TYPE_CHECKING:
     from tui.app import NewswatchApp
 
 POLL_SECONDS = 2.0
+# Below this many columns the sidebar starts hidden (b shows it): at 80 columns it would leave a headline
+# a few words.
+SIDEBAR_MIN_COLUMNS = 100
 SPARK_DAYS = 14
 
 
@@ -92,7 +94,7 @@ FIRST_RUN_TEXT = """\
 Welcome to newswatch: there are no articles yet.
 
 1. Add sources to your config file:
-     {config}
+     {config}{config_note}
 
    [[sources]]
    name = "Some outlet"
@@ -113,12 +115,16 @@ class MainScreen(Screen[None]):
         Binding("o", "open_browser", "Browser"),
         Binding("r", "toggle_read", "Read/unread"),
         Binding("s", "toggle_star", "Star"),
+        Binding("n", "next_unread", "Next unread", show=False),
+        Binding("A", "mark_all_read", "Mark all read", key_display="A", show=False),
         Binding("u", "toggle_unread_only", "Unread only"),
         Binding("asterisk", "toggle_starred_only", "Starred only", key_display="*", show=False),
         Binding("t", "toggle_sort", "Sort"),
         Binding("f", "filters", "Filters"),
         Binding("x", "clear_filters", "Clear filters", show=False),
         Binding("R", "fetch_now", "Fetch now", key_display="R"),
+        Binding("b", "toggle_sidebar", "Sidebar"),
+        Binding("C", "create_config", "Create config", key_display="C", show=False),
         Binding("tab", "app.focus_next", "Next pane", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", show=False),
     ]
@@ -141,6 +147,7 @@ class MainScreen(Screen[None]):
         self._activity = ""
         self._first_run = False
         self._topic_names: list[str] = []
+        self._sidebar_chosen: bool | None = None  # the user's `b`, which wins over the width
         self._source_names: list[str] = []
 
     @property
@@ -166,11 +173,23 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#first-run").display = False
         self.query_one("#ingest-progress").display = False
+        self.query_one(StoryList).utc = self.newswatch.config.utc
+        self.on_resize()
         self.query_one(StoryList).focus()
         self._show_status()
         self.reload()
         self.load_sidebar()
         self.set_interval(POLL_SECONDS, self.poll_changes)
+
+    def on_resize(self) -> None:
+        if self._sidebar_chosen is None:
+            self.set_class(self.app.size.width < SIDEBAR_MIN_COLUMNS, "-no-sidebar")
+
+    def action_toggle_sidebar(self) -> None:
+        self._sidebar_chosen = self.has_class("-no-sidebar")
+        self.set_class(not self._sidebar_chosen, "-no-sidebar")
+        if not self._sidebar_chosen:
+            self.query_one(StoryList).focus()
 
     def on_screen_resume(self) -> None:
         # Back from the reader: the article (maybe its whole story) was marked read there.
@@ -276,8 +295,9 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="sidebar", exit_on_error=False)
     def load_sidebar(self) -> None:
         library = self.newswatch.open_library()
-        today = datetime.now(UTC)
-        topics = library.side(lambda db: views.topic_summaries(db, today=today, days=SPARK_DAYS))
+        utc = self.newswatch.config.utc
+        today = datetime.now(UTC) if utc else datetime.now().astimezone()
+        topics = library.side(lambda db: views.topic_summaries(db, today=today, days=SPARK_DAYS, utc=utc))
         sources = library.side(views.source_summaries)
         self.post_message(SidebarLoaded(topics, sources))
 
@@ -494,6 +514,43 @@ class MainScreen(Screen[None]):
         if self.story_query.unread_only or self.story_query.starred_only:
             self.reload()
 
+    def action_next_unread(self) -> None:
+        """The next story below the cursor with something unread (the list's order, rows loaded or not)."""
+        story_list = self.query_one(StoryList)
+        selection = story_list.selection()
+        ids = story_list._ids
+        start = 0 if selection is None else ids.index(selection.story_id) + 1
+        self._find_unread(ids[start:])
+
+    @work(thread=True, exclusive=True, group="next-unread", exit_on_error=False)
+    def _find_unread(self, ids: list[int]) -> None:
+        found = self.newswatch.open_library().read(lambda db: views.first_unread(db, ids))
+        self.app.call_from_thread(self._go_to_unread, found)
+
+    def _go_to_unread(self, story_id: int | None) -> None:
+        if story_id is None or not self.query_one(StoryList).select_story(story_id):
+            self.notify("No unread story below this one.", timeout=2)
+
+    def action_mark_all_read(self) -> None:
+        """Mark the open story read when the cursor is in it; otherwise every story in this view."""
+        story_list = self.query_one(StoryList)
+        selection = story_list.selection()
+        if selection is not None and selection.article_id is not None:
+            ids, what = [selection.story_id], "this story"
+        else:
+            ids = list(story_list._ids)
+            what = count_label(len(ids), "story", "stories") + (
+                " in this view" if self.story_query.is_filtered else ""
+            )
+        if ids:
+            self._mark_read(ids, what)
+
+    @work(thread=True, group="mark-read", exit_on_error=False)
+    def _mark_read(self, ids: list[int], what: str) -> None:
+        self.newswatch.open_library().write(lambda db: views.set_stories_read(db, ids, True))
+        self.app.call_from_thread(self.notify, f"Marked {what} read.", timeout=2, markup=False)
+        self.post_message(DataChanged())
+
     def action_open_browser(self) -> None:
         picked = self._selection()
         if picked is None:
@@ -512,11 +569,9 @@ class MainScreen(Screen[None]):
         article = self.newswatch.open_library().read(lambda db: article_store.get_article(db, article_id))
         url = safe_url(article["url"]) if article else None
         if url is None:
-            self.app.call_from_thread(
-                self.notify, "This article has no http(s) link to open.", severity="warning", markup=False
-            )
+            self._say("This article has no http(s) link to open.", "warning")
             return
-        webbrowser.open(url, new=2)
+        self.app.call_from_thread(self.newswatch.open_link, url)
 
     # --- fetch now --------------------------------------------------------------------------------------
 
@@ -539,7 +594,16 @@ class MainScreen(Screen[None]):
             self.post_message(IngestProgress(done, total, name))
 
         try:
-            outcome = refresh_once(self.newswatch.config, self.newswatch.db_path, progress=progress)
+            # The config as it is now: sources added since the app started (or to a config just created) count.
+            from newswatch.config import ConfigError, load_config
+
+            try:
+                config = load_config(self.newswatch.config.path)
+                config.utc = self.newswatch.config.utc
+            except ConfigError as error:
+                self.post_message(IngestFinished(f"config: {plain(str(error).splitlines()[0])}", True))
+                return
+            outcome = refresh_once(config, self.newswatch.db_path, progress=progress)
         except Exception as error:  # a failed fetch must not take the interface down
             self.post_message(IngestFinished(f"fetch failed: {plain(str(error))}", True))
             return
@@ -565,7 +629,7 @@ class MainScreen(Screen[None]):
         self._first_run = first_run
         panel = self.query_one("#first-run", Static)
         if first_run:
-            panel.update(Content(FIRST_RUN_TEXT.format(config=plain(str(self.newswatch.config.path)))))
+            panel.update(Content(self._first_run_text()))
         panel.display = first_run
         story_list = self.query_one(StoryList)
         story_list.display = not first_run
@@ -576,6 +640,36 @@ class MainScreen(Screen[None]):
             self.set_focus(None)
         elif self.focused is None:
             story_list.focus()
+
+    def _first_run_text(self) -> str:
+        """The welcome points at the user's own config (never the copy inside the install)."""
+        from newswatch.config import BUNDLED_CONFIG, default_config_path
+
+        current = self.newswatch.config.path
+        user = current if current.resolve() != BUNDLED_CONFIG.resolve() else default_config_path()
+        note = ""
+        if not user.exists():
+            note = "\n   (it does not exist yet: press C to create it, the sample sources commented in)"
+        return FIRST_RUN_TEXT.format(config=plain(str(user)), config_note=note)
+
+    def action_create_config(self) -> None:
+        """C on the welcome screen: write the user's config from the bundled one, then use it."""
+        from newswatch.config import ConfigError, default_config_path, load_config, write_starter_config
+
+        if not self._first_run:
+            return
+        path = default_config_path()
+        try:
+            write_starter_config(path)
+        except OSError as error:
+            self.notify(f"Could not create {path}: {error}", severity="error", markup=False)
+            return
+        try:
+            self.newswatch.config = load_config(path)
+        except ConfigError as error:
+            self.notify(str(error), severity="error", markup=False)
+        self._set_first_run(True)
+        self.notify(f"Created {path}: add sources there, then press R.", markup=False)
 
     def _show_search_status(self) -> None:
         status = self.query_one("#search-status", Static)

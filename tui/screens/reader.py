@@ -4,7 +4,6 @@ outlets of its story one key (1-9) away.
 
 from __future__ import annotations
 
-import webbrowser
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -18,10 +17,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from feeds.sanitize import safe_url, strip_controls
+from newswatch.timefmt import format_when, origin_phrase
 from store import articles as article_store
 from store import views
 from topics.query import CompiledQuery, QueryError, compile_query
-from tui.text import plain, short_time
+from tui.text import plain
 
 if TYPE_CHECKING:
     from tui.app import NewswatchApp
@@ -84,7 +84,7 @@ class ReaderScreen(Screen[None]):
         library = self.newswatch.open_library()
         if mark_read:
             whole_story = self.newswatch.config.mark_story_read
-            library.write(lambda db: views.mark_opened(db, self.article_id, whole_story_if_lead=whole_story))
+            library.write(lambda db: views.mark_opened(db, self.article_id, whole_story=whole_story))
         article = library.read(lambda db: article_store.get_article(db, self.article_id))
         members: list[dict[str, Any]] = []
         topic_queries: dict[str, str] = {}
@@ -108,7 +108,11 @@ class ReaderScreen(Screen[None]):
         meta = Content.assemble(
             (plain(article["outlet"] or article["source"]), "bold $accent"),
             "  ·  ",
-            (short_time(article["published"] or article["sort_time"]), "$text-muted"),
+            (
+                format_when(article["sort_time"], article["date_origin"], utc=self.newswatch.config.utc),
+                "$text-muted",
+            ),
+            (f" ({origin_phrase(article['date_origin'])})", "$text-muted italic"),
             "  ·  ",
             (plain(url) if url else "(no http link)", "underline" if url else "$text-muted"),
             ("   ★ starred" if article["starred"] else "", "$warning"),
@@ -164,7 +168,13 @@ class ReaderScreen(Screen[None]):
                     (plain(member["outlet"] or member["source"]), "bold"),
                     "  ",
                     plain(member["title"]),
-                    ("  " + short_time(member["sort_time"]), "$text-muted"),
+                    (
+                        "  "
+                        + format_when(
+                            member["sort_time"], member["date_origin"], utc=self.newswatch.config.utc
+                        ),
+                        "$text-muted",
+                    ),
                     ("  copy" if member["duplicate_of"] is not None else "", "italic $warning"),
                 )
             )
@@ -184,11 +194,7 @@ class ReaderScreen(Screen[None]):
         if url is None:
             self.notify("This article has no http(s) link to open.", severity="warning", markup=False)
             return
-        self._open_url(url)
-
-    @work(thread=True, group="browser", exit_on_error=False)
-    def _open_url(self, url: str) -> None:
-        webbrowser.open(url, new=2)
+        self.newswatch.open_link(url)
 
     def action_toggle_read(self) -> None:
         if self.article is not None:

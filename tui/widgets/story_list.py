@@ -10,7 +10,6 @@ place on screen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -21,6 +20,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from newswatch.timefmt import STAND_IN_MARK, format_when
 from store.views import StoryRow
 from tui.text import plain
 
@@ -28,7 +28,7 @@ PAGE_SIZE = 100
 # Beyond this many cached rows the cache is emptied and refilled from what is on screen: scrolling
 # through a million stories must not keep a million rows.
 MAX_CACHED_ROWS = 4000
-TIME_WIDTH = 11
+TIME_WIDTH = 12  # '~' (a stand-in date) or a space, then '11-05 14:05'
 CHIP_SHARE = 3  # topic chips take at most 1/CHIP_SHARE of the line
 
 
@@ -101,7 +101,7 @@ class StoryList(ScrollView, can_focus=True):
         self._cursor = 0
         self._last_highlight: Selection | None = None
         self.complete = True
-        self._this_year = datetime.now(UTC).strftime("%Y")
+        self.utc = False  # times in UTC instead of local time (the owner sets it from the config)
 
     # --- the model ------------------------------------------------------------------------------------
 
@@ -169,6 +169,14 @@ class StoryList(ScrollView, can_focus=True):
         if member is None:
             return Selection(story_id, None)
         return Selection(story_id, self._members[member]["id"])
+
+    def select_story(self, story_id: int) -> bool:
+        """Put the cursor on a story's line; False if the story is not in the list."""
+        index = self._index_of(story_id)
+        if index is None:
+            return False
+        self.move_cursor(self._line_of(index))
+        return True
 
     def set_snapshot(
         self, ids: list[int], *, complete: bool = True, keep: Selection | None = None, from_top: bool = False
@@ -350,7 +358,10 @@ class StoryList(ScrollView, can_focus=True):
                 segments = self._story_segments(row, width)
         else:
             segments = self._member_segments(self._members[member], width)
-        strip = Strip(segments).crop_extend(0, width, base)
+        # The widget's style goes under every segment: a segment with no style of its own (a bare space, the
+        # title's padding) would otherwise have style None, which textual's NO_COLOR filter cannot read, and
+        # would show the terminal's background instead of the list's.
+        strip = Strip(segments).crop_extend(0, width, base).apply_style(base)
         if line == self._cursor:
             # After the segments' own styles, so the cursor colours win over row and chip colours.
             cursor_style = self.get_component_rich_style("story-list--cursor", partial=True)
@@ -368,12 +379,12 @@ class StoryList(ScrollView, can_focus=True):
         if ids:
             self.post_message(self.PageNeeded(self, ids))
 
-    def _time_text(self, value: str) -> str:
-        if not value:
-            return " " * TIME_WIDTH
-        if value[:4] == self._this_year:
-            return value[5:16].replace("T", " ")
-        return value[:10].ljust(TIME_WIDTH)
+    def _time_text(self, value: str, origin: str) -> str:
+        """The time column: a stand-in date starts with '~', a date without a time shows no '00:00'."""
+        text = format_when(value, origin, utc=self.utc, short=True)
+        if not text.startswith(STAND_IN_MARK):
+            text = " " + text
+        return text.ljust(TIME_WIDTH)
 
     def _story_segments(self, row: StoryRow, width: int) -> list[Segment]:
         unread = row.unread > 0
@@ -383,7 +394,8 @@ class StoryList(ScrollView, can_focus=True):
         star = "★ " if row.starred else ""
         chips: list[Segment] = []
         chip_width = 0
-        chip_budget = width // CHIP_SHARE
+        # Narrow lists keep more of the headline.
+        chip_budget = width // (CHIP_SHARE if width >= 90 else CHIP_SHARE + 1)
         chip_style = self.get_component_rich_style("story-list--chip")
         for name in row.topics:
             label = f" {plain(name)} "
@@ -393,7 +405,10 @@ class StoryList(ScrollView, can_focus=True):
             chip_width += len(label) + 1
         head = [
             Segment(mark, self.get_component_rich_style("story-list--unread")),
-            Segment(self._time_text(row.last_seen) + " ", self.get_component_rich_style("story-list--time")),
+            Segment(
+                self._time_text(row.first_seen, row.first_origin) + " ",
+                self.get_component_rich_style("story-list--time"),
+            ),
             Segment(arrow, text_style),
             Segment(f"{row.outlets:>3} ", self.get_component_rich_style("story-list--outlets")),
             Segment(star, self.get_component_rich_style("story-list--star")),
@@ -406,7 +421,9 @@ class StoryList(ScrollView, can_focus=True):
     def _member_segments(self, member: dict[str, Any], width: int) -> list[Segment]:
         unread = not member["read"]
         text_style = self.get_component_rich_style("story-list--member")
-        outlet = plain(member["outlet"] or member["source"])[:24]
+        # A narrow list gives the outlet less room and the headline more.
+        outlet_width = 24 if width >= 90 else 16
+        outlet = plain(member["outlet"] or member["source"])[:outlet_width]
         tags = []
         if member.get("is_lead"):
             tags.append(Segment(" lead", self.get_component_rich_style("story-list--outlets")))
@@ -417,10 +434,11 @@ class StoryList(ScrollView, can_focus=True):
         head = [
             Segment("● " if unread else "  ", self.get_component_rich_style("story-list--unread")),
             Segment(
-                self._time_text(member["sort_time"]) + " ", self.get_component_rich_style("story-list--time")
+                self._time_text(member["sort_time"], member["date_origin"]) + " ",
+                self.get_component_rich_style("story-list--time"),
             ),
             Segment("  └ ", text_style),
-            Segment(outlet.ljust(24) + " ", self.get_component_rich_style("story-list--outlets")),
+            Segment(outlet.ljust(outlet_width) + " ", self.get_component_rich_style("story-list--outlets")),
         ]
         used = sum(segment.cell_length for segment in head) + sum(tag.cell_length for tag in tags)
         title = Strip([Segment(plain(member["title"]), text_style)]).crop_extend(
