@@ -150,6 +150,24 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("--outlets", action="store_true", help="list each story's outlets under it")
     stories.add_argument("--json", action="store_true")
 
+    digest = command("digest", "the period's stories per topic, most widely reported first")
+    digest.add_argument(
+        "--topic",
+        metavar="NAME",
+        action="append",
+        help="a topic to report on (repeat for several; default: [digest] topics, else every topic)",
+    )
+    digest.add_argument(
+        "--since", metavar="AGE", help='an age ("24h", "7d") or a date (default: [digest] period)'
+    )
+    digest.add_argument("--until", metavar="DATE", help="only stories first reported before a date")
+    digest.add_argument(
+        "--format",
+        choices=["text", "markdown", "html", "json"],
+        help="output format (default: [digest] format)",
+    )
+    digest.add_argument("--limit", type=_positive_int, help="stories per topic (default: [digest] limit)")
+
     command("regroup", "rebuild all stories from scratch (same result as incremental ingest)")
     return parser
 
@@ -653,6 +671,58 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
+    from digest import render
+    from digest.build import build_digest
+    from newswatch.pipeline import sync_config
+    from store.db import utc_now
+
+    config = ctx.config
+    if args.topic:
+        known = {topic.name.casefold(): topic.name for topic in config.topics}
+        topics: list[str] = []
+        for name in args.topic:
+            _check_names(ctx, topic=name)
+            if known[name.casefold()] not in topics:
+                topics.append(known[name.casefold()])
+    else:
+        topics = config.digest_topics or [topic.name for topic in config.topics]
+    if not topics:
+        raise CliError(f"digest: no topics configured in {config.path}", EXIT_CONFIG)
+    now = utc_now()
+    period = args.since or _duration_words(config.digest_period)
+    since = parse_since(period, now=now)
+    until = parse_since(args.until, now=now) if args.until else None
+    # Topic tags must match the config's queries before a digest is read from them (as `topics` does).
+    with _maybe_lock(ctx):
+        sync_config(ctx.db, config.sources, ctx.topics, now=now)
+    result = build_digest(
+        ctx.db,
+        topics,
+        since=since,
+        until=until,
+        limit=args.limit or config.digest_limit,
+        now=now,
+        period=period,
+    )
+    form = args.format or config.digest_format
+    text = render(result, form, utc=config.utc)
+    if form == "text":
+        from feeds.sanitize import terminal_safe
+
+        text = terminal_safe(text)
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _duration_words(seconds: int) -> str:
+    """A period in seconds as it would be typed: 86400 -> '24h', 604800 -> '7d', 5400 -> '90m'."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and (unit != "d" or seconds // size > 1):
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:
     from newswatch.storying import regroup_all
     from store.lock import IngestBusy, ingest_lock
@@ -683,6 +753,7 @@ _COMMANDS = {
     "alerts": cmd_alerts,
     "stories": cmd_stories,
     "regroup": cmd_regroup,
+    "digest": cmd_digest,
     None: cmd_tui,
 }
 
