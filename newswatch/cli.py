@@ -674,6 +674,7 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
     from digest import render
     from digest.build import build_digest
+    from newswatch.config import duration_words
     from newswatch.pipeline import sync_config
     from store.db import utc_now
 
@@ -690,7 +691,7 @@ def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
     if not topics:
         raise CliError(f"digest: no topics configured in {config.path}", EXIT_CONFIG)
     now = utc_now()
-    period = args.since or _duration_words(config.digest_period)
+    period = args.since or duration_words(config.digest_period)
     since = parse_since(period, now=now)
     until = parse_since(args.until, now=now) if args.until else None
     # Topic tags must match the config's queries before a digest is read from them (as `topics` does).
@@ -713,14 +714,6 @@ def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
         text = terminal_safe(text)
     sys.stdout.write(text)
     return EXIT_OK
-
-
-def _duration_words(seconds: int) -> str:
-    """A period in seconds as it would be typed: 86400 -> '24h', 604800 -> '7d', 5400 -> '90m'."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0 and (unit != "d" or seconds // size > 1):
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:

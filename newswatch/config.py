@@ -52,6 +52,14 @@ def parse_duration(value: str | int) -> int:
     return total
 
 
+def duration_words(seconds: int) -> str:
+    """A duration as it would be typed: 86400 -> '24h', 604800 -> '7d', 5400 -> '90m'."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and (unit != "d" or seconds // size > 1):
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def parse_when(text: str, *, now: datetime | None = None) -> datetime | None:
     """A point in time as people type it: '' -> None; '7d' / '12h' -> that long ago; '2024-11-05' or an
     ISO time -> that moment (UTC). Raises ValueError with a one-line hint. Shared by the CLI and the TUI."""
