@@ -119,6 +119,7 @@ class MainScreen(Screen[None]):
         Binding("f", "filters", "Filters"),
         Binding("x", "clear_filters", "Clear filters", show=False),
         Binding("R", "fetch_now", "Fetch now", key_display="R"),
+        Binding("D", "digest", "Digest of this filter", key_display="D", show=False),
         Binding("tab", "app.focus_next", "Next pane", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", show=False),
     ]
@@ -402,6 +403,12 @@ class MainScreen(Screen[None]):
         self.app.push_screen(
             FilterScreen(self.story_query, topics=self._topic_names, sources=self._source_names), apply
         )
+
+    def action_digest(self) -> None:
+        from tui.screens.digest import DigestScreen
+
+        search = self.query_one("#search", Input).value.strip() if self.compiled is not None else ""
+        self.app.push_screen(DigestScreen(self.story_query, search_text=search))
 
     # --- acting on the selection ------------------------------------------------------------------------
 
