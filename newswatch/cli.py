@@ -171,6 +171,23 @@ def build_parser() -> argparse.ArgumentParser:
     star.add_argument("ids", nargs="+", type=_positive_int, metavar="ID")
     star.add_argument("--story", action="store_true", help="the ids are story ids")
     star.add_argument("--undo", action="store_true", help="remove the star instead")
+    digest = command("digest", "the period's stories per topic, most widely reported first")
+    digest.add_argument(
+        "--topic",
+        metavar="NAME",
+        action="append",
+        help="a topic to report on (repeat for several; default: [digest] topics, else every topic)",
+    )
+    digest.add_argument(
+        "--since", metavar="AGE", help='an age ("24h", "7d") or a date (default: [digest] period)'
+    )
+    digest.add_argument("--until", metavar="DATE", help="only stories first reported before a date")
+    digest.add_argument(
+        "--format",
+        choices=["text", "markdown", "html", "json"],
+        help="output format (default: [digest] format)",
+    )
+    digest.add_argument("--limit", type=_positive_int, help="stories per topic (default: [digest] limit)")
 
     command("regroup", "rebuild all stories from scratch (same result as incremental ingest)")
     return parser
@@ -759,6 +776,51 @@ def cmd_star(ctx: Context, args: argparse.Namespace) -> int:
     return _mark(ctx, args, "star")
 
 
+def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
+    from digest import render
+    from digest.build import build_digest
+    from newswatch.config import duration_words
+    from newswatch.pipeline import sync_config
+    from store.db import utc_now
+
+    config = ctx.config
+    if args.topic:
+        known = {topic.name.casefold(): topic.name for topic in config.topics}
+        topics: list[str] = []
+        for name in args.topic:
+            _check_names(ctx, topic=name)
+            if known[name.casefold()] not in topics:
+                topics.append(known[name.casefold()])
+    else:
+        topics = config.digest_topics or [topic.name for topic in config.topics]
+    if not topics:
+        raise CliError(f"digest: no topics configured in {config.path}", EXIT_CONFIG)
+    now = utc_now()
+    period = args.since or duration_words(config.digest_period)
+    since = parse_since(period, now=now)
+    until = parse_since(args.until, now=now) if args.until else None
+    # Topic tags must match the config's queries before a digest is read from them (as `topics` does).
+    with _maybe_lock(ctx):
+        sync_config(ctx.db, config.sources, ctx.topics, now=now)
+    result = build_digest(
+        ctx.db,
+        topics,
+        since=since,
+        until=until,
+        limit=args.limit or config.digest_limit,
+        now=now,
+        period=period,
+    )
+    form = args.format or config.digest_format
+    text = render(result, form, utc=config.utc)
+    if form == "text":
+        from feeds.sanitize import terminal_safe
+
+        text = terminal_safe(text)
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
 def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:
     from newswatch.storying import regroup_all
     from store.lock import IngestBusy, ingest_lock
@@ -791,6 +853,7 @@ _COMMANDS = {
     "regroup": cmd_regroup,
     "read": cmd_read,
     "star": cmd_star,
+    "digest": cmd_digest,
     None: cmd_tui,
 }
 

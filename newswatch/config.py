@@ -20,6 +20,8 @@ from store.sources import SourceSpec
 APP_NAME = "newswatch"
 BUNDLED_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
 DEFAULT_INTERVAL_SECONDS = 30 * 60
+DEFAULT_DIGEST_PERIOD_SECONDS = 24 * 3600
+DIGEST_FORMATS = ("text", "markdown", "html", "json")
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
 
@@ -48,6 +50,14 @@ def parse_duration(value: str | int) -> int:
     if total <= 0:
         raise ValueError("expected a positive duration")
     return total
+
+
+def duration_words(seconds: int) -> str:
+    """A duration as it would be typed: 86400 -> '24h', 604800 -> '7d', 5400 -> '90m'."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and (unit != "d" or seconds // size > 1):
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime | None:
@@ -99,6 +109,11 @@ class Config:
     run_deadline: float = 300.0
     # Seconds between request starts to one host; None: 0.2 s, except loopback hosts (feeds.fetch).
     host_gap: float | None = None
+    # `[digest]`: which topics (empty: every topic, in config order), the period, the format, stories per topic.
+    digest_topics: list[str] = field(default_factory=list)
+    digest_period: int = DEFAULT_DIGEST_PERIOD_SECONDS
+    digest_format: str = "text"
+    digest_limit: int = 10
 
 
 def default_config_path() -> Path:
@@ -195,7 +210,7 @@ def _type_name(kind: type) -> str:
     )
 
 
-_TOP_KEYS = {"database", "opml", "sources", "terms", "topics", "alerts", "ui", "fetch"}
+_TOP_KEYS = {"database", "opml", "sources", "terms", "topics", "alerts", "ui", "fetch", "digest"}
 _SOURCE_KEYS = {"name", "path", "url", "interval", "outlet"}
 
 
@@ -346,10 +361,40 @@ def load_config(path: Path) -> Config:
             else:
                 setattr(config, key, value)
 
+    _load_digest(check, raw, config)
     _check_topic_queries(check, config)
     if check.problems:
         raise ConfigError(check.problems)
     return config
+
+
+def _load_digest(check: _Checker, raw: dict[str, Any], config: Config) -> None:
+    digest = _subtable(check, raw, "digest", {"topics", "period", "format", "limit"})
+    if (topics := check.typed(digest, "topics", list, "digest.")) is not None:
+        known = {topic.name.casefold(): topic.name for topic in config.topics}
+        for index, name in enumerate(topics):
+            if not isinstance(name, str):
+                check.problem(f"digest.topics[{index}]", f"expected a topic name, got {name!r}")
+            elif name.casefold() not in known:
+                names = ", ".join(topic.name for topic in config.topics) or "none configured"
+                check.problem(f"digest.topics[{index}]", f"no topic named {name!r} (known: {names})")
+            elif known[name.casefold()] not in config.digest_topics:
+                config.digest_topics.append(known[name.casefold()])
+    if "period" in digest:
+        try:
+            config.digest_period = parse_duration(digest["period"])
+        except ValueError as error:
+            check.problem("digest.period", str(error))
+    if (form := check.typed(digest, "format", str, "digest.")) is not None:
+        if form in DIGEST_FORMATS:
+            config.digest_format = form
+        else:
+            check.problem("digest.format", f"expected one of {', '.join(DIGEST_FORMATS)}, got {form!r}")
+    if (limit := check.typed(digest, "limit", int, "digest.")) is not None:
+        if limit <= 0:
+            check.problem("digest.limit", "expected a positive number of stories per topic")
+        else:
+            config.digest_limit = limit
 
 
 def _subtable(check: _Checker, raw: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:

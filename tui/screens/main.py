@@ -125,6 +125,7 @@ class MainScreen(Screen[None]):
         Binding("R", "fetch_now", "Fetch now", key_display="R"),
         Binding("b", "toggle_sidebar", "Sidebar"),
         Binding("C", "create_config", "Create config", key_display="C", show=False),
+        Binding("D", "digest", "Digest of this filter", key_display="D", show=False),
         Binding("tab", "app.focus_next", "Next pane", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", show=False),
     ]
@@ -420,6 +421,12 @@ class MainScreen(Screen[None]):
         self.app.push_screen(
             FilterScreen(self.story_query, topics=self._topic_names, sources=self._source_names), apply
         )
+
+    def action_digest(self) -> None:
+        from tui.screens.digest import DigestScreen
+
+        search = self.query_one("#search", Input).value.strip() if self.compiled is not None else ""
+        self.app.push_screen(DigestScreen(self.story_query, search_text=search))
 
     # --- acting on the selection ------------------------------------------------------------------------
 

@@ -1,0 +1,129 @@
+"""Full text for summary-only feed items: fetch the article page politely, extract its main text.
+
+The first brick of issue 15's full text (not yet wired into ingest; see docs in the closing note): which
+items need a page (`wants_full_text`), robots.txt per host (fetched once per run, cached), the pages fetched
+with `feeds.fetch`'s own limits and politeness (per-host concurrency and spacing, size and time caps,
+redirects, Retry-After), and extraction with trafilatura. Every per-page problem is a one-line reason on its
+`PageText`; nothing here raises for a bad page, a bad robots.txt or a dead host. No SQL, no textual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+from feeds.fetch import USER_AGENT, FetchLimits, FetchRequest, fetch_all
+from feeds.sanitize import clean_text
+
+# "auto" fetches the page when the feed's body is shorter than this many characters.
+AUTO_THRESHOLD_CHARS = 600
+# Extracted text no longer than this is a stub (a paywall teaser, a cookie wall), not the article.
+MIN_ARTICLE_CHARS = 400
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def wants_full_text(setting: str | bool, body_chars: int, *, threshold: int = AUTO_THRESHOLD_CHARS) -> bool:
+    """Per source `fulltext = "auto" | true | false`: should this item's page be fetched?"""
+    if setting is True:
+        return True
+    if setting is False:
+        return False
+    return body_chars < threshold
+
+
+@dataclass(slots=True)
+class PageText:
+    url: str
+    text: str = ""  # the article's main text, cleaned like any stored body; "" on failure
+    error: str | None = None  # one line: why there is no text
+    retry_after_seconds: float | None = None
+
+
+def robots_url(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/robots.txt"
+
+
+def parse_robots(body: bytes | None, status: int | None) -> RobotFileParser:
+    """Rules from a fetched robots.txt. As RFC 9309 says: a 4xx (or no file) allows everything; a 5xx or
+    an unreachable host disallows everything for now (the pages are tried again on a later run)."""
+    rules = RobotFileParser()
+    if status is not None and 200 <= status < 300 and body is not None:
+        rules.parse(body.decode("utf-8", "replace").splitlines())
+    elif status is not None and 400 <= status < 500:
+        rules.allow_all = True
+    else:
+        rules.disallow_all = True
+    return rules
+
+
+def extract_main_text(html: bytes | str, url: str = "", content_type: str | None = None) -> PageText:
+    """The article text of one page, without navigation, ads, comments or related links (total)."""
+    if content_type and not content_type.split(";")[0].strip().lower().startswith(_HTML_TYPES):
+        return PageText(url, error=f"not an HTML page ({content_type.split(';')[0].strip()})")
+    import trafilatura  # slow to import: only runs that fetch pages pay for it
+
+    try:
+        text = trafilatura.extract(
+            html,
+            include_comments=False,
+            include_tables=False,
+            include_images=False,
+            include_links=False,
+            favor_precision=True,
+            deduplicate=True,
+        )
+    except Exception as error:  # trafilatura on hostile markup: the page fails, not the run
+        return PageText(url, error=f"extraction failed: {type(error).__name__}")
+    text = clean_text(text or "", max_chars=200_000)
+    if len(text) < MIN_ARTICLE_CHARS:
+        return PageText(url, error=f"no article text on the page (only {len(text)} characters: paywall?)")
+    return PageText(url, text=text)
+
+
+class RobotsCache:
+    """robots.txt rules per scheme://host, fetched at most once per cache (one ingest run)."""
+
+    def __init__(self, limits: FetchLimits | None = None) -> None:
+        self.limits = limits or FetchLimits()
+        self.rules: dict[str, RobotFileParser] = {}
+
+    def load(self, urls: Iterable[str]) -> None:
+        wanted = sorted({robots_url(url) for url in urls} - set(self.rules))
+        if not wanted:
+            return
+        for result in fetch_all([FetchRequest(url) for url in wanted], self.limits):
+            self.rules[result.url] = parse_robots(result.body, None if result.error else result.status)
+            if result.error and result.status is not None and 400 <= result.status < 500:
+                self.rules[result.url] = parse_robots(None, result.status)
+
+    def allowed(self, url: str) -> bool:
+        rules = self.rules.get(robots_url(url))
+        return rules is not None and rules.can_fetch(USER_AGENT, url)
+
+
+def fetch_pages(
+    urls: Sequence[str], limits: FetchLimits | None = None, *, robots: RobotsCache | None = None
+) -> list[PageText]:
+    """Fetch and extract each page (in order), honouring robots.txt; a page's failure is its `error`."""
+    limits = limits or FetchLimits()
+    robots = robots or RobotsCache(limits)
+    robots.load(urls)
+    out: dict[str, PageText] = {}
+    allowed = []
+    for url in urls:
+        if robots.allowed(url):
+            allowed.append(url)
+        else:
+            out[url] = PageText(url, error="disallowed by robots.txt")
+    for result in fetch_all([FetchRequest(url) for url in allowed], limits):
+        if result.error or result.body is None:
+            out[result.url] = PageText(
+                result.url, error=result.error or "no body", retry_after_seconds=result.retry_after_seconds
+            )
+        else:
+            out[result.url] = extract_main_text(result.body, result.final_url, result.content_type)
+            out[result.url].url = result.url
+    return [out[url] for url in urls]
