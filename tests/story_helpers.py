@@ -103,8 +103,12 @@ def split(items: Sequence[PlaceInput], size: int) -> list[list[PlaceInput]]:
 
 
 def current_stories(engine: StoryEngine, results: Sequence[ChunkResult]) -> dict[int, int]:
-    """article id -> story now (merges followed)."""
-    return {p.article_id: engine.story_of(p.story_id) for r in results for p in r.placements}
+    """article id -> story now (merges followed, and earlier articles that a later chunk moved)."""
+    recorded: dict[int, int] = {}
+    for result in results:
+        recorded.update((p.article_id, p.story_id) for p in result.placements)
+        recorded.update(result.moved)
+    return {aid: engine.story_of(sid) for aid, sid in recorded.items()}
 
 
 def join_threshold(
