@@ -30,10 +30,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Bidi embeddings/overrides/isolates and zero-width characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM).
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
+# Surrogate code points. A Python str holds a pair only as one astral character, so any surrogate left is
+# lone ("\ud800" in JSON, "&#xD800;" in XML): UTF-8 cannot encode it and SQLite cannot store it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
 # One character class covering everything the rules above remove: most text has none of it, and a single
 # class scan is far cheaper than the escape-sequence alternation.
 _ANYTHING_TO_STRIP = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    r"\ud800-\udfff]"
 )
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -41,12 +46,14 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def strip_controls(text: str) -> str:
-    """Remove escape sequences, control characters (but newline and tab) and invisible characters."""
+    """Remove escape sequences, control characters (but newline and tab) and invisible characters; a lone
+    surrogate becomes U+FFFD, so the text can always be encoded and stored."""
     if not text or not _ANYTHING_TO_STRIP.search(text):
         return text or ""
     text = _ESCAPE_SEQUENCE.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
+    text = _SURROGATE.sub("\ufffd", text)
     return _INVISIBLE.sub("", text)
 
 
