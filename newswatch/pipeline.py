@@ -26,6 +26,7 @@ from typing import Any
 import sqlite_utils
 
 from feeds.files import SUPPORTED_SUFFIXES, JsonlReader, read_path
+from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
 from newswatch.workers import WorkerPool, feature_blobs, parse_with_features
 from store import sources as source_store
@@ -201,6 +202,7 @@ def _ingest_path_source(
 ) -> SourceOutcome:
     outcome = SourceOutcome(row["name"])
     files = expand_path_source(row["location"])
+    root = source_root(row["location"])
     if not files:
         with groups.unit():
             source_store.record_failure(db, row["id"], f"no matching files for {row['location']}", now=now)
@@ -230,7 +232,7 @@ def _ingest_path_source(
                 parsed = ParseResult(warnings=reader.warnings, error=reader.error)
                 count = reader.count
             else:
-                parsed = read_path(file, default_outlet=outlet)
+                parsed = read_path(file, default_outlet=outlet, guid=local_guid(file, root))
                 count = len(parsed.records)
                 for start in range(0, len(parsed.records), PATH_CHUNK):
                     yield parsed.records[start : start + PATH_CHUNK]
