@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -12,7 +12,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from tui.data import Library
+from tui.data import Library, WriteFailed
 
 
 class NewswatchApp(App[int]):
@@ -36,6 +36,36 @@ class NewswatchApp(App[int]):
             if self.library is None:
                 self.library = Library(self.db_path)
             return self.library
+
+    def save_user_change(self, change: Callable[[Any], Any], what: str) -> bool:
+        """Write a user's change (read, starred) from a worker thread; True once it is stored.
+
+        While an ingest holds the write lock the change is retried, and the user is told it is waiting;
+        if it finally cannot be written the user is told that too, naming the change: never dropped silently.
+        """
+        library = self.open_library()
+        waited = False
+
+        def waiting() -> None:
+            nonlocal waited
+            waited = True
+            self.call_from_thread(
+                self.notify,
+                f"The database is busy (an ingest is writing): {what} will be saved when it is free.",
+                severity="warning",
+                markup=False,
+            )
+
+        try:
+            library.write(change, on_wait=waiting)
+        except WriteFailed as error:
+            self.call_from_thread(
+                self.notify, f"Not saved ({what}): {error}", severity="error", markup=False, timeout=30
+            )
+            return False
+        if waited:
+            self.call_from_thread(self.notify, f"Saved: {what}.", markup=False)
+        return True
 
     def on_mount(self) -> None:
         from tui.screens.main import MainScreen

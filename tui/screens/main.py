@@ -481,7 +481,9 @@ class MainScreen(Screen[None]):
             else:
                 article_store.set_starred(db, article_id, value)
 
-        library.write(write)
+        # Whether it was saved or not, the rows below are read back from the database: the list shows
+        # what is stored.
+        self.newswatch.save_user_change(write, _describe_change(change, value))
         rows = library.read(lambda db: views.stories_by_ids(db, [story_id]))
         self.post_message(RowsLoaded(rows, self._generation))
         if expanded:
@@ -620,3 +622,16 @@ class MainScreen(Screen[None]):
 @dataclass
 class UserStateChanged(Message):
     """The user marked something read or starred: counts in the sidebar moved."""
+
+
+def _describe_change(change: str, value: bool) -> str:
+    """The user's change in words, for a 'waiting' or 'not saved' notice."""
+    what = {
+        "story_read": "story marked {}",
+        "read": "article marked {}",
+        "story_star": "story {}",
+        "star": "article {}",
+    }[change]
+    if change in ("story_read", "read"):
+        return what.format("read" if value else "unread")
+    return what.format("starred" if value else "unstarred")
