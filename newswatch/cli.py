@@ -381,12 +381,9 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
             raise CliError(f"sources remove: {error}", EXIT_CONFIG) from None
         print(f"removed source {args.name!r} and its {removed} articles")
         return EXIT_OK
-    # Show configured sources even before the first ingest.
-    from newswatch.pipeline import sync_config
-
-    with _maybe_lock(ctx):
-        sync_config(db, ctx.config.sources, ctx.topics, now=utc_now())
-    rows = source_overview(db)
+    # A listing only reads: configured sources not stored yet (or changed) are shown as the config says, and
+    # the next ingest stores them.
+    rows = _sources_as_configured(source_overview(db), ctx.config.sources)
     for row in rows:
         if args.json:
             emit_json(row)
@@ -402,21 +399,38 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _maybe_lock(ctx: Context) -> Any:
-    """Hold the ingest lock if it is free; if an ingest runs, it syncs the config itself."""
-    import contextlib
-
-    from store.lock import IngestBusy, ingest_lock
-
-    @contextlib.contextmanager
-    def guard() -> Any:
-        try:
-            with ingest_lock(ctx.db_path):
-                yield
-        except IngestBusy:
-            yield
-
-    return guard()
+def _sources_as_configured(stored: list[dict[str, Any]], specs: Sequence[Any]) -> list[dict[str, Any]]:
+    """The stored sources as the next ingest will see them: what the config adds, moves or drops."""
+    by_name = {spec.name: spec for spec in specs}
+    rows: list[dict[str, Any]] = []
+    for row in stored:
+        spec = by_name.pop(row["name"], None)
+        if spec is not None:
+            row = {**row, "kind": spec.kind, "location": spec.location, "active": 1}
+        elif row["origin"] == "config":
+            row = {**row, "active": 0}
+        rows.append(row)
+    for spec in by_name.values():
+        rows.append(
+            {
+                "id": None,
+                "name": spec.name,
+                "kind": spec.kind,
+                "location": spec.location,
+                "origin": spec.origin,
+                "active": 1,
+                "interval_seconds": spec.interval_seconds,
+                "last_attempt_at": None,
+                "last_success_at": None,
+                "last_error": None,
+                "last_error_at": None,
+                "consecutive_failures": 0,
+                "next_fetch_after": None,
+                "articles": 0,
+                "unread": 0,
+            }
+        )
+    return sorted(rows, key=lambda row: row["name"].casefold())
 
 
 def _name_from_url(url: str) -> str:
@@ -505,24 +519,39 @@ def _check_names(ctx: Context, *, topic: str | None = None, source: str | None =
 
 
 def cmd_topics(ctx: Context, args: argparse.Namespace) -> int:
-    from newswatch.pipeline import sync_config
-    from store.db import utc_now
     from store.topics import topic_overview
 
     if args.topics_command == "test":
         return _topic_test(ctx, args)
-    with _maybe_lock(ctx):
-        sync_config(ctx.db, ctx.config.sources, ctx.topics, now=utc_now())
-    for row in topic_overview(ctx.db):
+    # A listing only reads. A topic that is new or changed in the config has no tags yet: the next ingest
+    # tags the stored articles, and until then the listing says so rather than writing.
+    stored = {row["name"]: row for row in topic_overview(ctx.db)}
+    for topic in sorted(ctx.topics, key=lambda topic: topic.name.casefold()):
+        row = stored.get(topic.name)
+        tagged = row is not None and row["query_hash"] == topic.query_hash
         if args.json:
-            emit_json({**row, "alert": bool(row["alert"])})
-        else:
-            alert = " (alerts)" if row["alert"] else ""
+            emit_json(
+                {
+                    "name": topic.name,
+                    "query": topic.query.text,
+                    "alert": bool(topic.alert),
+                    "tagged": tagged,
+                    "articles": row["articles"] if tagged else 0,
+                    "stories": row["stories"] if tagged else 0,
+                    "unread": row["unread"] if tagged else 0,
+                    "last_match": row["last_match"] if tagged else None,
+                }
+            )
+            continue
+        alert = " (alerts)" if topic.alert else ""
+        if tagged:
             emit_line(
-                f"{row['name']}{alert}: {row['articles']} articles, {row['stories']} stories, "
+                f"{topic.name}{alert}: {row['articles']} articles, {row['stories']} stories, "
                 f"{row['unread']} unread, last match {_short_time(row['last_match']) or 'never'}"
             )
-            emit_line(f"    {row['query']}")
+        else:
+            emit_line(f"{topic.name}{alert}: not tagged yet (the next ingest tags the stored articles)")
+        emit_line(f"    {topic.query.text}")
     return EXIT_OK
 
 

@@ -136,6 +136,19 @@ def write_batch(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         conn.execute("COMMIT")
 
 
+@contextlib.contextmanager
+def read_snapshot(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Several reads that see one committed state, without taking the write lock (a deferred BEGIN that
+    only reads never asks for it): what a read-only command uses instead of `write_batch`."""
+    conn = db.conn
+    conn.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+
 class CommitGroups:
     """Write transactions bounded in time, for a long writer (ingest) that must not starve other writers.
 
