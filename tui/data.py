@@ -31,8 +31,20 @@ WRITE_PATIENCE_SECONDS = 300.0
 _WRITE_ATTEMPT_MS = 1000
 
 
+class QueryFailed(RuntimeError):
+    """A list query SQLite could not run; str() is one line naming the reason (and the file, if it is the
+    database's fault rather than the query's)."""
+
+
 class WriteFailed(RuntimeError):
     """A user's change could not be saved; str() is one line naming the database and the reason."""
+
+
+def _query_failure(path: Path, error: sqlite3.Error) -> str:
+    text = " ".join(str(error).split())
+    if text.startswith("fts5:"):
+        return f"search failed: {text}"
+    return f"search failed: {describe_db_error(path, error)}"
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -75,7 +87,9 @@ class Library:
             except sqlite3.OperationalError as error:
                 if "interrupted" in str(error):
                     raise Interrupted from error
-                raise
+                raise QueryFailed(_query_failure(self.path, error)) from error
+            except sqlite3.DatabaseError as error:
+                raise QueryFailed(_query_failure(self.path, error)) from error
 
     def read(self, query: Callable[[sqlite_utils.Database], T]) -> T:
         with self._rows_lock:

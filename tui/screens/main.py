@@ -27,7 +27,7 @@ from feeds.sanitize import safe_url
 from store import articles as article_store
 from store import views
 from topics.query import CompiledQuery, QueryError, compile_query
-from tui.data import Interrupted
+from tui.data import Interrupted, QueryFailed
 from tui.messages import FilterPicked, OpenArticle
 from tui.text import count_label, plain
 from tui.widgets.sidebar import Sidebar
@@ -48,6 +48,12 @@ class SnapshotLoaded(Message):
     complete: bool
     library: tuple[int, int] | None  # (sources, has articles) when checked
     version: int  # the change counter before the query ran: any later commit triggers a reload
+
+
+@dataclass
+class SnapshotFailed(Message):
+    generation: int
+    reason: str
 
 
 @dataclass
@@ -223,10 +229,19 @@ class MainScreen(Screen[None]):
             )
         except Interrupted:
             return
+        except QueryFailed as error:
+            self.post_message(SnapshotFailed(generation, str(error)))
+
+    def on_snapshot_failed(self, message: SnapshotFailed) -> None:
+        if message.generation != self._generation:
+            return
+        self._load_error = message.reason
+        self._show_search_status()
 
     def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
         if message.generation != self._generation:
             return
+        self._load_error = None
         if message.library is not None:
             _sources, has_articles = message.library
             self._set_first_run(not has_articles)
@@ -336,6 +351,8 @@ class MainScreen(Screen[None]):
         self.query_one(StoryList).focus()
 
     _query_error: QueryError | None = None
+    # Why the last list query failed (shown instead of "searching…"), or None.
+    _load_error: str | None = None
 
     def _apply(self, **changes: Any) -> None:
         query = replace(self.story_query, **changes)
@@ -343,6 +360,7 @@ class MainScreen(Screen[None]):
             self._show_search_status()
             return
         self.story_query = query
+        self._load_error = None
         self.query_one(StoryList).complete = False
         self.reload()
         self._new_list_from = self._generation
@@ -585,6 +603,9 @@ class MainScreen(Screen[None]):
         if error is not None:
             where = "" if "column" in str(error) else f" (column {error.position + 1})"
             status.update(Content.styled(f"✗ {plain(str(error))}{where}", "bold $error"))
+            return
+        if self._load_error is not None:
+            status.update(Content.styled(f"✗ {plain(self._load_error)}", "bold $error"))
             return
         story_list = self.query_one(StoryList)
         if not story_list.complete:
