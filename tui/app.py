@@ -110,7 +110,10 @@ def bindings_for(screen: Screen[Any]) -> list[tuple[Any, Binding]]:
 
 
 def run_app(config: Any, db_path: Path) -> int:
+    """Run the interface; a database it cannot use (too new a schema, not SQLite, unreadable) raises
+    store.db.StoreError before the screen is taken over, so the caller can say so in one line."""
     app = NewswatchApp(config, db_path)
+    app.library = Library(app.db_path)
     app.run()
     if app.library is not None:
         app.library.close()
