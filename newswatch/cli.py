@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--json", action="store_true", help="JSON output")
     watch.add_argument(
         "--tick",
-        type=float,
+        type=_tick_seconds,
         default=10.0,
         metavar="SECONDS",
         help="how often to look for due feeds and new files in watched folders (default 10)",
@@ -162,13 +163,30 @@ def _alert_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mark-read", action="store_true", help="also mark the alerted articles read")
 
 
+# Larger limits are typos; SQLite's integers end at 2**63 and Python's ints do not.
+_MAX_LIMIT = 1_000_000_000
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text[:40]!r}") from None
+    if not 0 < value <= _MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to {_MAX_LIMIT:,}, got {text[:40]!r}")
+    return value
+
+
+def _tick_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text[:40]!r}") from None
+    # nan compares false with everything: without isfinite it passed "> 0" checks and busy-looped.
+    if not (math.isfinite(value) and 0 < value <= 86400):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds from more than 0 to 86400, got {text[:40]!r}"
+        )
     return value
 
 
@@ -337,8 +355,6 @@ def cmd_watch(ctx: Context, args: argparse.Namespace) -> int:
             _print_alerts(ctx, as_json=args.json)
         sys.stdout.flush()
 
-    if args.tick <= 0:
-        raise CliError("--tick: expected a positive number of seconds", EXIT_CONFIG)
     watch_loop(lambda: _one_pass(ctx, options), after_pass, tick=args.tick)
     return EXIT_OK
 
