@@ -254,6 +254,13 @@ def emit_json(obj: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=True, default=str) + "\n")
 
 
+def emit_error(text: str) -> None:
+    """One line on stderr, prefixed and terminal-safe like everything the CLI prints."""
+    from feeds.sanitize import terminal_safe
+
+    print(f"newswatch: {terminal_safe(text)}", file=sys.stderr)
+
+
 def emit_line(text: str) -> None:
     from feeds.sanitize import terminal_safe
 
@@ -457,27 +464,31 @@ def _name_from_url(url: str) -> str:
 
 
 def cmd_opml(ctx: Context, args: argparse.Namespace) -> int:
-    from feeds.opml import OpmlError, read_opml, write_opml
+    from feeds.opml import OpmlError, read_opml_outlines, write_opml
     from store.db import utc_now, write_batch
-    from store.sources import SourceError, SourceSpec, add_source, source_overview
+    from store.sources import SourceSpec, add_sources, source_overview
 
     if args.opml_command == "export":
         feeds = [(row["name"], row["location"]) for row in source_overview(ctx.db) if row["kind"] == "url"]
         sys.stdout.write(write_opml(feeds))
         return EXIT_OK
     try:
-        feeds = read_opml(Path(args.file))
+        outlines = read_opml_outlines(Path(args.file))
     except OpmlError as error:
         raise CliError(str(error), EXIT_CONFIG) from None
-    added = skipped = 0
+    specs = [SourceSpec(name, "url", url, None, origin="opml") for name, url in outlines.feeds]
     with write_batch(ctx.db):
-        for name, url in feeds:
-            try:
-                add_source(ctx.db, SourceSpec(name, "url", url, None, origin="opml"), now=utc_now())
-                added += 1
-            except SourceError:
-                skipped += 1
-    print(f"imported {added} feeds from {args.file} ({skipped} already present)")
+        added, present = add_sources(ctx.db, specs, now=utc_now())
+    for name, target, why in outlines.skipped:
+        emit_error(f"{args.file}: skipped outline {name or '(no name)'!r} ({target}): {why}")
+    asked = {spec.location: spec.name for spec in specs}
+    renamed = sum(1 for spec in added if asked[spec.location] != spec.name)
+    notes = [f"{len(present)} already present"]
+    if outlines.skipped:
+        notes.append(f"{len(outlines.skipped)} outlines skipped")
+    if renamed:
+        notes.append(f"{renamed} renamed to keep names unique")
+    print(f"imported {len(added)} feeds from {args.file} ({', '.join(notes)})")
     return EXIT_OK
 
 
