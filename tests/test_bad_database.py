@@ -52,3 +52,41 @@ def test_an_unusable_database_gets_one_line_and_exit_1(tmp_path: Path, make, arg
     assert result.stdout == ""
     assert db_path.read_bytes() == before
     assert not Path(f"{db_path}-wal").exists()
+
+
+# --- the database deleted under the open interface ----------------------------------------------------------
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_the_interface_says_when_its_database_file_is_deleted(tmp_path: Path) -> None:
+    from test_tui import STORY_A, add_articles, app_for, ready, seed_records, wait_for
+
+    db_path = tmp_path / "seeds.db"
+    add_articles(db_path, "Samples", seed_records())
+    app = app_for(db_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await ready(pilot)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+
+        def errors() -> list[str]:
+            return [n.message for n in app._notifications if n.severity == "error"]
+
+        await wait_for(pilot, lambda: bool(errors()), timeout=15)
+        assert errors() == [
+            f"{db_path}: the database file was deleted while open; changes are not saved. Restart newswatch."
+        ]
+        assert screen.query_one("#status").render().plain.startswith("✗ ")
+        # A change pressed now is refused with the same reason, not written where nobody will read it.
+        assert screen.query_one("StoryList").selection().story_id == STORY_A
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(errors()) == 2, timeout=15)
+        assert errors()[1].startswith("Not saved (story starred): ") and "deleted while open" in errors()[1]
+        await pilot.pause(2.5)  # later polls find the same problem: said once
+        assert len(errors()) == 2
+    assert not db_path.exists()

@@ -9,6 +9,7 @@ articles and must not hold up a page; one more answers only the change poll. Not
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -40,6 +41,14 @@ class WriteFailed(RuntimeError):
     """A user's change could not be saved; str() is one line naming the database and the reason."""
 
 
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 def _query_failure(path: Path, error: sqlite3.Error) -> str:
     text = " ".join(str(error).split())
     if text.startswith("fts5:"):
@@ -60,6 +69,8 @@ class Library:
     def __init__(self, db_path: Path) -> None:
         self.path = db_path
         self._snapshot_db = open_db(db_path)
+        # Which file we opened: deleted or replaced, it is no longer the database anyone else sees.
+        self._identity = _file_identity(db_path)
         self._snapshot_lock = threading.Lock()
         self._rows_db = open_db(db_path)
         self._rows_lock = threading.Lock()
@@ -95,6 +106,18 @@ class Library:
         with self._rows_lock:
             return query(self._rows_db)
 
+    def file_problem(self) -> str | None:
+        """One line if the database file was deleted or replaced since it was opened, else None.
+
+        SQLite keeps writing to a deleted file through its open descriptors, where nothing will ever read
+        it again: the interface must say so rather than look fine."""
+        now = _file_identity(self.path)
+        if now is None:
+            return f"{self.path}: the database file was deleted while open; changes are not saved. Restart newswatch."
+        if now != self._identity:
+            return f"{self.path}: the database file was replaced while open; restart newswatch to see it."
+        return None
+
     def change_counter(self) -> int:
         """A number that changes whenever any other connection (ingest, watch, our writes) commits."""
         with self._poll_lock:
@@ -113,6 +136,8 @@ class Library:
         if the lock is still held after `write_patience` seconds, or at once if the database refuses the
         write (read-only, deleted, corrupt): the change is never dropped without a word.
         """
+        if problem := self.file_problem():
+            raise WriteFailed(problem)
         deadline = time.monotonic() + self.write_patience
         told = False
         while True:

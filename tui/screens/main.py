@@ -51,6 +51,11 @@ class SnapshotLoaded(Message):
 
 
 @dataclass
+class DatabaseLost(Message):
+    reason: str
+
+
+@dataclass
 class SnapshotFailed(Message):
     generation: int
     reason: str
@@ -310,10 +315,20 @@ class MainScreen(Screen[None]):
         library = self.newswatch.library
         if library is None or self._data_version is None:
             return
+        if problem := library.file_problem():
+            self.post_message(DatabaseLost(problem))
+            return
         version = library.change_counter()
         if version != self._data_version:
             self._data_version = version
             self.post_message(DataChanged())
+
+    def on_database_lost(self, message: DatabaseLost) -> None:
+        # Said once, and kept on screen: every later poll finds the same problem.
+        if self._database_lost != message.reason:
+            self._database_lost = message.reason
+            self.notify(message.reason, severity="error", markup=False, timeout=3600)
+            self._show_status()
 
     def on_data_changed(self, _message: DataChanged) -> None:
         self.refresh_everything()
@@ -351,6 +366,8 @@ class MainScreen(Screen[None]):
         self.query_one(StoryList).focus()
 
     _query_error: QueryError | None = None
+    # Set when the database file was deleted or replaced under the open interface.
+    _database_lost: str | None = None
     # Why the last list query failed (shown instead of "searching…"), or None.
     _load_error: str | None = None
 
@@ -637,6 +654,11 @@ class MainScreen(Screen[None]):
             self._activity = activity
         if self._activity:
             text += f"   {self._activity}"
+        if self._database_lost:
+            self.query_one("#status", Static).update(
+                Content.styled(f"✗ {plain(self._database_lost)}", "bold $error")
+            )
+            return
         self.query_one("#status", Static).update(Content(text))
 
 
