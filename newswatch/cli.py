@@ -9,11 +9,13 @@ path never imports textual.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -276,6 +278,8 @@ class _Progress:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled and sys.stderr.isatty()
+        # Its own cursor codes (\r, erase line) must reach the terminal; the label is cleaned below.
+        self.stream = _unfiltered(sys.stderr)
 
     def __call__(self, done: int, total: int, name: str) -> None:
         if not self.enabled:
@@ -285,10 +289,10 @@ class _Progress:
         width = 24
         filled = int(width * done / max(total, 1))
         label = clean_line(name, max_chars=40)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}\x1b[K")
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}\x1b[K")
         if done >= total:
-            sys.stderr.write("\r\x1b[K")
-        sys.stderr.flush()
+            self.stream.write("\r\x1b[K")
+        self.stream.flush()
 
 
 # --- commands -------------------------------------------------------------------------------------------
@@ -697,7 +701,14 @@ def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
     from tui.app import run_app
 
-    return run_app(ctx.config, ctx.db_path)
+    # The interface draws with escape codes on the real streams; every feed string in it is drawn as
+    # literal text (tui.text).
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _unfiltered(sys.stdout), _unfiltered(sys.stderr)
+    try:
+        return run_app(ctx.config, ctx.db_path)
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 _COMMANDS = {
@@ -715,7 +726,58 @@ _COMMANDS = {
 }
 
 
+class _TerminalSafeStream(io.TextIOBase):
+    """stdout or stderr with every write passed through `feeds.sanitize.terminal_safe`.
+
+    Error messages carry text from outside (an SQLite error quoting stored feed text, a topic name from the
+    config, a file name): filtering each message at its print was missed on some paths, so the filter sits
+    on the stream itself and no line the CLI prints can bypass it. Only the progress bar writes its own
+    control codes, to `unfiltered`.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.unfiltered = stream
+
+    def write(self, text: str) -> int:
+        from feeds.sanitize import terminal_safe
+
+        self.unfiltered.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.unfiltered.flush()
+
+    def fileno(self) -> int:
+        return self.unfiltered.fileno()
+
+    def isatty(self) -> bool:
+        return self.unfiltered.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.unfiltered, "encoding", "utf-8")
+
+
+@contextlib.contextmanager
+def _terminal_safe_output() -> Iterator[None]:
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _TerminalSafeStream(saved[0]), _TerminalSafeStream(saved[1])
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _unfiltered(stream: Any) -> Any:
+    return getattr(stream, "unfiltered", stream)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _terminal_safe_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         ctx = _context(args)
