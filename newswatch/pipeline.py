@@ -372,7 +372,14 @@ def _ingest_feeds(
         # The deadline is for the whole pass: time spent on path sources counts against it.
         settings["run_deadline"] = max(settings["run_deadline"] - (time.monotonic() - run_started), 0.0)
     limits = FetchLimits(**settings)
-    by_url = {row["location"]: row for row in rows}
+    # One fetch per URL. Two sources reading one URL (one moved onto the other by a permanent redirect before
+    # that was refused) would share a key: the first keeps the feed, the others are told, never dropped.
+    by_url: dict[str, dict[str, Any]] = {}
+    same_url: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for row in sorted(rows, key=lambda row: row["id"]):
+        first = by_url.setdefault(row["location"], row)
+        if first is not row:
+            same_url.append((row, first))
     executor = pool.get() if pool.started or len(rows) >= _POOL_THRESHOLD else None
     finished: queue.Queue[tuple[FetchResult, Future[Parsed] | ParseResult | None] | None] = queue.Queue()
 
@@ -396,7 +403,7 @@ def _ingest_feeds(
     def fetch_everything() -> None:
         try:
             fetch_all(
-                [FetchRequest(r["location"], r["etag"], r["last_modified"]) for r in rows],
+                [FetchRequest(r["location"], r["etag"], r["last_modified"]) for r in by_url.values()],
                 limits,
                 on_result=on_result,
             )
@@ -427,6 +434,14 @@ def _ingest_feeds(
         stored.add(result.url)
         report(row["name"])
     fetcher.join()
+    for row, first in same_url:
+        outcome = SourceOutcome(
+            row["name"], error=f"reads the same URL as source {first['name']!r}; remove one"
+        )
+        with groups.unit():
+            source_store.record_failure(db, row["id"], outcome.error, now=now)
+        summary.outcomes.append(outcome)
+        report(row["name"])
     for url, row in by_url.items():
         if url not in stored:  # the fetcher died before reporting this feed
             outcome = SourceOutcome(row["name"])
@@ -473,6 +488,13 @@ def _store_feed(
     if result.not_modified:
         outcome.unchanged += source_store.article_count(db, row["id"])
         source_store.record_success(db, row["id"], now=now, next_fetch_after=next_fetch)
+        return
+    moved_to = result.permanent_redirect_url
+    if moved_to and (other := source_store.source_reading(db, "url", moved_to, besides=row["id"])):
+        # Following the move would make two sources of one feed: every article counted twice, and the two
+        # rows one key in the next pass. The user decides which to keep.
+        outcome.error = f"moved permanently to {moved_to}, which source {other!r} already reads; remove one"
+        source_store.record_failure(db, row["id"], outcome.error, now=now)
         return
     assert parsed is not None
     outcome.warnings.extend(parsed.warnings)

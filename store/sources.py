@@ -85,6 +85,15 @@ def add_source(db: sqlite_utils.Database, spec: SourceSpec, *, now: datetime) ->
     return int(cursor.lastrowid or 0)
 
 
+def source_reading(db: sqlite_utils.Database, kind: str, location: str, *, besides: int) -> str | None:
+    """The name of a source other than `besides` that reads `location`, if any."""
+    row = db.execute(
+        "SELECT name FROM sources WHERE kind = ? AND location = ? AND id != ? ORDER BY id LIMIT 1",
+        [kind, location, besides],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def add_sources(
     db: sqlite_utils.Database, specs: Iterable[SourceSpec], *, now: datetime
 ) -> tuple[list[SourceSpec], list[SourceSpec]]:
