@@ -547,6 +547,8 @@ def _store_records(
     features: _Features,
 ) -> None:
     """Articles, their FTS rows, story features (new ones only) and topic tags: one unit of work."""
+    for record in records:
+        record.correct_future_date(now)
     result = upsert_articles(db, source_id, records, now=now, features=features)
     outcome.new += len(result.new_ids)
     outcome.updated += len(result.updated_ids)
