@@ -306,15 +306,19 @@ def _ingest_options(
     return ingest_options(ctx.config, ctx.topics, progress=progress, force=force, only_due=only_due)
 
 
-def _one_pass(ctx: Context, options: Any) -> Any:
-    """One locked pass; None (and a note on stderr) if another ingest holds the lock."""
+def _one_pass(ctx: Context, options: Any, on_busy: Any = None) -> Any:
+    """One locked pass; None if another ingest holds the lock, which `on_busy(message)` is told (by
+    default: a note on stderr)."""
     from newswatch.refresh import locked_pass
     from store.lock import IngestBusy
 
     try:
         return locked_pass(ctx.db, ctx.db_path, ctx.config, ctx.topics, options)
     except IngestBusy as busy:
-        print(f"newswatch: {busy}", file=sys.stderr)
+        if on_busy is None:
+            print(f"newswatch: {busy}", file=sys.stderr)
+        else:
+            on_busy(str(busy))
         return None
 
 
@@ -366,7 +370,23 @@ def cmd_watch(ctx: Context, args: argparse.Namespace) -> int:
             _print_alerts(ctx, as_json=args.json)
         sys.stdout.flush()
 
-    watch_loop(lambda: _one_pass(ctx, options), after_pass, tick=args.tick)
+    busy_said = False
+
+    def on_busy(message: str) -> None:
+        # Once per episode: a long manual ingest beside a 10 s tick would otherwise print every tick.
+        nonlocal busy_said
+        if not busy_said:
+            print(f"newswatch: {message}; watch waits for it", file=sys.stderr)
+            busy_said = True
+
+    def one_pass() -> Any:
+        nonlocal busy_said
+        summary = _one_pass(ctx, options, on_busy)
+        if summary is not None:
+            busy_said = False
+        return summary
+
+    watch_loop(one_pass, after_pass, tick=args.tick)
     return EXIT_OK
 
 
