@@ -19,7 +19,10 @@ from typing import Any
 from store.sources import SourceSpec
 
 APP_NAME = "newswatch"
-BUNDLED_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
+# Shipped inside the package (a wheel has nothing outside it): in a checkout these are symlinks to the
+# repository's config.toml and seeds/, which the wheel build copies in, so `pip install .` then
+# `newswatch ingest` works from any directory.
+BUNDLED_CONFIG = Path(__file__).resolve().parent / "bundled" / "config.toml"
 DEFAULT_INTERVAL_SECONDS = 30 * 60
 # The longest duration anything accepts (an interval, an age for --since): a century. Beyond it, times
 # overflow Python's datetime and SQLite's integers.
