@@ -331,9 +331,26 @@ def test_naive_fetched_at_is_taken_as_utc():
     assert other.records[0].published.utcoffset() is not None
 
 
-def test_garbage_never_raises():
-    for body in (b"\xff\xfe\x00", b"<", b"<rss", b"<?xml?><rss><channel><item>", bytes(range(256)) * 10):
-        parse(body)  # returns, whatever it says
+@pytest.mark.parametrize(
+    ("body", "error", "records"),
+    [
+        (b"\xff\xfe\x00", "not a feed (no XML markup)", 0),
+        (b"<", "malformed XML: unclosed token (line 1)", 0),
+        (b"<rss", "malformed XML: unclosed token (line 1)", 0),
+        (b"<?xml?><rss><channel><item>", None, 1),
+        (bytes(range(256)) * 10, "not a feed (no XML markup)", 0),
+    ],
+)
+def test_garbage_gets_the_error_that_describes_it(body: bytes, error: str | None, records: int) -> None:
+    # parse_feed turns its own crashes into "parser failed: …": a test that only checked it returned would
+    # pass on a crash. Each input gets the one error that describes it.
+    result = parse(body)
+    assert result.error == error
+    assert len(result.records) == records
+
+
+# The errors bad input may get; "parser failed" (a crash caught by parse_feed) is not among them.
+_EXPECTED_PARSE_ERRORS = ("empty response", "not a feed (", "malformed XML: ")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -366,6 +383,9 @@ def test_garbage_never_raises():
 )
 def test_parse_feed_is_total(pieces):
     result = parse("".join(pieces).encode("utf-8", "surrogatepass"))
+    # Total means no crash, including the ones parse_feed reports as "parser failed: …" instead of raising.
+    if result.error is not None:
+        assert result.error.startswith(_EXPECTED_PARSE_ERRORS), result.error
     for record in result.records:
         assert "\x1b" not in record.title + record.body and "\x00" not in record.title + record.body
 

@@ -242,8 +242,12 @@ def test_caret_line() -> None:
 
 
 def test_validate_term_lists_accepts_the_config_example() -> None:
-    validate_term_lists(DPRK)
-    validate_term_lists({"ru": ['"Kremlin"', "Moscow", "Russia*"], "a_b-1": ["x"]})
+    ru = {"ru": ['"Kremlin"', "Moscow", "Russia*"], "a_b-1": ["x"]}
+    assert validate_term_lists(DPRK) is None
+    assert validate_term_lists(ru) is None
+    # Accepted means usable: each list compiles to exactly its items.
+    assert compile_query("@dprk", DPRK).terms == tuple(DPRK["dprk"])
+    assert compile_query("@ru OR @a_b-1", ru).terms == ('"Kremlin"', "Moscow", "Russia*", "x")
 
 
 @pytest.mark.parametrize(

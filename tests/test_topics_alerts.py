@@ -35,7 +35,10 @@ def test_ingest_alerts_prints_seed_alerts_once(db_path: Path) -> None:
     assert first.status == 0, first.stderr
     lines = first.stdout.splitlines()
     assert sum("[Russia sanctions]" in line for line in lines) == 1
-    assert sum("[DPRK troops]" in line for line in lines) >= 2  # one per story, not per outlet once grouped
+    # The seeds are two DPRK stories: A (four articles from three outlets) and B (one). One alert per story
+    # is exactly 2; one per outlet would be 4, one per article 5.
+    assert sum("[DPRK troops]" in line for line in lines) == 2
+    assert any("[DPRK troops]" in line and "(3 outlets)" in line for line in lines), lines
     second = run_cli("--db", str(db_path), "ingest", "--quiet", "--alerts")
     assert (second.status, second.stdout, second.stderr) == (0, "", "")
 
