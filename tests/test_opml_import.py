@@ -85,8 +85,9 @@ def test_importing_tens_of_thousands_of_feeds_is_linear(tmp_path: Path, db_path:
         timings.append(time.perf_counter() - started)
         assert result.status == 0, result.stderr
     assert result.stdout.startswith("imported 20000 feeds")
-    # 10x the feeds: quadratic would be ~100x the time; linear ~10x. Allow noise, refuse quadratic.
-    assert timings[1] < 30 * max(timings[0], 0.05), timings
+    # A lookup per feed that cannot use an index made 20k feeds take ~26 s (and 50k, 459 s); one pass takes
+    # well under a second. The bound leaves room for a loaded machine, not for the quadratic import.
+    assert timings[1] < 10, timings
     again = run_cli("--db", str(db_path), "opml", "import", str(big))
     assert again.stdout.startswith("imported 0 feeds") and "20000 already present" in again.stdout
 

@@ -406,3 +406,19 @@ def test_a_cyrillic_feed_labelled_utf8_is_read_as_cyrillic_with_a_warning() -> N
     )
     assert [r.title for r in result.records] == ["Москва и Киев: переговоры продолжаются"]
     assert any("detected cp1251" in warning for warning in result.warnings)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-8"])
+def test_an_internal_entity_is_never_expanded_whatever_the_encoding(codec: str) -> None:
+    # The DOCTYPE is found after decoding: a byte search would miss it in UTF-16.
+    text = (
+        f'<?xml version="1.0" encoding="{codec.upper()}"?>\n'
+        '<!DOCTYPE rss [<!ENTITY u "INJECTED-BY-ENTITY">]>\n'
+        '<rss version="2.0"><channel><title>T</title><item><title>a &u; b</title><guid>1</guid>'
+        "<link>https://example.org/&u;</link></item></channel></rss>"
+    )
+    result = parse(text.encode(codec))
+    assert len(result.records) == 1
+    record = result.records[0]
+    assert "INJECTED" not in record.title + record.url + record.body
+    assert "DOCTYPE internal subset removed (entity declarations are not expanded)" in result.warnings
