@@ -104,18 +104,21 @@ class _Article:
 # Public API
 
 
-def read_path(path: Path, *, default_outlet: str) -> ParseResult:
-    """Read any supported file, choosing the reader by its (case-insensitive) suffix."""
+def read_path(path: Path, *, default_outlet: str, guid: str | None = None) -> ParseResult:
+    """Read any supported file, choosing the reader by its (case-insensitive) suffix.
+
+    `guid` names an article file within its source (see `feeds.paths.local_guid`); default: its file name.
+    A .jsonl file's records carry their own guids."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return read_jsonl_file(path, default_outlet=default_outlet)
     if suffix in SUPPORTED_SUFFIXES:
-        return read_article_file(path, default_outlet=default_outlet)
+        return read_article_file(path, default_outlet=default_outlet, guid=guid)
     return ParseResult(error=f"{path}: unsupported file type {suffix or '(no suffix)'!r}")
 
 
-def read_article_file(path: Path, *, default_outlet: str) -> ParseResult:
+def read_article_file(path: Path, *, default_outlet: str, guid: str | None = None) -> ParseResult:
     """One article from a .txt, .md/.markdown or .html/.htm file; never raises on bad input."""
     path = Path(path)
     warnings: list[str] = []
@@ -153,7 +156,7 @@ def read_article_file(path: Path, *, default_outlet: str) -> ParseResult:
         return ParseResult(error=f"{path}: no readable text", warnings=warnings)
     published, origin = _best_date(article, mtime)
     record = ArticleRecord(
-        guid=path.name,
+        guid=guid or path.name,
         title=title,
         body=article.body,
         url=_file_uri(path),

@@ -44,6 +44,10 @@ _DOCTYPE_HEAD = re.compile(r"""<!DOCTYPE((?:[^\[>"']++|"[^"]*+"|'[^']*+')*+)([\[
 # The rest of an internal subset. Possessive quantifiers: no backtracking on hostile input.
 _SUBSET_REST = re.compile(r"""(?:<!--(?s:.*?)-->|[^\]"'<]++|<|"[^"]*+"|'[^']*+')*+\]\s*>""")
 
+# A numeric character reference. feedparser's lenient parser crashes (UnicodeEncodeError) on one that names
+# a surrogate (&#xD800;), costing the whole feed; such a reference can only mean U+FFFD.
+_CHAR_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
 _HTML_START = re.compile(
     r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b|head\b|body\b)",
     re.IGNORECASE | re.DOTALL,
@@ -83,6 +87,7 @@ def _parse(body: bytes, url: str, default_outlet: str, fetched_at: datetime, hea
     if first != "<":
         return ParseResult(error="not a feed (no XML markup)", warnings=warnings)
 
+    text = _CHAR_REFERENCE.sub(_no_surrogate_reference, text)
     text, stripped = _strip_internal_subsets(text)
     if stripped:
         warnings.append("DOCTYPE internal subset removed (entity declarations are not expanded)")
@@ -271,6 +276,12 @@ def _describe(exc: BaseException) -> str:
     line = exc.getLineNumber() if hasattr(exc, "getLineNumber") else None
     text = clean_line(str(message) or type(exc).__name__, max_chars=200)
     return f"{text} (line {line})" if line else text
+
+
+def _no_surrogate_reference(match: re.Match[str]) -> str:
+    hex_digits, decimal = match.groups()
+    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    return "&#xFFFD;" if 0xD800 <= code <= 0xDFFF else match.group(0)
 
 
 def _header(headers: dict, name: str) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 # Where an article's `published` time came from, so a reader (and story grouping) knows how far to trust it.
 DATE_FROM_FEED = "feed"  # the feed entry's published/updated date
@@ -17,8 +17,13 @@ DATE_FROM_MENTION = "mention"  # no date line: the latest full date the text men
 DATE_FROM_MTIME = "mtime"  # the file had no date: its modification time stands in
 DATE_FROM_FETCH = "fetched"  # the feed entry had no date: the time we first saw it
 DATE_FROM_RECORD = "record"  # a structured field (a .jsonl `published` value)
+DATE_CORRECTED = (
+    "corrected"  # the source's date was more than a day after the fetch: the fetch time stands in
+)
 
-UNCERTAIN_DATE_ORIGINS = frozenset({DATE_FROM_MTIME, DATE_FROM_FETCH})
+UNCERTAIN_DATE_ORIGINS = frozenset({DATE_FROM_MTIME, DATE_FROM_FETCH, DATE_CORRECTED})
+# How far ahead of the fetch a date may be (time zones, a clock a little fast) before it is not believed.
+FUTURE_TOLERANCE = timedelta(days=1)
 
 
 @dataclass(slots=True)
@@ -38,6 +43,16 @@ class ArticleRecord:
     published: datetime | None = None
     updated: datetime | None = None
     date_origin: str = DATE_FROM_FEED
+    # The date the source gave, when `correct_future_date` replaced it.
+    claimed_published: datetime | None = None
+
+    def correct_future_date(self, fetched_at: datetime) -> None:
+        """A date more than a day after the fetch (an item dated 2199) would stay first in every list and
+        inside every `--since 1h`: the fetch time stands in, and `date_origin` says it was corrected."""
+        if self.published is not None and self.published > fetched_at + FUTURE_TOLERANCE:
+            self.claimed_published = self.published
+            self.published = fetched_at
+            self.date_origin = DATE_CORRECTED
 
     def content_hash(self) -> str:
         """A digest of everything a user could see change; equal hashes mean 'unchanged'."""
@@ -48,7 +63,8 @@ class ArticleRecord:
             self.url,
             self.author,
             self.outlet,
-            self.published.isoformat() if self.published else "",
+            # The claimed date, not the fetch time that replaced it: an unchanged entry stays unchanged.
+            (self.claimed_published or self.published).isoformat() if self.published else "",
             self.updated.isoformat() if self.updated else "",
             self.date_origin,
         ):

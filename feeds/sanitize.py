@@ -27,27 +27,61 @@ _ESCAPE_SEQUENCE = re.compile(
 # C0 controls except TAB and LF, DEL, C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-# Bidi embeddings/overrides/isolates and zero-width characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM).
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Characters that show as nothing but split or disguise words: Unicode's Default_Ignorable_Code_Point set
+# (soft hyphen, combining grapheme joiner, Arabic letter mark, Hangul fillers, Mongolian and other variation
+# selectors, zero-width characters, bidi embeddings/overrides/isolates, invisible operators, the BOM, tag
+# characters, shorthand and musical format controls) plus the interlinear annotation controls. "DP\u00adRK"
+# shows as "DPRK" but would match no DPRK topic. tests/test_invisible.py checks this class against the
+# property itself. ZWJ (U+200D) is in it, but is kept between two emoji (see `_drop_invisible`).
+_INVISIBLE_CLASS = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff"
+)
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CLASS}]+")
+_ZWJ = "\u200d"
+# Pictographs a ZWJ may join (👨‍👩‍👧‍👦, ❤‍🔥), with the skin-tone modifiers that may sit before the joiner.
+_EMOJI = re.compile(
+    "[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u27bf\u2934\u2935"
+    "\u2b05-\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff]"
+)
+
+# Surrogate code points. A Python str holds a pair only as one astral character, so any surrogate left is
+# lone ("\ud800" in JSON, "&#xD800;" in XML): UTF-8 cannot encode it and SQLite cannot store it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # One character class covering everything the rules above remove: most text has none of it, and a single
 # class scan is far cheaper than the escape-sequence alternation.
-_ANYTHING_TO_STRIP = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
+_ANYTHING_TO_STRIP = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff{_INVISIBLE_CLASS}]")
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def strip_controls(text: str) -> str:
-    """Remove escape sequences, control characters (but newline and tab) and invisible characters."""
+    """Remove escape sequences, control characters (but newline and tab) and invisible characters; a lone
+    surrogate becomes U+FFFD, so the text can always be encoded and stored."""
     if not text or not _ANYTHING_TO_STRIP.search(text):
         return text or ""
     text = _ESCAPE_SEQUENCE.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
-    return _INVISIBLE.sub("", text)
+    text = _SURROGATE.sub("\ufffd", text)
+    return _INVISIBLE.sub(_drop_invisible, text)
+
+
+def _drop_invisible(match: re.Match[str]) -> str:
+    """Nothing, except a ZWJ between two emoji: it makes 👨‍👩‍👧‍👦 one family rather than four people."""
+    if _ZWJ not in match.group():
+        return ""
+    text, start, end = match.string, match.start(), match.end()
+    before = text[start - 1] if start > 0 else ""
+    if "\U0001f3fb" <= before <= "\U0001f3ff" and start > 1:  # a skin tone: look at its emoji
+        before = text[start - 2]
+    after = text[end] if end < len(text) else ""
+    if before and after and _EMOJI.match(before) and _EMOJI.match(after):
+        return _ZWJ
+    return ""
 
 
 def clean_text(text: str | None, *, max_chars: int | None = None) -> str:

@@ -9,10 +9,13 @@ path never imports textual.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -96,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--json", action="store_true", help="JSON output")
     watch.add_argument(
         "--tick",
-        type=float,
+        type=_tick_seconds,
         default=10.0,
         metavar="SECONDS",
         help="how often to look for due feeds and new files in watched folders (default 10)",
@@ -211,13 +214,30 @@ def _alert_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mark-read", action="store_true", help="also mark the alerted articles read")
 
 
+# Larger limits are typos; SQLite's integers end at 2**63 and Python's ints do not.
+_MAX_LIMIT = 1_000_000_000
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text[:40]!r}") from None
+    if not 0 < value <= _MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to {_MAX_LIMIT:,}, got {text[:40]!r}")
+    return value
+
+
+def _tick_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text[:40]!r}") from None
+    # nan compares false with everything: without isfinite it passed "> 0" checks and busy-looped.
+    if not (math.isfinite(value) and 0 < value <= 86400):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds from more than 0 to 86400, got {text[:40]!r}"
+        )
     return value
 
 
@@ -301,6 +321,13 @@ def emit_json(obj: dict[str, Any], file: Any = None) -> None:
     (file or sys.stdout).write(json.dumps(obj, ensure_ascii=True, default=str) + "\n")
 
 
+def emit_error(text: str) -> None:
+    """One line on stderr, prefixed and terminal-safe like everything the CLI prints."""
+    from feeds.sanitize import terminal_safe
+
+    print(f"newswatch: {terminal_safe(text)}", file=sys.stderr)
+
+
 def emit_line(text: str) -> None:
     from feeds.sanitize import terminal_safe
 
@@ -316,6 +343,8 @@ class _Progress:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled and sys.stderr.isatty()
+        # Its own cursor codes (\r, erase line) must reach the terminal; the label is cleaned below.
+        self.stream = _unfiltered(sys.stderr)
 
     def __call__(self, done: int, total: int, name: str) -> None:
         if not self.enabled:
@@ -325,10 +354,10 @@ class _Progress:
         width = 24
         filled = int(width * done / max(total, 1))
         label = clean_line(name, max_chars=40)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}\x1b[K")
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}\x1b[K")
         if done >= total:
-            sys.stderr.write("\r\x1b[K")
-        sys.stderr.flush()
+            self.stream.write("\r\x1b[K")
+        self.stream.flush()
 
 
 # --- commands -------------------------------------------------------------------------------------------
@@ -354,15 +383,19 @@ def _ingest_options(
     )
 
 
-def _one_pass(ctx: Context, options: Any) -> Any:
-    """One locked pass; None (and a note on stderr) if another ingest holds the lock."""
+def _one_pass(ctx: Context, options: Any, on_busy: Any = None) -> Any:
+    """One locked pass; None if another ingest holds the lock, which `on_busy(message)` is told (by
+    default: a note on stderr)."""
     from newswatch.refresh import locked_pass
     from store.lock import IngestBusy
 
     try:
         return locked_pass(ctx.db, ctx.db_path, ctx.config, ctx.topics, options)
     except IngestBusy as busy:
-        print(f"newswatch: {busy}", file=sys.stderr)
+        if on_busy is None:
+            print(f"newswatch: {busy}", file=sys.stderr)
+        else:
+            on_busy(str(busy))
         return None
 
 
@@ -419,9 +452,23 @@ def cmd_watch(ctx: Context, args: argparse.Namespace) -> int:
             _print_alerts(ctx, as_json=args.json)
         sys.stdout.flush()
 
-    if args.tick <= 0:
-        raise CliError("--tick: expected a positive number of seconds", EXIT_CONFIG)
-    watch_loop(lambda: _one_pass(ctx, options), after_pass, tick=args.tick)
+    busy_said = False
+
+    def on_busy(message: str) -> None:
+        # Once per episode: a long manual ingest beside a 10 s tick would otherwise print every tick.
+        nonlocal busy_said
+        if not busy_said:
+            print(f"newswatch: {message}; watch waits for it", file=sys.stderr)
+            busy_said = True
+
+    def one_pass() -> Any:
+        nonlocal busy_said
+        summary = _one_pass(ctx, options, on_busy)
+        if summary is not None:
+            busy_said = False
+        return summary
+
+    watch_loop(one_pass, after_pass, tick=args.tick)
     return EXIT_OK
 
 
@@ -463,12 +510,9 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
             raise CliError(f"sources remove: {error}", EXIT_CONFIG) from None
         print(f"removed source {args.name!r} and its {removed} articles")
         return EXIT_OK
-    # Show configured sources even before the first ingest.
-    from newswatch.pipeline import sync_config
-
-    with _maybe_lock(ctx):
-        sync_config(db, ctx.config.sources, ctx.topics, now=utc_now())
-    rows = source_overview(db)
+    # A listing only reads: configured sources not stored yet (or changed) are shown as the config says, and
+    # the next ingest stores them.
+    rows = _sources_as_configured(source_overview(db), ctx.config.sources)
     for row in rows:
         if args.json:
             emit_json(row)
@@ -484,21 +528,38 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _maybe_lock(ctx: Context) -> Any:
-    """Hold the ingest lock if it is free; if an ingest runs, it syncs the config itself."""
-    import contextlib
-
-    from store.lock import IngestBusy, ingest_lock
-
-    @contextlib.contextmanager
-    def guard() -> Any:
-        try:
-            with ingest_lock(ctx.db_path):
-                yield
-        except IngestBusy:
-            yield
-
-    return guard()
+def _sources_as_configured(stored: list[dict[str, Any]], specs: Sequence[Any]) -> list[dict[str, Any]]:
+    """The stored sources as the next ingest will see them: what the config adds, moves or drops."""
+    by_name = {spec.name: spec for spec in specs}
+    rows: list[dict[str, Any]] = []
+    for row in stored:
+        spec = by_name.pop(row["name"], None)
+        if spec is not None:
+            row = {**row, "kind": spec.kind, "location": spec.location, "active": 1}
+        elif row["origin"] == "config":
+            row = {**row, "active": 0}
+        rows.append(row)
+    for spec in by_name.values():
+        rows.append(
+            {
+                "id": None,
+                "name": spec.name,
+                "kind": spec.kind,
+                "location": spec.location,
+                "origin": spec.origin,
+                "active": 1,
+                "interval_seconds": spec.interval_seconds,
+                "last_attempt_at": None,
+                "last_success_at": None,
+                "last_error": None,
+                "last_error_at": None,
+                "consecutive_failures": 0,
+                "next_fetch_after": None,
+                "articles": 0,
+                "unread": 0,
+            }
+        )
+    return sorted(rows, key=lambda row: row["name"].casefold())
 
 
 def _name_from_url(url: str) -> str:
@@ -509,27 +570,31 @@ def _name_from_url(url: str) -> str:
 
 
 def cmd_opml(ctx: Context, args: argparse.Namespace) -> int:
-    from feeds.opml import OpmlError, read_opml, write_opml
+    from feeds.opml import OpmlError, read_opml_outlines, write_opml
     from store.db import utc_now, write_batch
-    from store.sources import SourceError, SourceSpec, add_source, source_overview
+    from store.sources import SourceSpec, add_sources, source_overview
 
     if args.opml_command == "export":
         feeds = [(row["name"], row["location"]) for row in source_overview(ctx.db) if row["kind"] == "url"]
         sys.stdout.write(write_opml(feeds))
         return EXIT_OK
     try:
-        feeds = read_opml(Path(args.file))
+        outlines = read_opml_outlines(Path(args.file))
     except OpmlError as error:
         raise CliError(str(error), EXIT_CONFIG) from None
-    added = skipped = 0
+    specs = [SourceSpec(name, "url", url, None, origin="opml") for name, url in outlines.feeds]
     with write_batch(ctx.db):
-        for name, url in feeds:
-            try:
-                add_source(ctx.db, SourceSpec(name, "url", url, None, origin="opml"), now=utc_now())
-                added += 1
-            except SourceError:
-                skipped += 1
-    print(f"imported {added} feeds from {args.file} ({skipped} already present)")
+        added, present = add_sources(ctx.db, specs, now=utc_now())
+    for name, target, why in outlines.skipped:
+        emit_error(f"{args.file}: skipped outline {name or '(no name)'!r} ({target}): {why}")
+    asked = {spec.location: spec.name for spec in specs}
+    renamed = sum(1 for spec in added if asked[spec.location] != spec.name)
+    notes = [f"{len(present)} already present"]
+    if outlines.skipped:
+        notes.append(f"{len(outlines.skipped)} outlines skipped")
+    if renamed:
+        notes.append(f"{renamed} renamed to keep names unique")
+    print(f"imported {len(added)} feeds from {args.file} ({', '.join(notes)})")
     return EXIT_OK
 
 
@@ -609,24 +674,39 @@ def _check_names(ctx: Context, *, topic: str | None = None, source: str | None =
 
 
 def cmd_topics(ctx: Context, args: argparse.Namespace) -> int:
-    from newswatch.pipeline import sync_config
-    from store.db import utc_now
     from store.topics import topic_overview
 
     if args.topics_command == "test":
         return _topic_test(ctx, args)
-    with _maybe_lock(ctx):
-        sync_config(ctx.db, ctx.config.sources, ctx.topics, now=utc_now())
-    for row in topic_overview(ctx.db):
+    # A listing only reads. A topic that is new or changed in the config has no tags yet: the next ingest
+    # tags the stored articles, and until then the listing says so rather than writing.
+    stored = {row["name"]: row for row in topic_overview(ctx.db)}
+    for topic in sorted(ctx.topics, key=lambda topic: topic.name.casefold()):
+        row = stored.get(topic.name)
+        tagged = row is not None and row["query_hash"] == topic.query_hash
         if args.json:
-            emit_json({**row, "alert": bool(row["alert"])})
-        else:
-            alert = " (alerts)" if row["alert"] else ""
+            emit_json(
+                {
+                    "name": topic.name,
+                    "query": topic.query.text,
+                    "alert": bool(topic.alert),
+                    "tagged": tagged,
+                    "articles": row["articles"] if tagged else 0,
+                    "stories": row["stories"] if tagged else 0,
+                    "unread": row["unread"] if tagged else 0,
+                    "last_match": row["last_match"] if tagged else None,
+                }
+            )
+            continue
+        alert = " (alerts)" if topic.alert else ""
+        if tagged:
             emit_line(
-                f"{row['name']}{alert}: {row['articles']} articles, {row['stories']} stories, "
+                f"{topic.name}{alert}: {row['articles']} articles, {row['stories']} stories, "
                 f"{row['unread']} unread, last match {_short_time(row['last_match']) or 'never'}"
             )
-            emit_line(f"    {row['query']}")
+        else:
+            emit_line(f"{topic.name}{alert}: not tagged yet (the next ingest tags the stored articles)")
+        emit_line(f"    {topic.query.text}")
     return EXIT_OK
 
 
@@ -697,14 +777,16 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
 
     compiled = ctx.compile(args.query) if args.query else None
     _check_names(ctx, topic=args.topic, source=args.source)
+    # Arguments first: a bad one is the one line said, not after a hint.
+    since, until = parse_since(args.since), parse_since(args.until)
     _hint_if_empty(ctx)
     for story in list_stories(
         ctx.db,
         fts=compiled.fts if compiled else None,
         topic=args.topic,
         source=args.source,
-        since=parse_since(args.since),
-        until=parse_since(args.until),
+        since=since,
+        until=until,
         unread_only=args.unread,
         starred_only=args.starred,
         limit=args.limit,
@@ -780,7 +862,6 @@ def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
     from digest import render
     from digest.build import build_digest
     from newswatch.config import duration_words
-    from newswatch.pipeline import sync_config
     from store.db import utc_now
 
     config = ctx.config
@@ -799,9 +880,15 @@ def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
     period = args.since or duration_words(config.digest_period)
     since = parse_since(period, now=now)
     until = parse_since(args.until, now=now) if args.until else None
-    # Topic tags must match the config's queries before a digest is read from them (as `topics` does).
-    with _maybe_lock(ctx):
-        sync_config(ctx.db, config.sources, ctx.topics, now=now)
+    # A digest only reads (as `topics` does): a topic new or changed in the config is tagged by the next
+    # ingest, and until then the digest says so rather than writing.
+    from store.topics import topic_overview
+
+    stored = {row["name"]: row["query_hash"] for row in topic_overview(ctx.db)}
+    hashes = {topic.name: topic.query_hash for topic in ctx.topics}
+    for name in topics:
+        if stored.get(name) != hashes.get(name):
+            emit_error(f"digest: topic {name!r} is not tagged yet (the next ingest tags the stored articles)")
     result = build_digest(
         ctx.db,
         topics,
@@ -837,7 +924,14 @@ def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
     from tui.app import run_app
 
-    return run_app(ctx.config, ctx.db_path)
+    # The interface draws with escape codes on the real streams; every feed string in it is drawn as
+    # literal text (tui.text).
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _unfiltered(sys.stdout), _unfiltered(sys.stderr)
+    try:
+        return run_app(ctx.config, ctx.db_path)
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 _COMMANDS = {
@@ -858,7 +952,58 @@ _COMMANDS = {
 }
 
 
+class _TerminalSafeStream(io.TextIOBase):
+    """stdout or stderr with every write passed through `feeds.sanitize.terminal_safe`.
+
+    Error messages carry text from outside (an SQLite error quoting stored feed text, a topic name from the
+    config, a file name): filtering each message at its print was missed on some paths, so the filter sits
+    on the stream itself and no line the CLI prints can bypass it. Only the progress bar writes its own
+    control codes, to `unfiltered`.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.unfiltered = stream
+
+    def write(self, text: str) -> int:
+        from feeds.sanitize import terminal_safe
+
+        self.unfiltered.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.unfiltered.flush()
+
+    def fileno(self) -> int:
+        return self.unfiltered.fileno()
+
+    def isatty(self) -> bool:
+        return self.unfiltered.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.unfiltered, "encoding", "utf-8")
+
+
+@contextlib.contextmanager
+def _terminal_safe_output() -> Iterator[None]:
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _TerminalSafeStream(saved[0]), _TerminalSafeStream(saved[1])
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _unfiltered(stream: Any) -> Any:
+    return getattr(stream, "unfiltered", stream)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _terminal_safe_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         ctx = _context(args)

@@ -7,6 +7,7 @@ Lookup order (documented in the README):
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -18,10 +19,28 @@ from typing import Any
 from store.sources import SourceSpec
 
 APP_NAME = "newswatch"
-BUNDLED_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
+# Shipped inside the package (a wheel has nothing outside it): in a checkout these are symlinks to the
+# repository's config.toml and seeds/, which the wheel build copies in, so `pip install .` then
+# `newswatch ingest` works from any directory.
+BUNDLED_CONFIG = Path(__file__).resolve().parent / "bundled" / "config.toml"
 DEFAULT_INTERVAL_SECONDS = 30 * 60
 DEFAULT_DIGEST_PERIOD_SECONDS = 24 * 3600
 DIGEST_FORMATS = ("text", "markdown", "html", "json")
+# The longest duration anything accepts (an interval, an age for --since): a century. Beyond it, times
+# overflow Python's datetime and SQLite's integers.
+MAX_DURATION_DAYS = 36_500
+_MAX_DURATION_SECONDS = MAX_DURATION_DAYS * 86400
+# [fetch] settings: (smallest, largest) accepted. A value outside is a typo, and 1e308 or nan would
+# overflow or never time out.
+_FETCH_RANGES: dict[str, tuple[float, float]] = {
+    "timeout": (0.001, 3600),
+    "deadline": (0.001, 86400),
+    "max_body_mb": (0.001, 4096),
+    "run_deadline": (0.001, 7 * 86400),
+    "host_gap": (0, 3600),
+    "concurrency": (1, 10_000),
+    "per_host": (1, 1000),
+}
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
 
@@ -39,16 +58,19 @@ def parse_duration(value: str | int) -> int:
     if isinstance(value, bool):
         raise ValueError('expected a duration like "15m"')
     if isinstance(value, int):
-        if value <= 0:
+        total = value
+        if total <= 0:
             raise ValueError("expected a positive number of seconds")
-        return value
-    match = _DURATION.match(value)
-    if not match or not any(match.groups()):
-        raise ValueError(f'expected a duration like "15m", "1h" or "2d", got {value!r}')
-    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    total = days * 86400 + hours * 3600 + minutes * 60 + seconds
-    if total <= 0:
-        raise ValueError("expected a positive duration")
+    else:
+        match = _DURATION.match(value) if isinstance(value, str) else None
+        if not match or not any(match.groups()):
+            raise ValueError(f'expected a duration like "15m", "1h" or "2d", got {value!r}')
+        days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+        total = days * 86400 + hours * 3600 + minutes * 60 + seconds
+        if total <= 0:
+            raise ValueError("expected a positive duration")
+    if total > _MAX_DURATION_SECONDS:
+        raise ValueError(f"expected a duration of at most {MAX_DURATION_DAYS} days, got {_show(value)}")
     return total
 
 
@@ -60,6 +82,11 @@ def duration_words(seconds: int) -> str:
     return f"{seconds}s"
 
 
+def _show(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def parse_when(text: str, *, now: datetime | None = None) -> datetime | None:
     """A point in time as people type it: '' -> None; '7d' / '12h' -> that long ago; '2024-11-05' or an
     ISO time -> that moment (UTC). Raises ValueError with a one-line hint. Shared by the CLI and the TUI."""
@@ -67,10 +94,9 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime | None:
     if not text:
         return None
     now = now or datetime.now(UTC)
-    try:
+    if _DURATION.match(text):
+        # An age: its own error (too long, zero) is the one to show, not "expected a date".
         return now - timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -341,23 +367,24 @@ def load_config(path: Path) -> Config:
         "fetch",
         {"timeout", "deadline", "max_body_mb", "concurrency", "per_host", "run_deadline", "host_gap"},
     )
-    for key in ("timeout", "deadline", "max_body_mb", "run_deadline"):
+    for key in ("timeout", "deadline", "max_body_mb", "run_deadline", "host_gap"):
         if (value := check.typed(fetch, key, (int, float), "fetch.")) is not None:
-            if value <= 0:
-                check.problem(f"fetch.{key}", "expected a positive number")
+            low, high = _FETCH_RANGES[key]
+            if not (math.isfinite(value) and low <= value <= high):
+                floor = "0" if low == 0 else "more than 0"
+                unit = "a size in MB" if key == "max_body_mb" else "a number of seconds"
+                check.problem(f"fetch.{key}", f"expected {unit} from {floor} to {high:g}, got {value!r}")
+            elif key == "host_gap":
+                config.host_gap = float(value)
             else:
                 setattr(
                     config, {"timeout": "fetch_timeout", "deadline": "fetch_deadline"}.get(key, key), value
                 )
-    if (gap := check.typed(fetch, "host_gap", (int, float), "fetch.")) is not None:
-        if gap < 0:
-            check.problem("fetch.host_gap", "expected a number of seconds, 0 or more")
-        else:
-            config.host_gap = float(gap)
     for key in ("concurrency", "per_host"):
         if (value := check.typed(fetch, key, int, "fetch.")) is not None:
-            if value <= 0:
-                check.problem(f"fetch.{key}", "expected a positive integer")
+            low, high = _FETCH_RANGES[key]
+            if not low <= value <= high:
+                check.problem(f"fetch.{key}", f"expected an integer from {low:g} to {high:g}, got {value!r}")
             else:
                 setattr(config, key, value)
 

@@ -26,6 +26,7 @@ from typing import Any
 import sqlite_utils
 
 from feeds.files import SUPPORTED_SUFFIXES, JsonlReader, read_path
+from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
 from newswatch.workers import WorkerPool, feature_blobs, parse_with_features
 from store import sources as source_store
@@ -207,6 +208,7 @@ def _ingest_path_source(
 ) -> SourceOutcome:
     outcome = SourceOutcome(row["name"])
     files = expand_path_source(row["location"])
+    root = source_root(row["location"])
     if not files:
         with groups.unit():
             source_store.record_failure(db, row["id"], f"no matching files for {row['location']}", now=now)
@@ -239,7 +241,7 @@ def _ingest_path_source(
                 parsed = ParseResult(warnings=reader.warnings, error=reader.error)
                 count = reader.count
             else:
-                parsed = read_path(file, default_outlet=outlet)
+                parsed = read_path(file, default_outlet=outlet, guid=local_guid(file, root))
                 count = len(parsed.records)
                 for start in range(0, len(parsed.records), PATH_CHUNK):
                     yield parsed.records[start : start + PATH_CHUNK]
@@ -386,7 +388,14 @@ def _ingest_feeds(
         # The deadline is for the whole pass: time spent on path sources counts against it.
         settings["run_deadline"] = max(settings["run_deadline"] - (time.monotonic() - run_started), 0.0)
     limits = FetchLimits(**settings)
-    by_url = {row["location"]: row for row in rows}
+    # One fetch per URL. Two sources reading one URL (one moved onto the other by a permanent redirect before
+    # that was refused) would share a key: the first keeps the feed, the others are told, never dropped.
+    by_url: dict[str, dict[str, Any]] = {}
+    same_url: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for row in sorted(rows, key=lambda row: row["id"]):
+        first = by_url.setdefault(row["location"], row)
+        if first is not row:
+            same_url.append((row, first))
     executor = pool.get() if pool.started or len(rows) >= _POOL_THRESHOLD else None
     finished: queue.Queue[tuple[FetchResult, Future[Parsed] | ParseResult | None] | None] = queue.Queue()
 
@@ -410,7 +419,7 @@ def _ingest_feeds(
     def fetch_everything() -> None:
         try:
             fetch_all(
-                [FetchRequest(r["location"], r["etag"], r["last_modified"]) for r in rows],
+                [FetchRequest(r["location"], r["etag"], r["last_modified"]) for r in by_url.values()],
                 limits,
                 on_result=on_result,
             )
@@ -441,6 +450,14 @@ def _ingest_feeds(
         stored.add(result.url)
         report(row["name"])
     fetcher.join()
+    for row, first in same_url:
+        outcome = SourceOutcome(
+            row["name"], error=f"reads the same URL as source {first['name']!r}; remove one"
+        )
+        with groups.unit():
+            source_store.record_failure(db, row["id"], outcome.error, now=now)
+        summary.outcomes.append(outcome)
+        report(row["name"])
     for url, row in by_url.items():
         if url not in stored:  # the fetcher died before reporting this feed
             outcome = SourceOutcome(row["name"])
@@ -488,6 +505,13 @@ def _store_feed(
     if result.not_modified:
         outcome.unchanged += source_store.article_count(db, row["id"])
         source_store.record_success(db, row["id"], now=now, next_fetch_after=next_fetch)
+        return
+    moved_to = result.permanent_redirect_url
+    if moved_to and (other := source_store.source_reading(db, "url", moved_to, besides=row["id"])):
+        # Following the move would make two sources of one feed: every article counted twice, and the two
+        # rows one key in the next pass. The user decides which to keep.
+        outcome.error = f"moved permanently to {moved_to}, which source {other!r} already reads; remove one"
+        source_store.record_failure(db, row["id"], outcome.error, now=now)
         return
     assert parsed is not None
     outcome.warnings.extend(parsed.warnings)
@@ -544,6 +568,8 @@ def _store_records(
     features: _Features,
 ) -> None:
     """Articles, their FTS rows, story features (new ones only) and topic tags: one unit of work."""
+    for record in records:
+        record.correct_future_date(now)
     result = upsert_articles(db, source_id, records, now=now, features=features)
     outcome.new += len(result.new_ids)
     outcome.updated += len(result.updated_ids)

@@ -50,8 +50,11 @@ def _inputs(db: sqlite_utils.Database, article_ids: Sequence[int]) -> list[Place
 
 
 def _place_chunk(db: sqlite_utils.Database, engine: StoryEngine, ids: Sequence[int], chunk: int) -> None:
+    # Placing is the slow part (CPU over the engine's memory; one ingest at a time holds the ingest lock, so
+    # nothing else changes what it reads): only its results are written under the write lock, so an
+    # interface's read/star waits for a save, not for a placement.
+    result = engine.place(_inputs(db, ids))
     with write_batch(db):
-        result = engine.place(_inputs(db, ids))
         grouping_state.save_chunk(db, engine, result, chunk)
         story_store.assign_stories(
             db, [(p.article_id, p.story_id, p.duplicate_of) for p in result.placements]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from store.schema import migrate
+from store.schema import SCHEMA_VERSION, migrate
 
 # Long enough to ride out another process's batch commit; short enough that a stuck writer is reported.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -42,6 +42,14 @@ def open_db(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
         conn.execute("PRAGMA foreign_keys = ON")
         # The per-batch tagging index (store.topics.BatchIndex) is a temp table: keep it off the disk.
         conn.execute("PRAGMA temp_store = MEMORY")
+        # Before anything is written (the journal mode included): a newer newswatch's file stays as it is.
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(
+                f"{db_path}: database schema version {version} is newer than this newswatch understands "
+                f"({SCHEMA_VERSION}); nothing was changed (use a newer newswatch)"
+            )
         if not readonly:
             _use_wal(conn)
             # WAL + NORMAL is durable across application crashes (kill -9); only an OS crash can lose the
@@ -134,6 +142,19 @@ def write_batch(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def read_snapshot(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Several reads that see one committed state, without taking the write lock (a deferred BEGIN that
+    only reads never asks for it): what a read-only command uses instead of `write_batch`."""
+    conn = db.conn
+    conn.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
 
 
 class CommitGroups:

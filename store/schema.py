@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import PurePosixPath
 
 import sqlite_utils
 
@@ -247,12 +248,43 @@ def _v5_story_dates(db: sqlite_utils.Database) -> None:
     refresh_stories(db, [row[0] for row in db.execute("SELECT id FROM stories")])
 
 
+def _v6_local_guids_are_relative_paths(db: sqlite_utils.Database) -> None:
+    """A local file's guid becomes its path relative to the source root (`feeds.paths.local_guid`); it was
+    the file name, so `2023/index.md` and `2024/index.md` in one folder overwrote each other.
+
+    Article ids are kept: each stored file article is renamed after the file its `url` (a file URI) names,
+    which is the file that won. Files that shared a name are forgotten in `source_files`, so the next pass
+    reads them again and the loser comes back as its own article. Flat folders change nothing."""
+    from urllib.parse import unquote, urlsplit
+
+    from feeds.paths import local_guid, source_root
+
+    sources = db.conn.execute("SELECT id, location FROM sources WHERE kind = 'path'").fetchall()
+    for source_id, location in sources:
+        root = source_root(location)
+        renames = []
+        for article_id, guid, url in db.conn.execute(
+            "SELECT id, guid, url FROM articles WHERE source_id = ? AND url LIKE 'file:%'", [source_id]
+        ):
+            file_path = unquote(urlsplit(url).path)
+            new_guid = local_guid(file_path, root)
+            if guid == PurePosixPath(file_path).name and new_guid != guid:
+                renames.append((new_guid, article_id))
+        db.conn.executemany("UPDATE articles SET guid = ? WHERE id = ?", renames)
+        names: dict[str, list[str]] = {}
+        for (path,) in db.conn.execute("SELECT path FROM source_files WHERE source_id = ?", [source_id]):
+            names.setdefault(PurePosixPath(path).name, []).append(path)
+        shared = [(source_id, path) for paths in names.values() if len(paths) > 1 for path in paths]
+        db.conn.executemany("DELETE FROM source_files WHERE source_id = ? AND path = ?", shared)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_grouping_state,
     _v3_compact_grouping_state,
     _v4_bulk_fts_insert,
     _v5_story_dates,
+    _v6_local_guids_are_relative_paths,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

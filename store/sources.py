@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +83,56 @@ def add_source(db: sqlite_utils.Database, spec: SourceSpec, *, now: datetime) ->
         [spec.name, spec.kind, spec.location, spec.interval_seconds, spec.origin, to_db_time(now)],
     )
     return int(cursor.lastrowid or 0)
+
+
+def source_reading(db: sqlite_utils.Database, kind: str, location: str, *, besides: int) -> str | None:
+    """The name of a source other than `besides` that reads `location`, if any."""
+    row = db.execute(
+        "SELECT name FROM sources WHERE kind = ? AND location = ? AND id != ? ORDER BY id LIMIT 1",
+        [kind, location, besides],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def add_sources(
+    db: sqlite_utils.Database, specs: Iterable[SourceSpec], *, now: datetime
+) -> tuple[list[SourceSpec], list[SourceSpec]]:
+    """Add many sources at once (an OPML import); returns (added, already present).
+
+    A spec whose location a source already reads is already present. A new location whose name another
+    source has (names are unique ignoring case) is added as "name (2)", "name (3)"…: two feeds are never one
+    because their names differ only in case. The existing names and locations are read once, so an import is
+    linear in its size (a `COLLATE NOCASE` lookup per feed cannot use the name index: 50k feeds took minutes).
+    """
+    names: set[str] = set()
+    locations: set[tuple[str, str]] = set()
+    for name, kind, location in db.conn.execute("SELECT name, kind, location FROM sources"):
+        names.add(name.casefold())
+        locations.add((kind, location))
+    added: list[SourceSpec] = []
+    present: list[SourceSpec] = []
+    rows = []
+    for spec in specs:
+        if (spec.kind, spec.location) in locations:
+            present.append(spec)
+            continue
+        name, n = spec.name, 2
+        while name.casefold() in names:
+            name = f"{spec.name} ({n})"
+            n += 1
+        spec = replace(spec, name=name)
+        names.add(name.casefold())
+        locations.add((spec.kind, spec.location))
+        added.append(spec)
+        rows.append(
+            [spec.name, spec.kind, spec.location, spec.interval_seconds, spec.origin, to_db_time(now)]
+        )
+    db.conn.executemany(
+        """INSERT INTO sources (name, kind, location, interval_seconds, origin, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        rows,
+    )
+    return added, present
 
 
 def remove_source(db: sqlite_utils.Database, name: str) -> int:

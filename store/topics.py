@@ -128,7 +128,7 @@ def topic_overview(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Each topic with article, story and unread counts and the time of its newest match."""
     return list(
         db.query(
-            """SELECT t.id, t.name, t.query, t.alert,
+            """SELECT t.id, t.name, t.query, t.query_hash, t.alert,
                       count(a.id) AS articles,
                       count(DISTINCT a.story_id) AS stories,
                       coalesce(sum(a.read = 0), 0) AS unread,

@@ -85,7 +85,8 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
 
 
 def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert resolve_config_path(None) == BUNDLED_CONFIG  # nothing in the (isolated) user config dir
+    # Nothing in the (isolated) user config dir: the bundled one, which in a checkout is the repository's.
+    assert resolve_config_path(None).resolve() == BUNDLED_CONFIG.resolve()
     user = tmp_path / "xdg-config" / "newswatch" / "config.toml"
     user.parent.mkdir(parents=True)
     user.write_text("")

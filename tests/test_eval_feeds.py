@@ -68,6 +68,8 @@ def test_every_eval_file_parses_without_exceptions_and_in_time():
         if result.error:
             counts["errors"] += 1
             assert "\n" not in result.error
+            if result.error.startswith("parser failed"):  # a crash parse_feed caught: still a bug
+                problems.append(f"{path.relative_to(FEEDS)}: {result.error}")
         else:
             counts["parsed"] += 1
         if result.records:

@@ -338,9 +338,26 @@ def test_naive_fetched_at_is_taken_as_utc():
     assert other.records[0].published.utcoffset() is not None
 
 
-def test_garbage_never_raises():
-    for body in (b"\xff\xfe\x00", b"<", b"<rss", b"<?xml?><rss><channel><item>", bytes(range(256)) * 10):
-        parse(body)  # returns, whatever it says
+@pytest.mark.parametrize(
+    ("body", "error", "records"),
+    [
+        (b"\xff\xfe\x00", "not a feed (no XML markup)", 0),
+        (b"<", "malformed XML: unclosed token (line 1)", 0),
+        (b"<rss", "malformed XML: unclosed token (line 1)", 0),
+        (b"<?xml?><rss><channel><item>", None, 1),
+        (bytes(range(256)) * 10, "not a feed (no XML markup)", 0),
+    ],
+)
+def test_garbage_gets_the_error_that_describes_it(body: bytes, error: str | None, records: int) -> None:
+    # parse_feed turns its own crashes into "parser failed: …": a test that only checked it returned would
+    # pass on a crash. Each input gets the one error that describes it.
+    result = parse(body)
+    assert result.error == error
+    assert len(result.records) == records
+
+
+# The errors bad input may get; "parser failed" (a crash caught by parse_feed) is not among them.
+_EXPECTED_PARSE_ERRORS = ("empty response", "not a feed (", "malformed XML: ")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -373,6 +390,9 @@ def test_garbage_never_raises():
 )
 def test_parse_feed_is_total(pieces):
     result = parse("".join(pieces).encode("utf-8", "surrogatepass"))
+    # Total means no crash, including the ones parse_feed reports as "parser failed: …" instead of raising.
+    if result.error is not None:
+        assert result.error.startswith(_EXPECTED_PARSE_ERRORS), result.error
     for record in result.records:
         assert "\x1b" not in record.title + record.body and "\x00" not in record.title + record.body
 
@@ -393,3 +413,19 @@ def test_a_cyrillic_feed_labelled_utf8_is_read_as_cyrillic_with_a_warning() -> N
     )
     assert [r.title for r in result.records] == ["Москва и Киев: переговоры продолжаются"]
     assert any("detected cp1251" in warning for warning in result.warnings)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-8"])
+def test_an_internal_entity_is_never_expanded_whatever_the_encoding(codec: str) -> None:
+    # The DOCTYPE is found after decoding: a byte search would miss it in UTF-16.
+    text = (
+        f'<?xml version="1.0" encoding="{codec.upper()}"?>\n'
+        '<!DOCTYPE rss [<!ENTITY u "INJECTED-BY-ENTITY">]>\n'
+        '<rss version="2.0"><channel><title>T</title><item><title>a &u; b</title><guid>1</guid>'
+        "<link>https://example.org/&u;</link></item></channel></rss>"
+    )
+    result = parse(text.encode(codec))
+    assert len(result.records) == 1
+    record = result.records[0]
+    assert "INJECTED" not in record.title + record.url + record.body
+    assert "DOCTYPE internal subset removed (entity declarations are not expanded)" in result.warnings

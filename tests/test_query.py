@@ -242,8 +242,12 @@ def test_caret_line() -> None:
 
 
 def test_validate_term_lists_accepts_the_config_example() -> None:
-    validate_term_lists(DPRK)
-    validate_term_lists({"ru": ['"Kremlin"', "Moscow", "Russia*"], "a_b-1": ["x"]})
+    ru = {"ru": ['"Kremlin"', "Moscow", "Russia*"], "a_b-1": ["x"]}
+    assert validate_term_lists(DPRK) is None
+    assert validate_term_lists(ru) is None
+    # Accepted means usable: each list compiles to exactly its items.
+    assert compile_query("@dprk", DPRK).terms == tuple(DPRK["dprk"])
+    assert compile_query("@ru OR @a_b-1", ru).terms == ('"Kremlin"', "Moscow", "Russia*", "x")
 
 
 @pytest.mark.parametrize(
@@ -626,3 +630,59 @@ def test_compiling_is_cheap() -> None:
         compile_query(topic, DPRK)
     per_call = (time.perf_counter() - start) / n
     assert per_call < 0.005, f"{per_call * 1e6:.0f} µs per compile"
+
+
+# --- nesting depth: a one-line error, never a RecursionError or an FTS5 parser stack overflow -------------
+
+
+@st.composite
+def deep_queries(draw: st.DrawFn) -> str:
+    """One chain of nested groups, 1-40 levels, each level a random operator and an optional scope."""
+    query = draw(st.sampled_from(QUERY_WORDS))
+    for _ in range(draw(st.integers(1, 40))):
+        word = draw(st.sampled_from(QUERY_WORDS))
+        op = draw(st.sampled_from([" AND ", " OR ", " ", " NOT ", " -"]))
+        scope = draw(st.sampled_from(["", "", "title:"])) if "title:" not in query else ""
+        inner = f"{scope}({query})"
+        query = f"{word}{op}{inner}" if draw(st.booleans()) else f"({inner} OR {word}){op}{word}"
+    return query
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=deep_queries())
+def test_deeply_nested_queries_run_in_fts5_or_get_the_nesting_error(
+    empty_fts: sqlite3.Connection, query: str
+) -> None:
+    try:
+        q = compile_query(query, DPRK)
+    except QueryError as err:
+        # The only error a well-formed query may get is about its depth.
+        assert "nested too deeply" in str(err), str(err)
+        return
+    fts_ids(empty_fts, q.fts)  # an "fts5: parser stack overflow" here is the bug
+    q.matches("North Korea troops", "body", "outlet")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "(" * 245,
+        "(" * 300 + "x" + ")" * 300,
+        "(a OR " * 40 + "b" + ")" * 40,
+        "title:" + "(" * 300 + "x" + ")" * 300,
+    ],
+)
+def test_deep_parentheses_get_a_one_line_error(query: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        compile_query(query)
+    assert "nested too deeply" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_thousands_of_nots_compile_and_run(empty_fts: sqlite3.Connection) -> None:
+    assert compile_query("NOT " * 3000 + "troops").fts == compile_query("troops").fts
+    assert compile_query("NOT " * 3001 + "x troops").fts == compile_query("NOT x troops").fts
+    many = compile_query("troops " + " ".join(f"NOT y{i}" for i in range(3000)))
+    fts_ids(empty_fts, many.fts)
+    assert many.matches("North Korea troops", "", "")
+    assert not many.matches("troops y2999", "", "")

@@ -86,3 +86,33 @@ def test_a_file_that_fails_keeps_its_error_on_the_source(tmp_path: Path, db_path
         assert "1 failed source" in result.stdout
         assert "empty.txt" in result.stderr
     assert _count(db_path) == 1
+
+
+def test_another_ingest_running_is_said_once_per_episode(tmp_path: Path, db_path: Path) -> None:
+    from store.lock import ingest_lock
+
+    config = tmp_path / "c.toml"
+    config.write_text(f'[[sources]]\nname = "Samples"\npath = "{SEEDS}/*.txt"\n')
+    assert run_cli("--config", str(config), "--db", str(db_path), "sources").status == 0
+    process = subprocess.Popen(
+        newswatch_command(config, db_path, "watch", "--tick", "0.1"),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _wait_for(lambda: _count(db_path) == 5), "the first pass did not run"
+        for _episode in range(2):
+            with ingest_lock(db_path, wait=True):
+                time.sleep(1.5)  # ~15 ticks while "another ingest" holds the lock
+            time.sleep(0.5)  # a pass runs between the episodes
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    said = [line for line in err.splitlines() if "another ingest is running" in line]
+    assert len(said) == 2, err
+    assert said[0].endswith("; watch waits for it")

@@ -15,7 +15,7 @@ import sqlite_utils
 from newswatch.timefmt import format_when, is_stand_in
 from store import alerts as alert_store
 from store.articles import set_read
-from store.db import utc_now, write_batch
+from store.db import read_snapshot, utc_now, write_batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +69,12 @@ def collect_alerts(
     realert_sizes: Sequence[int] = (),
     now: datetime | None = None,
 ) -> list[Alert]:
-    """The alerts not printed before; remembered (unless `remember` is False) in the same transaction."""
-    with write_batch(db):
+    """The alerts not printed before; remembered (unless `remember` is False) in the same transaction.
+
+    A dry run (neither `remember` nor `mark_read`) only reads: it neither waits for nor takes the write lock.
+    """
+    writes = remember or mark_read
+    with write_batch(db) if writes else read_snapshot(db):
         rows = alert_store.pending_alerts(db, since=since, topic=topic, realert_sizes=realert_sizes)
         if remember and rows:
             alert_store.remember_alerts(db, rows, now=now or utc_now())

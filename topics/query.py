@@ -76,6 +76,13 @@ _SCOPE = re.compile(r"([A-Za-z]+):")
 # Characters that end a bare word. Everything else, punctuation included, is part of the word and is
 # then split by the tokenizer, which is how "U.S." becomes a phrase rather than an error.
 _WORD_END = frozenset(' \t\r\n\f\v()"')
+#: How deeply parentheses may nest. Far beyond what a person writes, and far below what the parser's
+#: recursion and SQLite's FTS5 parser (whose stack overflows near 35 levels of "(a OR (") can take.
+MAX_NESTING = 16
+# How deeply the compiled FTS5 expression may nest its parentheses. SQLite's FTS5 parser has a fixed stack
+# (100 entries; ~3 per level of "(a OR (" in the forms `_to_fts` writes, so it overflows at 33) and fails
+# with "fts5: parser stack overflow" beyond it; this keeps a margin for the leaves' own "{cols} : (…)".
+_FTS_MAX_DEPTH = 24
 
 
 class QueryError(ValueError):
@@ -323,6 +330,7 @@ class _Parser:
     term_lists: Mapping[str, Sequence[str]]
     pos: int = 0
     scope: str | None = None
+    depth: int = 0
     _list_cache: dict[str, tuple[tuple[str, bool, str], ...]] = field(default_factory=dict)
 
     def peek(self) -> _Lex | None:
@@ -373,13 +381,18 @@ class _Parser:
         lex = self.peek()
         if lex is None:
             raise QueryError(f"missing term at {_col(len(self.text))}", len(self.text))
-        if lex.kind in ("NOT", "MINUS"):
+        # A run of NOTs is read in a loop, not by recursion: 3,000 of them must be an answer, not a crash.
+        # NOT NOT x is x; keeping it would make a positive term look negative to the FTS compiler.
+        negations: list[_Lex] = []
+        while lex is not None and lex.kind in ("NOT", "MINUS"):
             self.take()
             self.require_operand(lex)
-            child = self.parse_unary()
-            # NOT NOT x is x; keeping it would make a positive term look negative to the FTS compiler.
-            return child.child if isinstance(child, _Not) else _Not(child, lex.position)
-        return self.parse_primary()
+            negations.append(lex)
+            lex = self.peek()
+        node = self.parse_primary()
+        if len(negations) % 2:
+            node = node.child if isinstance(node, _Not) else _Not(node, negations[0].position)
+        return node
 
     def parse_primary(self) -> _Node:
         lex = self.peek()
@@ -389,19 +402,34 @@ class _Parser:
         scope_label = f"{self.scope}:" if self.scope else ""
         if lex.kind == "LPAREN":
             self.take()
-            nxt = self.peek()
-            if nxt is None:
-                raise QueryError(f"unclosed '(' at {_col(lex.position)}", lex.position)
-            if nxt.kind not in _STARTS_OPERAND:
-                raise self.unexpected(nxt)
-            node = self.parse_or()
-            close = self.peek()
-            if close is None:
-                raise QueryError(f"unclosed '(' at {_col(lex.position)}", lex.position)
-            if close.kind != "RPAREN":
-                raise self.unexpected(close)
-            self.take()
-            return node
+            if self.depth >= MAX_NESTING:
+                raise QueryError(
+                    f"parentheses nested too deeply at {_col(lex.position)} (at most {MAX_NESTING} levels)",
+                    lex.position,
+                )
+            self.depth += 1
+            try:
+                return self.parse_group(lex)
+            finally:
+                self.depth -= 1
+        return self.parse_leaf(lex, columns, scope_label)
+
+    def parse_group(self, lex: _Lex) -> _Node:
+        nxt = self.peek()
+        if nxt is None:
+            raise QueryError(f"unclosed '(' at {_col(lex.position)}", lex.position)
+        if nxt.kind not in _STARTS_OPERAND:
+            raise self.unexpected(nxt)
+        node = self.parse_or()
+        close = self.peek()
+        if close is None:
+            raise QueryError(f"unclosed '(' at {_col(lex.position)}", lex.position)
+        if close.kind != "RPAREN":
+            raise self.unexpected(close)
+        self.take()
+        return node
+
+    def parse_leaf(self, lex: _Lex, columns: tuple[str, ...], scope_label: str) -> _Node:
         if lex.kind == "SCOPE":
             self.take()
             if self.scope is not None:
@@ -530,8 +558,11 @@ def _to_fts(node: _Node) -> str:
         out = _to_fts(positives[0])
     else:
         out = "(" + " AND ".join(_to_fts(c) for c in positives) + ")"
-    for neg in negatives:
-        out = f"({out} NOT {_to_fts(neg.child)})"
+    if negatives:
+        # One NOT for all of them, (a NOT (b OR c)) rather than ((a NOT b) NOT c): the same rows, and the
+        # FTS5 parser's stack does not grow with the number of exclusions.
+        excluded = [_to_fts(neg.child) for neg in negatives]
+        out = f"({out} NOT {excluded[0] if len(excluded) == 1 else '(' + ' OR '.join(excluded) + ')'})"
     return out
 
 
@@ -623,11 +654,34 @@ def compile_query(text: str, term_lists: Mapping[str, Sequence[str]] | None = No
     parser = _Parser(text, _lex(text), term_lists or {})
     tree = parser.parse()
     fts = _to_fts(tree)
+    if _fts_depth(fts) > _FTS_MAX_DEPTH:
+        raise QueryError(
+            f"query nested too deeply: it needs {_fts_depth(fts)} levels of grouping in the search index "
+            f"(at most {_FTS_MAX_DEPTH}); use fewer parentheses",
+            0,
+        )
     if isinstance(tree, _Not):
         raise _not_alone(tree)
     leaves = tuple(leaf for leaf, negated in _positive_leaves(tree) if not negated)
     terms = tuple(dict.fromkeys(leaf.display for leaf in leaves))
     return CompiledQuery(text=text, fts=fts, terms=terms, _tree=tree, _leaves=leaves)
+
+
+def _fts_depth(fts: str) -> int:
+    """How deeply parentheses nest in an FTS5 expression, outside its quoted strings."""
+    depth = deepest = 0
+    quoted = False
+    for ch in fts:
+        if ch == '"':
+            quoted = not quoted  # a doubled quote inside a string toggles twice: still inside
+        elif quoted:
+            continue
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
 
 
 def _leaf_queries(query: CompiledQuery) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,7 +14,7 @@ from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from tui.data import Library
+from tui.data import Library, WriteFailed
 from tui.text import plain
 
 # A graphical browser (or the opener that starts one) that fails says so within this many seconds.
@@ -42,6 +42,36 @@ class NewswatchApp(App[int]):
             if self.library is None:
                 self.library = Library(self.db_path)
             return self.library
+
+    def save_user_change(self, change: Callable[[Any], Any], what: str) -> bool:
+        """Write a user's change (read, starred) from a worker thread; True once it is stored.
+
+        While an ingest holds the write lock the change is retried, and the user is told it is waiting;
+        if it finally cannot be written the user is told that too, naming the change: never dropped silently.
+        """
+        library = self.open_library()
+        waited = False
+
+        def waiting() -> None:
+            nonlocal waited
+            waited = True
+            self.call_from_thread(
+                self.notify,
+                f"The database is busy (an ingest is writing): {what} will be saved when it is free.",
+                severity="warning",
+                markup=False,
+            )
+
+        try:
+            library.write(change, on_wait=waiting)
+        except WriteFailed as error:
+            self.call_from_thread(
+                self.notify, f"Not saved ({what}): {error}", severity="error", markup=False, timeout=30
+            )
+            return False
+        if waited:
+            self.call_from_thread(self.notify, f"Saved: {what}.", markup=False)
+        return True
 
     def on_mount(self) -> None:
         from tui.screens.main import MainScreen
@@ -154,7 +184,10 @@ def bindings_for(screen: Screen[Any]) -> list[tuple[Any, Binding]]:
 
 
 def run_app(config: Any, db_path: Path) -> int:
+    """Run the interface; a database it cannot use (too new a schema, not SQLite, unreadable) raises
+    store.db.StoreError before the screen is taken over, so the caller can say so in one line."""
     app = NewswatchApp(config, db_path)
+    app.library = Library(app.db_path)
     app.run()
     if app.library is not None:
         app.library.close()

@@ -26,7 +26,7 @@ from feeds.sanitize import safe_url
 from store import articles as article_store
 from store import views
 from topics.query import CompiledQuery, QueryError, compile_query
-from tui.data import Interrupted
+from tui.data import Interrupted, QueryFailed
 from tui.messages import FilterPicked, OpenArticle
 from tui.text import count_label, plain
 from tui.widgets.sidebar import Sidebar
@@ -50,6 +50,17 @@ class SnapshotLoaded(Message):
     complete: bool
     library: tuple[int, int] | None  # (sources, has articles) when checked
     version: int  # the change counter before the query ran: any later commit triggers a reload
+
+
+@dataclass
+class DatabaseLost(Message):
+    reason: str
+
+
+@dataclass
+class SnapshotFailed(Message):
+    generation: int
+    reason: str
 
 
 @dataclass
@@ -243,10 +254,19 @@ class MainScreen(Screen[None]):
             )
         except Interrupted:
             return
+        except QueryFailed as error:
+            self.post_message(SnapshotFailed(generation, str(error)))
+
+    def on_snapshot_failed(self, message: SnapshotFailed) -> None:
+        if message.generation != self._generation:
+            return
+        self._load_error = message.reason
+        self._show_search_status()
 
     def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
         if message.generation != self._generation:
             return
+        self._load_error = None
         if message.library is not None:
             _sources, has_articles = message.library
             self._set_first_run(not has_articles)
@@ -316,10 +336,20 @@ class MainScreen(Screen[None]):
         library = self.newswatch.library
         if library is None or self._data_version is None:
             return
+        if problem := library.file_problem():
+            self.post_message(DatabaseLost(problem))
+            return
         version = library.change_counter()
         if version != self._data_version:
             self._data_version = version
             self.post_message(DataChanged())
+
+    def on_database_lost(self, message: DatabaseLost) -> None:
+        # Said once, and kept on screen: every later poll finds the same problem.
+        if self._database_lost != message.reason:
+            self._database_lost = message.reason
+            self.notify(message.reason, severity="error", markup=False, timeout=3600)
+            self._show_status()
 
     def on_data_changed(self, _message: DataChanged) -> None:
         self.refresh_everything()
@@ -357,6 +387,10 @@ class MainScreen(Screen[None]):
         self.query_one(StoryList).focus()
 
     _query_error: QueryError | None = None
+    # Set when the database file was deleted or replaced under the open interface.
+    _database_lost: str | None = None
+    # Why the last list query failed (shown instead of "searching…"), or None.
+    _load_error: str | None = None
 
     def _apply(self, **changes: Any) -> None:
         query = replace(self.story_query, **changes)
@@ -364,6 +398,7 @@ class MainScreen(Screen[None]):
             self._show_search_status()
             return
         self.story_query = query
+        self._load_error = None
         self.query_one(StoryList).complete = False
         self.reload()
         self._new_list_from = self._generation
@@ -508,7 +543,9 @@ class MainScreen(Screen[None]):
             else:
                 article_store.set_starred(db, article_id, value)
 
-        library.write(write)
+        # Whether it was saved or not, the rows below are read back from the database: the list shows
+        # what is stored.
+        self.newswatch.save_user_change(write, _describe_change(change, value))
         rows = library.read(lambda db: views.stories_by_ids(db, [story_id]))
         self.post_message(RowsLoaded(rows, self._generation))
         if expanded:
@@ -554,8 +591,9 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="mark-read", exit_on_error=False)
     def _mark_read(self, ids: list[int], what: str) -> None:
-        self.newswatch.open_library().write(lambda db: views.set_stories_read(db, ids, True))
-        self.app.call_from_thread(self.notify, f"Marked {what} read.", timeout=2, markup=False)
+        # Through the app's user-change path: retried while an ingest writes, never dropped silently.
+        if self.newswatch.save_user_change(lambda db: views.set_stories_read(db, ids, True), f"{what} read"):
+            self.app.call_from_thread(self.notify, f"Marked {what} read.", timeout=2, markup=False)
         self.post_message(DataChanged())
 
     def action_open_browser(self) -> None:
@@ -685,6 +723,9 @@ class MainScreen(Screen[None]):
             where = "" if "column" in str(error) else f" (column {error.position + 1})"
             status.update(Content.styled(f"✗ {plain(str(error))}{where}", "bold $error"))
             return
+        if self._load_error is not None:
+            status.update(Content.styled(f"✗ {plain(self._load_error)}", "bold $error"))
+            return
         story_list = self.query_one(StoryList)
         if not story_list.complete:
             status.update(Content.styled("searching…", "$text-muted"))
@@ -715,9 +756,27 @@ class MainScreen(Screen[None]):
             self._activity = activity
         if self._activity:
             text += f"   {self._activity}"
+        if self._database_lost:
+            self.query_one("#status", Static).update(
+                Content.styled(f"✗ {plain(self._database_lost)}", "bold $error")
+            )
+            return
         self.query_one("#status", Static).update(Content(text))
 
 
 @dataclass
 class UserStateChanged(Message):
     """The user marked something read or starred: counts in the sidebar moved."""
+
+
+def _describe_change(change: str, value: bool) -> str:
+    """The user's change in words, for a 'waiting' or 'not saved' notice."""
+    what = {
+        "story_read": "story marked {}",
+        "read": "article marked {}",
+        "story_star": "story {}",
+        "star": "article {}",
+    }[change]
+    if change in ("story_read", "read"):
+        return what.format("read" if value else "unread")
+    return what.format("starred" if value else "unstarred")

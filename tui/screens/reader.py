@@ -84,7 +84,10 @@ class ReaderScreen(Screen[None]):
         library = self.newswatch.open_library()
         if mark_read:
             whole_story = self.newswatch.config.mark_story_read
-            library.write(lambda db: views.mark_opened(db, self.article_id, whole_story=whole_story))
+            self.newswatch.save_user_change(
+                lambda db: views.mark_opened(db, self.article_id, whole_story=whole_story),
+                "opened article marked read",
+            )
         article = library.read(lambda db: article_store.get_article(db, self.article_id))
         members: list[dict[str, Any]] = []
         topic_queries: dict[str, str] = {}
@@ -206,11 +209,16 @@ class ReaderScreen(Screen[None]):
 
     @work(thread=True, group="reader-write", exit_on_error=False)
     def _set_flag(self, flag: str, value: bool) -> None:
-        library = self.newswatch.open_library()
         if flag == "read":
-            library.write(lambda db: article_store.set_read(db, [self.article_id], value))
+            self.newswatch.save_user_change(
+                lambda db: article_store.set_read(db, [self.article_id], value),
+                f"article marked {'read' if value else 'unread'}",
+            )
         else:
-            library.write(lambda db: article_store.set_starred(db, self.article_id, value))
+            self.newswatch.save_user_change(
+                lambda db: article_store.set_starred(db, self.article_id, value),
+                f"article {'starred' if value else 'unstarred'}",
+            )
         self.app.call_from_thread(self.load)
 
     def _body_scroll(self) -> VerticalScroll:
