@@ -722,8 +722,12 @@ def _topic_test(ctx: Context, args: argparse.Namespace) -> int:
         emit_line(f"would match {total} articles in {stories} stories{window}")
     for row in rows:
         article = get_article(ctx.db, row["id"]) or {}
+        # As the index holds it (store.schema.fts_outlet): `source:` matches the source's name too.
+        outlet, source = article.get("outlet", ""), article.get("source", "")
         terms = compiled.matched_terms(
-            article.get("title", ""), article.get("body", ""), article.get("outlet", "")
+            article.get("title", ""),
+            article.get("body", ""),
+            outlet if source == outlet else f"{outlet} {source}",
         )
         if args.json:
             emit_json({**_article_json(row), "matched_terms": terms})

@@ -152,7 +152,7 @@ def _index_new(conn: Any, ids: Sequence[int]) -> None:
     if ids[-1] - ids[0] == len(ids) - 1:
         conn.execute(
             "INSERT INTO articles_fts (rowid, title, body, outlet)"
-            " SELECT id, title, body, outlet FROM articles WHERE id BETWEEN ? AND ?",
+            " SELECT id, title, body, outlet FROM articles_fts_content WHERE id BETWEEN ? AND ?",
             [ids[0], ids[-1]],
         )
         return
@@ -160,7 +160,7 @@ def _index_new(conn: Any, ids: Sequence[int]) -> None:
         marks = ",".join("?" * len(chunk))
         conn.execute(
             "INSERT INTO articles_fts (rowid, title, body, outlet)"
-            f" SELECT id, title, body, outlet FROM articles WHERE id IN ({marks})",
+            f" SELECT id, title, body, outlet FROM articles_fts_content WHERE id IN ({marks})",
             list(chunk),
         )
 

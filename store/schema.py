@@ -278,6 +278,51 @@ def _v6_local_guids_are_relative_paths(db: sqlite_utils.Database) -> None:
         db.conn.executemany("DELETE FROM source_files WHERE source_id = ? AND path = ?", shared)
 
 
+def fts_outlet(outlet: str, source_id: str) -> str:
+    """SQL for what the search index holds as an article's outlet: the outlet, and its source's configured
+    name when that differs (a file's byline, an aggregator's <source>), so `source:` in a query matches the
+    names `--source` takes as well as the outlets shown. Every writer of the index uses this one expression:
+    an external-content FTS5 table must be told exactly what it indexed when a row is deleted."""
+    return (
+        f"{outlet} || coalesce((SELECT CASE WHEN s.name = {outlet} THEN '' ELSE ' ' || s.name END"
+        f" FROM sources s WHERE s.id = {source_id}), '')"
+    )
+
+
+def _v7_source_names_in_the_index(db: sqlite_utils.Database) -> None:
+    """The index reads an article's outlet through `articles_fts_content`, which adds the source's name
+    (`fts_outlet`); the index is rebuilt from it once. Source names never change (a renamed source is a new
+    source), and a source's articles are deleted before the source, so deletes repeat what was indexed."""
+    _run_script(
+        db,
+        f"""
+        DROP TRIGGER IF EXISTS articles_fts_insert;
+        DROP TRIGGER IF EXISTS articles_fts_delete;
+        DROP TRIGGER IF EXISTS articles_fts_update;
+        DROP TABLE IF EXISTS articles_fts;
+        DROP VIEW IF EXISTS articles_fts_content;
+        CREATE VIEW articles_fts_content AS
+            SELECT id, title, body, {fts_outlet("outlet", "source_id")} AS outlet FROM articles;
+        CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, body, outlet,
+            content='articles_fts_content', content_rowid='id',
+            tokenize='{FTS_TOKENIZE}'
+        );
+        INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
+        CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts (articles_fts, rowid, title, body, outlet)
+            VALUES ('delete', old.id, old.title, old.body, {fts_outlet("old.outlet", "old.source_id")});
+        END;
+        CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body, outlet ON articles BEGIN
+            INSERT INTO articles_fts (articles_fts, rowid, title, body, outlet)
+            VALUES ('delete', old.id, old.title, old.body, {fts_outlet("old.outlet", "old.source_id")});
+            INSERT INTO articles_fts (rowid, title, body, outlet)
+            VALUES (new.id, new.title, new.body, {fts_outlet("new.outlet", "new.source_id")});
+        END;
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_grouping_state,
@@ -285,6 +330,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v4_bulk_fts_insert,
     _v5_story_dates,
     _v6_local_guids_are_relative_paths,
+    _v7_source_names_in_the_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

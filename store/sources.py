@@ -143,6 +143,9 @@ def remove_source(db: sqlite_utils.Database, name: str) -> int:
     if row[1] == "config":
         raise SourceError(f"source {row[2]!r} is defined in the config file: remove it there")
     count = int(db.execute("SELECT count(*) FROM articles WHERE source_id = ?", [row[0]]).fetchone()[0])
+    # Its articles first, while the source still names them: the search index is told exactly what it
+    # indexed (the source's name included, see store.schema.fts_outlet).
+    db.conn.execute("DELETE FROM articles WHERE source_id = ?", [row[0]])
     db.conn.execute("DELETE FROM sources WHERE id = ?", [row[0]])
     return count
 

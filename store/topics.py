@@ -82,7 +82,7 @@ class BatchIndex:
             marks = ",".join("?" * len(chunk))
             conn.execute(
                 f"INSERT INTO temp.batch_fts (rowid, title, body, outlet)"
-                f" SELECT id, title, body, outlet FROM articles WHERE id IN ({marks})",
+                f" SELECT id, title, body, outlet FROM articles_fts_content WHERE id IN ({marks})",
                 list(chunk),
             )
 

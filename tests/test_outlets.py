@@ -6,6 +6,7 @@ Feeds come from a real HTTP server on 127.0.0.1; the CLI runs as a real subproce
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -14,7 +15,8 @@ from conftest import run_newswatch
 from feedserver import FeedServer
 
 from feeds.records import ArticleRecord
-from store.db import open_db
+from store.db import open_db, write_batch
+from store.sources import remove_source
 from tests.test_tui import add_articles
 
 EVENT = (
@@ -124,3 +126,50 @@ def test_the_lead_is_the_fullest_original(tmp_path: Path) -> None:
     finally:
         db.conn.close()
     assert lead == full
+
+
+def _fts_integrity(db_path: Path) -> None:
+    """FTS5's own check of the index against what it reads as content (raises if they differ)."""
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_source_in_a_query_also_matches_a_file_source_whose_articles_name_other_outlets(
+    seed_config: Path, db_path: Path
+) -> None:
+    # The seeds are the file source "Samples"; one names its outlet in a byline ("by Anadolu Agency").
+    base = ("--config", str(seed_config), "--db", str(db_path))
+    run_newswatch(*base, "ingest", "--quiet")
+
+    def ids(*args: str) -> set[int]:
+        return {row["id"] for row in run_newswatch(*base, "articles", *args, "--json").json_lines()}
+
+    by_option = ids("--source", "Samples")
+    assert len(by_option) == 5
+    assert ids("source:samples") == by_option
+    byline = ids('source:"Anadolu Agency"')
+    assert len(byline) == 1 and byline < by_option
+    assert ids("source:samples NOT source:anadolu") == by_option - byline
+    _fts_integrity(db_path)
+
+    # The index stays exact when a file changes (the update trigger) and when the source goes with its
+    # articles (the delete trigger), the source's name included.
+    seed = next((seed_config.parent / "seeds").glob("001_*.txt"))
+    seed.write_text(seed.read_text(encoding="utf-8").replace("G7", "Group of Seven", 1), encoding="utf-8")
+    assert run_newswatch(*base, "ingest", "--quiet").status == 0
+    assert ids('source:"Anadolu Agency"') == byline
+    _fts_integrity(db_path)
+    with sqlite3.connect(db_path) as conn:  # as if added with `sources add`, which `sources remove` takes
+        conn.execute("UPDATE sources SET origin = 'cli' WHERE name = 'Samples'")
+    db = open_db(db_path)
+    try:
+        with write_batch(db):
+            assert remove_source(db, "Samples") == 5
+    finally:
+        db.conn.close()
+    _fts_integrity(db_path)
+    with sqlite3.connect(db_path) as conn:
+        assert (
+            conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'samples'").fetchone()[0]
+            == 0
+        )

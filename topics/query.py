@@ -13,7 +13,8 @@ Syntax
 ``NOT a`` / ``-a``          exclude; needs a positive term beside it: ``troops NOT drill*``
 ``( ... )``                 grouping
 ``title:word``              only in the title; also ``title:"a phrase"``, ``title:(a OR b)``, ``title:@list``
-``source:reuters``          only in the outlet name; ``body:`` searches only the article text
+``source:reuters``          only in the outlet name or the configured source's name; ``body:`` searches
+                            only the article text
 ``@dprk``                   a term list from the config (``[terms] dprk = ["DPRK", "North Korea*"]``),
                             matched as (DPRK OR "North Korea*" OR ...)
 ==========================  =======================================================================
