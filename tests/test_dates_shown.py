@@ -234,3 +234,28 @@ async def test_the_list_and_the_reader_mark_a_stand_in_date(tmp_path: Path) -> N
         await wait_for(pilot, lambda: isinstance(app.screen, ReaderScreen) and app.screen.article is not None)
         meta = app.screen.query_one("#reader-meta").render().plain
         assert "~2024-11-04 16:00" in meta and "modification time stands in" in meta, meta
+
+
+@pytest.mark.anyio
+async def test_a_wide_list_shows_a_storys_span_and_a_narrow_one_keeps_the_headline(tmp_path: Path) -> None:
+    from tests.test_tui import STORY_B, app_for, list_text, ready, seed_records
+    from tui.widgets.story_list import StoryList
+
+    db_path = tmp_path / "seeds.db"
+    add_articles(db_path, "Samples", seed_records())
+    db = open_db(db_path)
+    try:
+        first, last = db.execute(
+            "SELECT first_seen, last_seen FROM stories WHERE id != ? AND size > 1", [STORY_B]
+        ).fetchone()
+    finally:
+        db.conn.close()
+    assert first[:10] < last[:10]  # story A's reports span days
+    for width, shown in ((140, True), (90, False)):
+        app = app_for(db_path)
+        async with app.run_test(size=(width, 30)) as pilot:
+            screen = await ready(pilot)
+            story_list = screen.query_one(StoryList)
+            line = list_text(screen)[1 - story_list._ids.index(STORY_B)]
+            assert (f"→ {last[:10]}" in line) is shown, (width, line)
+            assert line.lstrip("● ").startswith(first[:10]), line

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from newswatch.timefmt import STAND_IN_MARK, format_when
+from newswatch.timefmt import STAND_IN_MARK, format_span, format_when
 from store.views import StoryRow
 from tui.text import plain
 
@@ -29,6 +29,8 @@ PAGE_SIZE = 100
 # through a million stories must not keep a million rows.
 MAX_CACHED_ROWS = 4000
 TIME_WIDTH = 12  # '~' (a stand-in date) or a space, then '11-05 14:05'
+SPAN_WIDTH = 13  # '→ ' then the last report's day: '11-07' (this year) or '2024-11-07'
+SPAN_MIN_WIDTH = 110  # narrower lists give the headline the room instead
 CHIP_SHARE = 3  # topic chips take at most 1/CHIP_SHARE of the line
 
 
@@ -386,6 +388,18 @@ class StoryList(ScrollView, can_focus=True):
             text = " " + text
         return text.ljust(TIME_WIDTH)
 
+    def _span_segments(self, row: StoryRow, width: int) -> list[Segment]:
+        """'→ 11-07' when the story's reports span more than one day, on lines wide enough to keep the
+        headline's room (the first report alone orders and dates the story)."""
+        if width < SPAN_MIN_WIDTH:
+            return []
+        span = format_span(
+            row.first_seen, row.last_seen, row.first_origin, row.last_origin, utc=self.utc, short=True
+        )
+        _, arrow, last = span.partition(" → ")
+        text = f"→ {last}" if arrow else ""
+        return [Segment(text.ljust(SPAN_WIDTH) + " ", self.get_component_rich_style("story-list--time"))]
+
     def _story_segments(self, row: StoryRow, width: int) -> list[Segment]:
         unread = row.unread > 0
         text_style = self.get_component_rich_style("story-list--unread" if unread else "story-list--read")
@@ -409,6 +423,7 @@ class StoryList(ScrollView, can_focus=True):
                 self._time_text(row.first_seen, row.first_origin) + " ",
                 self.get_component_rich_style("story-list--time"),
             ),
+            *self._span_segments(row, width),
             Segment(arrow, text_style),
             Segment(f"{row.outlets:>3} ", self.get_component_rich_style("story-list--outlets")),
             Segment(star, self.get_component_rich_style("story-list--star")),
