@@ -63,6 +63,10 @@ class EngineSettings:
     # that reaches it: its articles re-enter the clustering one by one. Two early reports that met before
     # the rest of their story arrived are not bound together for good.
     reopen_members: int = 8
+    # ... and only while it is young: its first article among the last this many placed. An older small
+    # story stays as decided (a new report can still join it whole); without this bound the work of
+    # re-deciding grew with the window, as every small story in it was reopened by any chunk reaching it.
+    reopen_placements: int = 4000
     # --- decision (group-average similarity against a bar)
     story_threshold: float = 0.12
     uncertain_margin: float = 0.1
@@ -819,7 +823,8 @@ class StoryEngine:
 
     def _reopenable(self, story: Story, horizon: int) -> list[int] | None:
         """The articles of a small recent story, all in memory, to be clustered again; else None."""
-        if story.members > self.settings.reopen_members:
+        s = self.settings
+        if story.members > s.reopen_members or story.first_seq <= self.seq - s.reopen_placements:
             return None
         members = [aid for aid in self._members.get(story.story_id, ()) if self._in_window(aid, horizon)]
         return members if len(members) == story.members else None

@@ -585,6 +585,17 @@ def test_every_seed_arrival_order_one_per_chunk_forms_two_stories() -> None:
     assert seeds_failing(EngineSettings()) == 0
 
 
+def test_only_young_stories_are_reopened() -> None:
+    # A story is reopened only while its first article is among the last `reopen_placements` placed: with
+    # none young enough the hardest seed orders fail exactly as with no reopening at all.
+    from bench.engine_quality import seeds_failing
+
+    never = seeds_failing(replace(EngineSettings(), reopen_members=0))
+    assert never > 0
+    assert seeds_failing(replace(EngineSettings(), reopen_placements=0)) == never
+    assert seeds_failing(replace(EngineSettings(), reopen_placements=4)) == 0  # enough for the seeds
+
+
 @pytest.mark.skipif(not ECB_PATH.exists(), reason=f"ECB+ eval data absent at {ECB_PATH}")
 def test_ecbplus_floor() -> None:
     from bench.engine_quality import canonical, run, to_inputs
