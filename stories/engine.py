@@ -851,19 +851,24 @@ class StoryEngine:
                 adjacency[a].add(b)
                 adjacency[b].add(a)
 
+        start_of: dict[int, int] = {}  # stored article -> its story's cluster, once looked up
+
         def node_of(aid: int) -> int:
             """The cluster a stored article starts in: its own, if its story is reopened, else its story's."""
             found = node_of_article.get(aid)
+            if found is None:
+                found = start_of.get(aid)
             if found is not None:
                 return found
             sid = self._resolve(self._articles[aid].story_id)
             found = node_of_story.get(sid)
             if found is not None:
+                start_of[aid] = found
                 return found
             story = self._story(sid)
             members = self._reopenable(story, horizon)
             if members is None:
-                found = node_of_story[sid] = add(self._node_of_story(story))
+                found = node_of_story[sid] = start_of[aid] = add(self._node_of_story(story))
                 return found
             reopened[sid] = members
             for member in members:
