@@ -307,11 +307,27 @@ class _BandIndex:
             return
         added, self._added = self._added, []
         width = len(added[0][0])
-        keys = np.concatenate([self.keys, *(k for k, _, _ in added)])
-        seqs = np.concatenate([self.seqs, np.repeat(np.array([s for _, s, _ in added], np.int64), width)])
-        ids = np.concatenate([self.ids, np.repeat(np.array([a for _, _, a in added], np.int64), width)])
+        keys = np.concatenate([k for k, _, _ in added])
+        seqs = np.repeat(np.array([s for _, s, _ in added], np.int64), width)
+        ids = np.repeat(np.array([a for _, _, a in added], np.int64), width)
         order = np.lexsort((seqs, keys))
-        self.keys, self.seqs, self.ids = keys[order], seqs[order], ids[order]
+        keys, seqs, ids = keys[order], seqs[order], ids[order]
+        if len(self.keys) and seqs.min() <= self.seqs.max():
+            # Not all newer than what is stored (a reload adds in any order): sort the whole index.
+            keys, seqs, ids = (
+                np.concatenate(pair) for pair in ((self.keys, keys), (self.seqs, seqs), (self.ids, ids))
+            )
+            order = np.lexsort((seqs, keys))
+            self.keys, self.seqs, self.ids = keys[order], seqs[order], ids[order]
+            return
+        # The new entries come after every stored one with the same key (they were placed later), so they
+        # are inserted where they belong: a merge of two sorted runs, not a sort of the whole index.
+        at = np.searchsorted(self.keys, keys, "right")
+        self.keys, self.seqs, self.ids = (
+            np.insert(self.keys, at, keys),
+            np.insert(self.seqs, at, seqs),
+            np.insert(self.ids, at, ids),
+        )
 
     def forget(self, horizon: int) -> None:
         self.flush()
