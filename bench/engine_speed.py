@@ -1,7 +1,7 @@
 """Story-engine cost without the rest of ingest: features per article, and placement per article as the
 number of placed articles grows.
 
-    python -m bench.engine_speed [--articles 15000] [--scale 10000,100000,1000000]
+    python -m bench.engine_speed [--articles 15000] [--segment 20000] [--scale 10000,100000,1000000]
 
 Articles come from bench._genfeeds (real prose, ~30% re-reports). Features are timed on one core. Placement
 runs the engine in memory in chunks of newswatch.storying.CHUNK, in time order, as ingest does. For the scale
@@ -13,6 +13,7 @@ at each point the next chunk's placement is timed (per article, CPU seconds), wi
 from __future__ import annotations
 
 import argparse
+import itertools
 import resource
 import sys
 import time
@@ -47,6 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=15000)
     ap.add_argument("--scale", default="", help="comma-separated stored sizes, e.g. 10000,100000,1000000")
+    ap.add_argument(
+        "--segment",
+        type=int,
+        default=0,
+        help="also print the cost of each SEGMENT articles (as the window fills)",
+    )
     args = ap.parse_args(argv)
 
     inputs, feature_cost = _inputs(args.articles)
@@ -54,10 +61,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine = StoryEngine(SETTINGS)
     started = time.process_time()
     stories: set[int] = set()
+    marks = [started]
     for start in range(0, len(inputs), CHUNK):
         result = engine.place(inputs[start : start + CHUNK])
         stories.update(p.story_id for p in result.placements)
+        if args.segment and (start + CHUNK) % args.segment == 0:
+            marks.append(time.process_time())
     took = time.process_time() - started
+    if len(marks) > 1:
+        costs = [(b - a) / args.segment * 1e6 for a, b in itertools.pairwise(marks)]
+        print(
+            f"placement per {args.segment:,} articles placed, µs CPU each: "
+            + ", ".join(f"{c:.0f}" for c in costs)
+        )
     print(
         f"placement: {len(inputs)} articles in {took:.2f} s CPU = {len(inputs) / took:.0f} articles/s "
         f"({took / len(inputs) * 1e6:.0f} µs each), chunks of {CHUNK}; peak RSS {_rss_mib():.0f} MiB"
