@@ -708,9 +708,9 @@ class StoryEngine:
         return terms, _f16(w / math.sqrt(float(np.dot(w, w))))
 
     # --- candidates and clusters
-    def _candidates(self, article: PlacedArticle, horizon: int) -> list[int]:
-        """Recent articles sharing the article's heaviest terms, best first (by shared query weight, then
-        the most recent), that its date does not rule out."""
+    def _candidates(self, article: PlacedArticle, horizon: int) -> np.ndarray:
+        """Sequence numbers of the recent articles sharing the article's heaviest terms, best first (by
+        shared query weight, then the most recent), that its date does not rule out."""
         s = self.settings
         lists, weights = [], []
         for term, weight in zip(
@@ -721,7 +721,7 @@ class StoryEngine:
                 lists.append(plist[-s.posting_cap :])
                 weights.append(weight)
         if not lists:
-            return []
+            return np.zeros(0, np.int64)
         seqs = np.fromiter(itertools.chain.from_iterable(lists), np.int64)
         shared = np.repeat(np.array(weights), [len(p) for p in lists])
         keep = (seqs > horizon) & (seqs != article.seq)
@@ -731,11 +731,11 @@ class StoryEngine:
             keep &= ~(gap > s.max_story_span_seconds)  # NaN (uncertain) stays
         seqs, shared = seqs[keep], shared[keep]
         if not len(seqs):
-            return []
+            return np.zeros(0, np.int64)
         unique, inverse = np.unique(seqs, return_inverse=True)
         score = np.bincount(inverse, weights=shared)
         order = np.lexsort((-unique, -score))[: s.max_candidates]
-        return self._seq_article[unique[order]].tolist()
+        return unique[order]
 
     def _node_of_story(self, story: Story) -> _Node:
         return _Node(
@@ -771,9 +771,10 @@ class StoryEngine:
             long_n=self._is_long(article),
         )
 
-    def _ring_similarities(self, a: PlacedArticle, ids: Sequence[int]) -> np.ndarray:
-        """`_similarities` of one article with window articles (as single clusters), from the ring's rows."""
-        slots = np.array([self._articles[i].seq for i in ids], np.int64) % len(self._ring_terms)
+    def _ring_similarities(self, a: PlacedArticle, seqs: np.ndarray) -> np.ndarray:
+        """`_similarities` of one article with window articles (as single clusters, by sequence number),
+        from the ring's rows."""
+        slots = seqs % len(self._ring_terms)
         scratch = self._scratch
         scratch[a.terms] = a.weights
         lexical = (scratch[self._ring_terms[slots]] * self._ring_weights[slots]).sum(axis=1)
@@ -902,11 +903,12 @@ class StoryEngine:
         # their parts' averages, so clusters whose every pair is below the lowest bar never merge.
         floor = self.settings.story_threshold
         for article in new:
-            candidates = self._candidates(article, horizon)
-            if not candidates:
+            seqs = self._candidates(article, horizon)
+            if not len(seqs):
                 continue
             me = node_of_article[article.article_id]
-            sims = self._ring_similarities(article, candidates)
+            sims = self._ring_similarities(article, seqs)
+            candidates = self._seq_article[seqs].tolist()
             for aid, sim in zip(candidates, sims.tolist(), strict=True):
                 if sim >= floor:
                     link(me, node_of(aid))
