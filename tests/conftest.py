@@ -32,6 +32,23 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    """The interface tests run on asyncio, Textual's loop."""
+    return "asyncio"
+
+
+@pytest.fixture
+def seeds_db(tmp_path: Path) -> Path:
+    """A real database holding the five seeds, checked to form the two stories the interface tests expect."""
+    from tests.test_tui import add_articles, check_seed_stories, seed_records
+
+    path = tmp_path / "seeds.db"
+    add_articles(path, "Samples", seed_records())
+    check_seed_stories(path)
+    return path
+
+
+@pytest.fixture
 def seed_config(tmp_path: Path) -> Path:
     """A copy of the bundled config with its own copy of the seeds, so tests may touch files."""
     workdir = tmp_path / "project"

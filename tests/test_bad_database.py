@@ -57,11 +57,6 @@ def test_an_unusable_database_gets_one_line_and_exit_1(tmp_path: Path, make, arg
 # --- the database deleted under the open interface ----------------------------------------------------------
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_the_interface_says_when_its_database_file_is_deleted(tmp_path: Path) -> None:
     from test_tui import STORY_A, add_articles, app_for, ready, seed_records, wait_for

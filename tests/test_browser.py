@@ -22,11 +22,6 @@ URL = "https://example.org/a;touch%20pwned?q=$(id)&x=`id`"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def linked_db(tmp_path: Path) -> Path:
     path = tmp_path / "seeds.db"
     add_articles(path, "Samples", seed_records())

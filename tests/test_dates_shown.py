@@ -206,11 +206,6 @@ def test_the_sparkline_counts_stories_on_their_own_day(tmp_path: Path) -> None:
 # --- the interface ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_the_list_and_the_reader_mark_a_stand_in_date(tmp_path: Path) -> None:
     from tests.test_tui import STORY_B, app_for, check_seed_stories, list_text, ready, seed_records, wait_for

@@ -23,11 +23,6 @@ HOSTILE = "[@click=app.quit]North Korean troops[/] [bold]deploy[/] \\[x] <script
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def recent_db(tmp_path: Path) -> Path:
     """The seeds, dated within the last day (so a 24 h digest holds them), plus a hostile headline."""
     now = datetime.now(UTC).replace(microsecond=0)

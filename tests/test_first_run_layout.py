@@ -11,16 +11,11 @@ import pytest
 from conftest import run_newswatch
 
 from newswatch.config import default_config_path, load_config
-from tests.test_tui import add_articles, app_for, check_seed_stories, list_text, ready, seed_records, wait_for
+from tests.test_tui import app_for, list_text, ready, wait_for
 from tui.screens.main import MainScreen
 from tui.widgets.story_list import StoryList
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 async def test_the_welcome_points_at_the_users_config_and_creates_it(tmp_path: Path) -> None:
@@ -63,14 +58,6 @@ def test_db_in_a_missing_folder_is_an_error(tmp_path: Path) -> None:
     assert not (tmp_path / "no").exists()
     env_result = run_newswatch("articles", env={"NEWSWATCH_DB": str(missing)})
     assert env_result.status == 2 and not (tmp_path / "no").exists()
-
-
-@pytest.fixture
-def seeds_db(tmp_path: Path) -> Path:
-    path = tmp_path / "seeds.db"
-    add_articles(path, "Samples", seed_records())
-    check_seed_stories(path)
-    return path
 
 
 async def test_at_80_columns_the_headline_has_room_and_b_shows_the_sidebar(seeds_db: Path) -> None:

@@ -9,24 +9,12 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, SEEDS
-from test_tui import add_articles, app_for, ready, seed_records, wait_for
+from test_tui import app_for, ready, wait_for
 
 from bench._cli import newswatch_command
 from tui.screens.main import MainScreen
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def seeds_db(tmp_path: Path) -> Path:
-    path = tmp_path / "seeds.db"
-    add_articles(path, "Samples", seed_records())
-    return path
 
 
 def _status(screen: MainScreen) -> str:

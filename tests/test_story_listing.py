@@ -36,11 +36,6 @@ CASES = [
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def listing_db(tmp_path: Path) -> Path:
     path = tmp_path / "seeds.db"
     add_articles(path, "Samples", seed_records())

@@ -12,26 +12,13 @@ import pytest
 from textual.color import Color
 from textual.filter import Monochrome
 
-from tests.test_tui import add_articles, app_for, check_seed_stories, list_text, ready, seed_records, wait_for
+from tests.test_tui import app_for, list_text, ready, wait_for
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.screens.reader import ReaderScreen
 from tui.widgets.story_list import StoryList
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def seeds_db(tmp_path: Path) -> Path:
-    path = tmp_path / "seeds.db"
-    add_articles(path, "Samples", seed_records())
-    check_seed_stories(path)
-    return path
 
 
 def _backgrounds(segments) -> set:

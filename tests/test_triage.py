@@ -15,29 +15,14 @@ from tests.test_tui import (
     STORY_B,
     add_articles,
     app_for,
-    check_seed_stories,
     distinct_records,
     ready,
-    seed_records,
     wait_for,
 )
 from tui.screens.reader import ReaderScreen
 from tui.widgets.story_list import StoryList
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def seeds_db(tmp_path: Path) -> Path:
-    path = tmp_path / "seeds.db"
-    add_articles(path, "Samples", seed_records())
-    check_seed_stories(path)
-    return path
 
 
 def _read_flags(db: Path) -> dict[int, int]:

@@ -70,11 +70,6 @@ DISTINCT_EVENTS = [
 ]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def bundled_config() -> Config:
     return load_config(REPO / "config.toml")
 
@@ -153,14 +148,6 @@ def check_seed_stories(db_path: Path) -> None:
         "the seeds should form two stories, A = 000-003 (000 a copy of 003) and B = 004 alone "
         f"(as tests/test_story_ingest.py::test_seeds_form_two_stories requires); got {placed}"
     )
-
-
-@pytest.fixture
-def seeds_db(tmp_path: Path) -> Path:
-    path = tmp_path / "seeds.db"
-    add_articles(path, "Samples", seed_records())
-    check_seed_stories(path)
-    return path
 
 
 def app_for(db_path: Path) -> NewswatchApp:

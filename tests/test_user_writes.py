@@ -8,23 +8,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_tui import STORY_A, add_articles, app_for, ready, seed_records, wait_for
+from test_tui import STORY_A, app_for, ready, wait_for
 
 from tui.widgets.story_list import StoryList
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def seeds_db(tmp_path: Path) -> Path:
-    path = tmp_path / "seeds.db"
-    add_articles(path, "Samples", seed_records())
-    return path
 
 
 def _unread(db_path: Path) -> int:
