@@ -886,9 +886,9 @@ def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
     until = parse_since(args.until, now=now) if args.until else None
     # A digest only reads (as `topics` does): a topic new or changed in the config is tagged by the next
     # ingest, and until then the digest says so rather than writing.
-    from store.topics import topic_overview
+    from store.topics import stored_query_hashes
 
-    stored = {row["name"]: row["query_hash"] for row in topic_overview(ctx.db)}
+    stored = stored_query_hashes(ctx.db)
     hashes = {topic.name: topic.query_hash for topic in ctx.topics}
     for name in topics:
         if stored.get(name) != hashes.get(name):

@@ -50,6 +50,11 @@ def topic_ids(db: sqlite_utils.Database) -> dict[str, int]:
     return {name: topic_id for topic_id, name in db.execute("SELECT id, name FROM topics")}
 
 
+def stored_query_hashes(db: sqlite_utils.Database) -> dict[str, str]:
+    """Topic name -> the hash of the query its stored tags were made with."""
+    return dict(db.execute("SELECT name, query_hash FROM topics").fetchall())
+
+
 def set_topic_hash(db: sqlite_utils.Database, topic_id: int, query_hash: str, *, now: datetime) -> None:
     db.conn.execute(
         "UPDATE topics SET query_hash = ?, tagged_at = ? WHERE id = ?",
