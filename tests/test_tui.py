@@ -536,10 +536,13 @@ async def test_hostile_titles_and_bodies_are_shown_literally(tmp_path: Path) -> 
         screen = await ready(pilot)
         story_list = screen.query_one(StoryList)
         assert story_list.story_count == 3
+        sources = screen.query_one("#sources")
+        # The sidebar fills in its own worker: wait until the source's line is there (not an error before).
         await wait_for(
             pilot,
             lambda: (
-                "Hostile [b]source[/b]" in screen.query_one("#sources").get_option_at_index(1).prompt.plain
+                sources.option_count > 1
+                and "Hostile [b]source[/b]" in sources.get_option_at_index(1).prompt.plain
             ),
         )
         lines = "\n".join(list_text(screen))
