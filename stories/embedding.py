@@ -124,6 +124,12 @@ def _load() -> _Model | None:
     return _model
 
 
+def vocabulary() -> list[str]:
+    """The table's tokens in its order (WordPiece's: roughly most frequent first); empty without a model."""
+    model = _model if _model is not None else _load()
+    return list(model.ids) if model is not None else []
+
+
 def embed_text(text: str) -> np.ndarray:
     """Unit-length float16 embedding of `text`, or an empty array when no model is installed.
 

@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from stories.background import background_embedding, shares_of
 from stories.features import LSH_BANDS, NUM_PERM, TERM_BITS, ArticleFeatures, band_keys
 
 _F32 = np.float32
@@ -76,8 +77,11 @@ class EngineSettings:
     # Between full texts the words say who, where and how many, and an embedding mostly says what kind of
     # event (two earthquakes embed alike): it weighs less there than between headlines and short summaries.
     long_embedding_weight: float = 0.1
-    long_text_terms: int = 30
-    centring_prior: int = 100  # articles' worth of "no centring" the embedding mean starts from  # an article with at least this many distinct terms is a full text
+    long_text_terms: int = 30  # an article with at least this many distinct terms is a full text
+    centring_prior: int = 100  # articles' worth of "no centring" the embedding mean starts from
+    # Articles' worth of general-English document frequencies (stories/background.py) the counts start
+    # from, so a new database knows common words from names; it fades as the database grows. 0: none.
+    background_articles: int = 1000
     window_seconds: float = 3 * 86400.0
     max_story_span_seconds: float = 14 * 86400.0
 
@@ -691,7 +695,13 @@ class StoryEngine:
             return embedding
         # Shrunk towards no centring while few articles are known: the mean of three reports is mostly
         # those reports, and centring on it would set them against each other.
-        centred = embedding - self.embedding_sum / (self.embedding_count + self.settings.centring_prior)
+        prior = self.settings.centring_prior
+        background = background_embedding() if prior else None
+        if background is not None and background.size == embedding.size:
+            mean = (self.embedding_sum + prior * background) / (self.embedding_count + prior)
+        else:
+            mean = self.embedding_sum / (self.embedding_count + prior)
+        centred = embedding - mean
         norm = float(np.sqrt(centred @ centred))
         # Kept as float16, as stored: half the memory of the window's largest part.
         return (centred / norm).astype(np.float16) if norm > 1e-6 else np.zeros(0, np.float16)
@@ -701,7 +711,9 @@ class StoryEngine:
         terms = item.features.terms.astype(np.int64)
         if not len(terms):
             return terms, np.zeros(0, _F32)
-        idf = np.log((1.0 + self.n_docs) / (1.0 + self._df[terms])) + 1.0
+        prior = self.settings.background_articles
+        df = self._df[terms] + prior * shares_of(terms) if prior else self._df[terms]
+        idf = np.log((1.0 + self.n_docs + prior) / (1.0 + df)) + 1.0
         w = item.features.weights.astype(np.float64) * idf
         order = np.lexsort((terms, -w))[: self.settings.max_terms]
         terms, w = terms[order], w[order]
