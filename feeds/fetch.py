@@ -93,6 +93,8 @@ class FetchLimits:
     host_gap: float | None = None
     # Seconds for the whole call; None: no limit.
     run_deadline: float | None = None
+    # What the requests ask for: feeds by default; article pages ask for HTML (feeds.fulltext).
+    accept: str = ACCEPT
 
     def gap_for(self, host: str) -> float:
         if self.host_gap is not None:
@@ -150,7 +152,7 @@ async def fetch_feeds(
         max_connections=max(limits.concurrency, 1),
         max_keepalive_connections=max(limits.concurrency, 1),
     )
-    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    headers = {"User-Agent": USER_AGENT, "Accept": limits.accept, "Accept-Encoding": "gzip, deflate"}
     slots = asyncio.Semaphore(max(limits.concurrency, 1))
     host_slots: dict[str, asyncio.Semaphore] = {}
 

@@ -22,6 +22,12 @@ AUTO_THRESHOLD_CHARS = 600
 # Extracted text no longer than this is a stub (a paywall teaser, a cookie wall), not the article.
 MIN_ARTICLE_CHARS = 400
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Article pages ask for HTML, not for a feed.
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+# Names reserved for documentation and testing (RFC 2606, RFC 6761): no outlet publishes there, so an
+# item linking there (a sample feed, a test) never sends a request anywhere.
+_RESERVED_SUFFIXES = (".example", ".test", ".invalid", ".example.com", ".example.net", ".example.org")
+_RESERVED_NAMES = ("example", "test", "invalid", "example.com", "example.net", "example.org")
 
 
 def wants_full_text(setting: str | bool, body_chars: int, *, threshold: int = AUTO_THRESHOLD_CHARS) -> bool:
@@ -31,6 +37,18 @@ def wants_full_text(setting: str | bool, body_chars: int, *, threshold: int = AU
     if setting is False:
         return False
     return body_chars < threshold
+
+
+def fetchable_page(url: str) -> bool:
+    """An http(s) link on a name that can host a real page (not one reserved for examples and tests)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return False
+    return host not in _RESERVED_NAMES and not host.endswith(_RESERVED_SUFFIXES)
 
 
 @dataclass(slots=True)
