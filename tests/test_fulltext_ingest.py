@@ -316,3 +316,71 @@ def test_failures_back_off_and_are_given_up(db_path: Path) -> None:
     status = fulltext.fulltext_status(db, article)
     assert status["state"] == "failed" and status["last_error"] == "HTTP 429 Too Many Requests"
     assert fulltext.due_pages(db, now=now + timedelta(days=30), limit=5) == ([], 0)
+
+
+def _reworded(paragraph_list: list[str], variant: int) -> str:
+    """The same report in other words: every fourth word changed, so it is no copy (few shared 3-word
+    shingles) but shares most of its terms."""
+    words = " ".join(paragraph_list).split()
+    fillers = ["indeed", "reportedly", "notably", "meanwhile"]
+    return " ".join(fillers[variant % 4] if (i + variant) % 4 == 0 else word for i, word in enumerate(words))
+
+
+def test_the_first_article_of_a_story_leaving_it_hands_the_id_to_the_next(db_path: Path) -> None:
+    from feeds.records import ArticleRecord
+    from newswatch.storying import SETTINGS, place_pending
+    from newswatch.workers import feature_blobs
+    from store import fulltext
+    from store.articles import upsert_articles
+    from store.db import open_db, write_batch
+    from store.schema import migrate
+    from store.sources import SourceSpec, sync_sources
+    from stories.engine import StoryEngine
+
+    now = datetime(2024, 11, 6, tzinfo=UTC)
+    db = open_db(db_path)
+    migrate(db)
+    records = [
+        ArticleRecord(
+            guid=f"r{n}",
+            title=f"G7 ministers condemn deployment ({n})",
+            body=_reworded(G7, n),
+            url=f"http://127.0.0.1:1/{n}",
+            published=datetime(2024, 11, 5, 10 + n, tzinfo=UTC),
+        )
+        for n in range(3)
+    ]
+    with write_batch(db):
+        sync_sources(db, [SourceSpec("S", "url", "http://127.0.0.1:1/feed.xml", None)], now=now)
+        first, second, third = upsert_articles(
+            db, 1, records, now=now, features=lambda rs: feature_blobs([(r.title, r.body) for r in rs])
+        ).new_ids
+    place_pending(db)
+    assert {row[0] for row in _rows(db_path, "SELECT story_id FROM articles")} == {first}
+    with write_batch(db):
+        db.conn.execute(
+            "INSERT INTO topics (id, name, query, query_hash, alert) VALUES (1, 'G7', 'G7', 'h', 1)"
+        )
+        db.conn.execute(
+            "INSERT INTO alerts (story_id, topic_id, article_id, alerted_at) VALUES (?, 1, ?, 'then')",
+            [first, first],
+        )
+        taken = fulltext.withdraw_from_story(db, first, SETTINGS, StoryEngine(SETTINGS))
+    assert taken == [first]
+    # What is left is the story of its first remaining article, with the alert already printed.
+    stories = dict(_rows(db_path, "SELECT id, story_id FROM articles"))
+    assert stories == {first: None, second: second, third: second}
+    assert _rows(db_path, "SELECT id, size FROM stories") == [(second, 2)]
+    assert _rows(db_path, "SELECT story_id FROM alerts ORDER BY story_id") == [(first,), (second,)]
+    [(blob,)] = _rows(db_path, "SELECT blob FROM grouping_stories WHERE story_id = ?", second)
+    assert blob
+    # Placed again (its features from its text), it rejoins the story, which keeps its new id.
+    with write_batch(db):
+        fulltext.replace_features(db, [(first, feature_blobs([(records[0].title, records[0].body)])[0])])
+    place_pending(db)
+    with write_batch(db):
+        fulltext.share_alerts_of_replaced(db)
+    assert {row[0] for row in _rows(db_path, "SELECT story_id FROM articles")} == {second}
+    assert _rows(db_path, "SELECT id, size FROM stories") == [(second, 3)]
+    assert _rows(db_path, "SELECT count(*) FROM article_replacements") == [(0,)]
+    db.conn.close()
