@@ -121,10 +121,11 @@ def run_fulltext(
     if not wanted:
         return summary
     from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
-    from feeds.fulltext import PAGE_ACCEPT, RobotsCache
+    from feeds.fulltext import PAGE_ACCEPT, PAGE_MAX_BYTES, RobotsCache
 
     started = time.monotonic()
     settings = {**options.fetch_settings, "accept": PAGE_ACCEPT, "run_deadline": options.max_seconds}
+    settings["max_body_bytes"] = min(settings.get("max_body_bytes", PAGE_MAX_BYTES), PAGE_MAX_BYTES)
     robots = RobotsCache(FetchLimits(**settings))
     robots.load([w.url for w in wanted])
     settings["run_deadline"] = max(options.max_seconds - (time.monotonic() - started), 0.0)
