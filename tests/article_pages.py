@@ -52,8 +52,9 @@ def paragraphs(seed: int, count: int = 6) -> list[str]:
     return out
 
 
-def article_page(headline: str, body: list[str], *, layout: int = 0) -> bytes:
-    """One HTML page holding the article `body` (paragraphs) and every line of `BOILERPLATE`."""
+def article_page(headline: str, body: list[str], *, layout: int = 0, weight_kb: int = 0) -> bytes:
+    """One HTML page holding the article `body` (paragraphs) and every line of `BOILERPLATE`; `weight_kb`
+    adds what real pages carry besides (inline scripts and styles, a long menu), about that many KiB."""
     h = escape(headline)
     article = "".join(f"<p>{escape(p)}</p>\n" for p in body)
     nav = (
@@ -83,6 +84,12 @@ def article_page(headline: str, body: list[str], *, layout: int = 0) -> bytes:
     newsletter = '<div class="newsletter">Sign up for our newsletter and never miss a deal from our partners again</div>'
     footer = "<footer><p>Copyright 2024 The Daily Example. All rights reserved.</p></footer>"
     head = f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{h} | The Daily Example</title></head>'
+    if weight_kb:
+        script = "var tracker = {id: 12345, events: []};" * (weight_kb * 512 // 40)
+        style = ".nav a { color: #333; padding: 4px; }\n" * (weight_kb * 256 // 40)
+        menu = "".join(f'<li><a href="/section/{n}">Section {n}</a></li>' for n in range(weight_kb * 4))
+        head = head.replace("</head>", f"<style>{style}</style><script>{script}</script></head>")
+        nav = nav.replace("</ul></nav>", f"{menu}</ul></nav>")
     byline = '<p class="byline">By A. Reporter, 5 November 2024</p>'
     if layout % 3 == 0:
         page = (
