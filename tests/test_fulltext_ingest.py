@@ -384,3 +384,24 @@ def test_the_first_article_of_a_story_leaving_it_hands_the_id_to_the_next(db_pat
     assert _rows(db_path, "SELECT id, size FROM stories") == [(second, 3)]
     assert _rows(db_path, "SELECT count(*) FROM article_replacements") == [(0,)]
     db.conn.close()
+
+
+def test_a_pass_with_no_page_due_never_imports_trafilatura(
+    feed_server: FeedServer, tmp_path: Path, db_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    _serve_pages(feed_server)
+    items = [("g7", "G7 ministers", feed_server.url("/news/g7.html"), "Short.")]
+    feed_server.feed("/feed.xml", rss_with_links("Wire", items))
+    config = _config(tmp_path, {"Wire": feed_server.url("/feed.xml")})
+    assert run_cli("--config", str(config), "--db", str(db_path), "ingest").status == 0
+    probe = (
+        "import sys; from newswatch.cli import main; "
+        f"main(['--config', {str(config)!r}, '--db', {str(db_path)!r}, 'ingest', '--quiet', '--alerts']); "
+        "print([m for m in ('trafilatura', 'lxml') if m in sys.modules])"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"
