@@ -330,11 +330,15 @@ def _v8_full_text(db: sqlite_utils.Database) -> None:
     again and why the last try failed (one line). `article_replacements` remembers, for an article taken
     out of its story to be placed again with its new text, the story it left, until it is placed again:
     that story's alerts become the new story's too, so a re-placed article never announces its event twice."""
+    # Safe to run again over its own result (a store whose version was set back, as tests of older
+    # migrations do).
+    columns = {row[1] for row in db.conn.execute("PRAGMA table_info(articles)")}
+    if "summary" not in columns:
+        db.conn.execute("ALTER TABLE articles ADD COLUMN summary TEXT")
     _run_script(
         db,
         """
-        ALTER TABLE articles ADD COLUMN summary TEXT;
-        CREATE TABLE article_fulltext (
+        CREATE TABLE IF NOT EXISTS article_fulltext (
             article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
             state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
             sort_time TEXT NOT NULL,                     -- the article's, so "newest first" reads one index
@@ -343,8 +347,9 @@ def _v8_full_text(db: sqlite_utils.Database) -> None:
             last_error TEXT,
             fetched_at TEXT
         );
-        CREATE INDEX article_fulltext_due ON article_fulltext (state, sort_time DESC, article_id DESC);
-        CREATE TABLE article_replacements (
+        CREATE INDEX IF NOT EXISTS article_fulltext_due
+            ON article_fulltext (state, sort_time DESC, article_id DESC);
+        CREATE TABLE IF NOT EXISTS article_replacements (
             article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
             story_id INTEGER NOT NULL
         );
