@@ -93,6 +93,10 @@ def extract_with_features(
     page = extract_main_text(body, url, content_type)
     if not page.text:
         return page, None
+    # The page repeats the headline above the article; the title is stored (and weighed) already.
+    first, _, rest = page.text.partition("\n")
+    if rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+        page.text = rest.lstrip("\n")
     return page, feature_blobs([(title, page.text)])[0]
 
 

@@ -74,6 +74,7 @@ def test_ingest_stores_the_page_text_as_body_and_tags_and_places_it(
     )
     assert all(paragraph in body for paragraph in G7)
     assert not any(junk in body for junk in BOILERPLATE)
+    assert not body.startswith("G7 ministers condemn troop deployment")  # the headline is the title
     assert kept == summary and chars == len(body)
     assert story is not None and duplicate is None  # placed, once, with its full text
     assert _rows(db_path, "SELECT count(*) FROM article_features") == [(0,)]
