@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -30,8 +30,8 @@ import sqlite_utils
 from store import fulltext as fulltext_store
 from store.db import CommitGroups
 
-# Items of these sources are never fetched: local files are their own full text.
-_FEED_KIND = "url"
+# The reason given to a page not asked for because its host answered 429/503 earlier in the pass.
+_HELD = "not fetched:"
 
 
 @dataclass(slots=True)
@@ -105,7 +105,7 @@ class _Fetched:
     wanted: fulltext_store.PageWanted
     error: str | None = None
     retry_after: float | None = None
-    deadline: bool = False  # the pass's time ran out: not the page's fault, not an attempt
+    deadline: bool = False  # the pass's time ran out, or its host asked us to wait: not an attempt
     task: Future[tuple[Any, bytes | None]] | tuple[Any, bytes | None] | None = None
 
 
@@ -145,10 +145,24 @@ def run_fulltext(
         executor = pool.get()
     except Exception:  # no process pool here: extract in the fetch thread, still not the writer's
         executor = None
+    # Hosts that answered 429 or 503 in this pass -> the Retry-After they gave (None: none): their other
+    # pages are not asked for again in this pass, and wait as long in the next ones.
+    throttled: dict[str, float | None] = {}
+
+    def hold(host: str) -> str | None:
+        return f"{_HELD} {host} asked to wait" if host in throttled else None
 
     def on_result(result: FetchResult) -> None:
+        if result.status in (429, 503):
+            import httpx
+
+            host = httpx.URL(result.final_url).host
+            throttled[host] = max(throttled.get(host) or 0.0, result.retry_after_seconds or 0.0) or None
+        held = bool(result.error and result.error.startswith(_HELD))
         for item in by_url[result.url]:
-            fetched = _Fetched(item, result.error, result.retry_after_seconds, result.run_deadline_reached)
+            fetched = _Fetched(
+                item, result.error, result.retry_after_seconds, result.run_deadline_reached or held
+            )
             if result.error is None and result.body is None:
                 fetched.error = "no body"
             elif result.error is None:
@@ -164,7 +178,7 @@ def run_fulltext(
 
     def fetch_pages() -> None:
         try:
-            fetch_all([FetchRequest(url) for url in by_url], limits, on_result=on_result)
+            fetch_all([FetchRequest(url) for url in by_url], limits, on_result=on_result, hold=hold)
         finally:
             finished.put(None)
 
@@ -197,6 +211,10 @@ def run_fulltext(
             elif writer.store(fetched.wanted, page.text, blob):
                 summary.fetched += 1
     fetcher.join()
+    for host, retry_after in sorted(throttled.items()):
+        wait = timedelta(seconds=retry_after) if retry_after else fulltext_store.FIRST_BACKOFF
+        with groups.unit():
+            fulltext_store.postpone_host(db, host, until=now + min(wait, fulltext_store.MAX_BACKOFF))
     summary.replaced = writer.replaced
     return summary
 

@@ -252,3 +252,20 @@ def share_alerts_of_replaced(db: sqlite_utils.Database) -> int:
 
 def replacements_waiting(db: sqlite_utils.Database) -> bool:
     return db.execute("SELECT 1 FROM article_replacements LIMIT 1").fetchone() is not None
+
+
+def postpone_host(db: sqlite_utils.Database, host: str, *, until: datetime) -> int:
+    """Pending pages on `host` wait until `until` (the host answered 429/503, with Retry-After or not);
+    their attempts are not counted: asking them would only be refused. Returns how many were postponed."""
+    escaped = host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    patterns = [f"{scheme}://{escaped}{end}" for scheme in ("http", "https") for end in ("/%", ":%")]
+    patterns += [f"{scheme}://{escaped}" for scheme in ("http", "https")]
+    matches = " OR ".join(["lower(a.url) LIKE ? ESCAPE '\\'"] * len(patterns))
+    cursor = db.conn.execute(
+        f"""UPDATE article_fulltext SET next_attempt_after = max(coalesce(next_attempt_after, ''), ?)
+            WHERE state = 'pending' AND article_id IN (
+                SELECT a.id FROM articles a JOIN article_fulltext f ON f.article_id = a.id
+                WHERE f.state = 'pending' AND ({matches}))""",
+        [to_db_time(until), *patterns],
+    )
+    return max(cursor.rowcount, 0)

@@ -406,3 +406,33 @@ def test_a_pass_with_no_page_due_never_imports_trafilatura(
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_host_that_asks_to_wait_is_not_asked_again_until_then(
+    feed_server: FeedServer, tmp_path: Path, db_path: Path
+) -> None:
+    for n in range(3):
+        feed_server.feed(f"/p/{n}.html", article_page(f"Story {n}", paragraphs(n)), content_type=HTML)
+    feed_server.status("/p/3.html", 429, headers={"Retry-After": "7200"})
+    items = [(f"i{n}", f"Story {n}", feed_server.url(f"/p/{n}.html"), "Short.") for n in range(4)]
+    feed_server.feed("/feed.xml", rss_with_links("Busy", items))  # i3, the newest, is asked first
+    config = _config(tmp_path, {"Busy": feed_server.url("/feed.xml")}, "[fetch]\nper_host = 1\n")
+    base = ("--config", str(config), "--db", str(db_path))
+    first = run_cli(*base, "ingest")
+    assert first.stdout.strip().endswith("0 pages fetched, 1 failed, 3 left for later"), first.stdout
+    assert [len(feed_server.requests_for(f"/p/{n}.html")) for n in range(4)] == [0, 0, 0, 1]
+    rows = _rows(
+        db_path,
+        """SELECT a.guid, f.attempts, f.last_error, f.next_attempt_after > ? FROM article_fulltext f
+           JOIN articles a ON a.id = f.article_id ORDER BY a.guid""",
+        (datetime.now(UTC) + timedelta(minutes=119)).isoformat(),
+    )
+    assert rows == [
+        ("i0", 0, None, 1),
+        ("i1", 0, None, 1),
+        ("i2", 0, None, 1),
+        ("i3", 1, "HTTP 429 Too Many Requests", 1),
+    ]
+    second = run_cli(*base, "ingest")
+    assert second.stdout.strip() == "0 new, 0 updated, 4 unchanged, 0 failed sources"
+    assert [len(feed_server.requests_for(f"/p/{n}.html")) for n in range(4)] == [0, 0, 0, 1]
