@@ -163,8 +163,10 @@ def install(
 
 def write_config(path: Path, sources: dict[str, str], fetch: dict[str, float] | None = None) -> Path:
     settings = FETCH_SETTINGS if fetch is None else fetch
+    # Feed faults only: no article pages (the eval corpus's items link to real outlets, never to be asked).
     text = "".join(
-        f"[[sources]]\nname = {json.dumps(n)}\nurl = {json.dumps(u)}\n\n" for n, u in sources.items()
+        f"[[sources]]\nname = {json.dumps(n)}\nurl = {json.dumps(u)}\nfulltext = false\n\n"
+        for n, u in sources.items()
     )
     text += "[fetch]\n" + "".join(f"{key} = {value}\n" for key, value in settings.items())
     path.write_text(text, encoding="utf-8")

@@ -93,6 +93,8 @@ class FetchLimits:
     host_gap: float | None = None
     # Seconds for the whole call; None: no limit.
     run_deadline: float | None = None
+    # What the requests ask for: feeds by default; article pages ask for HTML (feeds.fulltext).
+    accept: str = ACCEPT
 
     def gap_for(self, host: str) -> float:
         if self.host_gap is not None:
@@ -120,9 +122,10 @@ def fetch_all(
     limits: FetchLimits | None = None,
     *,
     on_result: Callable[[FetchResult], None] | None = None,
+    hold: Callable[[str], str | None] | None = None,
 ) -> list[FetchResult]:
     """Synchronous `fetch_feeds`, for callers without an event loop (the CLI, cron)."""
-    return asyncio.run(fetch_feeds(requests, limits, on_result=on_result))
+    return asyncio.run(fetch_feeds(requests, limits, on_result=on_result, hold=hold))
 
 
 async def fetch_feeds(
@@ -130,8 +133,12 @@ async def fetch_feeds(
     limits: FetchLimits | None = None,
     *,
     on_result: Callable[[FetchResult], None] | None = None,
+    hold: Callable[[str], str | None] | None = None,
 ) -> list[FetchResult]:
     """Fetch every request; results come back in request order, and to `on_result` as each finishes.
+
+    `hold(host)`, asked when a request's turn for its host comes, may return why that host must not be
+    asked now (it answered Retry-After to an earlier request): the request then fails with that reason.
 
     `on_result` runs on the event loop: keep it quick (hand parsing to a pool). If it raises, the error
     is logged and fetching goes on.
@@ -150,7 +157,7 @@ async def fetch_feeds(
         max_connections=max(limits.concurrency, 1),
         max_keepalive_connections=max(limits.concurrency, 1),
     )
-    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    headers = {"User-Agent": USER_AGENT, "Accept": limits.accept, "Accept-Encoding": "gzip, deflate"}
     slots = asyncio.Semaphore(max(limits.concurrency, 1))
     host_slots: dict[str, asyncio.Semaphore] = {}
 
@@ -169,6 +176,7 @@ async def fetch_feeds(
         event_hooks={"response": [_check_redirect]},
     ) as client:
         fetcher = _Fetcher(client, limits, slots, host_slot)
+        fetcher.hold = hold
 
         def deliver(index: int, result: FetchResult) -> None:
             results[index] = result
@@ -234,6 +242,7 @@ class _Fetcher:
         self.limits = limits
         self.slots = slots
         self.host_slot = host_slot
+        self.hold: Callable[[str], str | None] | None = None
         self.next_start: dict[str, float] = {}  # per host: the earliest start of its next request
 
     async def fetch(self, request: FetchRequest) -> FetchResult:
@@ -279,6 +288,8 @@ class _Fetcher:
         # Queueing for a slot is not the server's fault, so the deadline clock starts inside.
         async with self.host_slot(url.host):
             await self._space(url.host)
+            if self.hold is not None and (reason := self.hold(url.host)):
+                raise _FeedError(reason)
             async with self.slots:
                 return await self._timed_hop(url, headers, result)
 

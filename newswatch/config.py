@@ -105,6 +105,15 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime | None:
 
 
 @dataclass(frozen=True, slots=True)
+class FulltextSettings:
+    """`[fulltext]`: when a feed item's page is fetched, and how much one pass may fetch (issue 15)."""
+
+    threshold: int = 600  # "auto" fetches the page of an item whose feed text is shorter than this
+    max_pages: int = 200  # pages per pass; the rest wait for later passes, newest first
+    max_seconds: float = 60.0  # seconds of page fetching per pass
+
+
+@dataclass(frozen=True, slots=True)
 class TopicConfig:
     name: str
     query: str
@@ -116,6 +125,9 @@ class Config:
     path: Path
     sources: list[SourceSpec] = field(default_factory=list)
     source_outlets: dict[str, str] = field(default_factory=dict)
+    # Per source `fulltext = "auto" | true | false`; a source not named here is "auto".
+    source_fulltext: dict[str, str | bool] = field(default_factory=dict)
+    fulltext: FulltextSettings = field(default_factory=FulltextSettings)
     database: Path | None = None
     terms: dict[str, list[str]] = field(default_factory=dict)
     topics: list[TopicConfig] = field(default_factory=list)
@@ -236,8 +248,8 @@ def _type_name(kind: type) -> str:
     )
 
 
-_TOP_KEYS = {"database", "opml", "sources", "terms", "topics", "alerts", "ui", "fetch", "digest"}
-_SOURCE_KEYS = {"name", "path", "url", "interval", "outlet"}
+_TOP_KEYS = {"database", "opml", "sources", "terms", "topics", "alerts", "ui", "fetch", "digest", "fulltext"}
+_SOURCE_KEYS = {"name", "path", "url", "interval", "outlet", "fulltext"}
 
 
 def load_config(path: Path) -> Config:
@@ -296,6 +308,8 @@ def load_config(path: Path) -> Config:
             config.sources.append(SourceSpec(name, "path", str(base / location_path), interval))
         if outlet:
             config.source_outlets[name] = outlet
+        if "fulltext" in table:
+            _source_fulltext(check, config, name, table["fulltext"], where)
 
     opml = raw.get("opml")
     opml_files = [opml] if isinstance(opml, str) else opml
@@ -389,6 +403,7 @@ def load_config(path: Path) -> Config:
                 setattr(config, key, value)
 
     _load_digest(check, raw, config)
+    _load_fulltext(check, raw, config)
     _check_topic_queries(check, config)
     if check.problems:
         raise ConfigError(check.problems)
@@ -422,6 +437,36 @@ def _load_digest(check: _Checker, raw: dict[str, Any], config: Config) -> None:
             check.problem("digest.limit", "expected a positive number of stories per topic")
         else:
             config.digest_limit = limit
+
+
+def _source_fulltext(check: _Checker, config: Config, name: str, value: Any, where: str) -> None:
+    if value is True or value is False or value == "auto":
+        config.source_fulltext[name] = value
+    else:
+        check.problem(f"{where}fulltext", f'expected "auto", true or false, got {_show(value)}')
+
+
+# [fulltext] settings: (smallest, largest) accepted.
+_FULLTEXT_RANGES: dict[str, tuple[float, float]] = {
+    "threshold": (1, 1_000_000),
+    "max_pages": (0, 1_000_000),
+    "max_seconds": (0.001, 86400),
+}
+
+
+def _load_fulltext(check: _Checker, raw: dict[str, Any], config: Config) -> None:
+    table = _subtable(check, raw, "fulltext", set(_FULLTEXT_RANGES))
+    values: dict[str, Any] = {}
+    for key, (low, high) in _FULLTEXT_RANGES.items():
+        kind = (int, float) if key == "max_seconds" else int
+        if (value := check.typed(table, key, kind, "fulltext.")) is None:
+            continue
+        if not (math.isfinite(value) and low <= value <= high):
+            check.problem(f"fulltext.{key}", f"expected a number from {low:g} to {high:g}, got {value!r}")
+        else:
+            values[key] = value
+    if values:
+        config.fulltext = FulltextSettings(**values)
 
 
 def _subtable(check: _Checker, raw: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
 from newswatch.workers import WorkerPool, feature_blobs, parse_with_features
 from store import sources as source_store
-from store.articles import existing_articles, features_pending, upsert_articles
+from store.articles import UpsertResult, existing_articles, features_pending, upsert_articles
 from store.db import CommitGroups, from_db_time, utc_now, write_batch
 from store.sources import FileFingerprint, SourceSpec
 from topics.tagging import Topic, sync_and_retag, tag_articles
@@ -67,6 +67,7 @@ class SourceOutcome:
 class IngestSummary:
     outcomes: list[SourceOutcome] = field(default_factory=list)
     retagged_topics: list[str] = field(default_factory=list)
+    fulltext: Any = None  # newswatch.fulltext_pass.FulltextSummary when pages were due
 
     @property
     def new(self) -> int:
@@ -94,6 +95,8 @@ class IngestSummary:
         parts.append(f"{failed} failed source{'s' if failed != 1 else ''}")
         if self.skipped:
             parts.append(f"{len(self.skipped)} not due")
+        if self.fulltext is not None and (pages := self.fulltext.phrase()):
+            parts.append(pages)
         return ", ".join(parts)
 
 
@@ -111,6 +114,8 @@ class IngestOptions:
     # Called once at the end of a run that stored new articles (or found features of a killed run waiting);
     # places every article with an `article_features` row, in its own transactions.
     place_stories: Callable[[sqlite_utils.Database], None] | None = None
+    # Full text of summary-only feed items (newswatch.fulltext_pass.FulltextOptions); None: never fetched.
+    fulltext: Any = None
 
 
 def sync_config(
@@ -157,6 +162,11 @@ def run_ingest(
             _ingest_feeds(
                 db, groups, pool, feed_rows, options, summary, now=now, report=report, run_started=run_started
             )
+        if options.fulltext is not None:
+            # Before placement: a page fetched now is placed once, with its text (newswatch.fulltext_pass).
+            from newswatch.fulltext_pass import run_fulltext
+
+            summary.fulltext = run_fulltext(db, groups, pool, options.fulltext, options.topics, now=now)
         groups.commit()
     except BaseException:
         groups.rollback()
@@ -165,6 +175,10 @@ def run_ingest(
         pool.shutdown()
     if options.place_stories is not None and (summary.new or features_pending(db)):
         options.place_stories(db)
+        if options.fulltext is not None:
+            from newswatch.fulltext_pass import settle_replacements
+
+            settle_replacements(db)
     return summary
 
 
@@ -519,7 +533,13 @@ def _store_feed(
         outcome.error = parsed.error
         source_store.record_failure(db, row["id"], parsed.error, now=now)
         return
-    _store_records(db, row["id"], parsed.records, options, summary, outcome, now=now, features=features)
+    stored = _store_records(
+        db, row["id"], parsed.records, options, summary, outcome, now=now, features=features
+    )
+    if options.fulltext is not None and stored.new_ids:
+        from newswatch.fulltext_pass import queue_new_articles
+
+        queue_new_articles(db, options.fulltext, row["name"], stored.new_ids)
     source_store.record_success(
         db,
         row["id"],
@@ -566,7 +586,7 @@ def _store_records(
     *,
     now: datetime,
     features: _Features,
-) -> None:
+) -> UpsertResult:
     """Articles, their FTS rows, story features (new ones only) and topic tags: one unit of work."""
     for record in records:
         record.correct_future_date(now)
@@ -576,3 +596,4 @@ def _store_records(
     outcome.unchanged += result.unchanged
     tag_articles(db, options.topics, result.new_ids)
     tag_articles(db, options.topics, result.updated_ids, replace=True)
+    return result

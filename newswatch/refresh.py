@@ -52,6 +52,20 @@ def ingest_options(
         fetch_settings=limits,
         progress=progress,
         place_stories=_place_stories,
+        fulltext=_fulltext_options(config, limits),
+    )
+
+
+def _fulltext_options(config: Any, limits: dict[str, Any]) -> Any:
+    from newswatch.fulltext_pass import FulltextOptions
+
+    settings = config.fulltext
+    return FulltextOptions(
+        threshold=settings.threshold,
+        max_pages=settings.max_pages,
+        max_seconds=settings.max_seconds,
+        source_modes=dict(config.source_fulltext),
+        fetch_settings={key: value for key, value in limits.items() if key != "run_deadline"},
     )
 
 

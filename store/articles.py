@@ -112,11 +112,15 @@ def upsert_articles(
                 "INSERT OR REPLACE INTO article_features (article_id, blob) VALUES (?, ?)",
                 zip(result.new_ids, blobs, strict=True),
             )
+    # An article whose page text became its body (schema v8: `summary` set) keeps that body when its feed
+    # item changes: the feed's new text is its summary.
     conn.executemany(
-        """UPDATE articles SET title = ?, body = ?, url = ?, author = ?, outlet = ?, published = ?,
-               updated = ?, date_origin = ?, content_hash = ?, body_chars = ?,
-               sort_time = COALESCE(?, first_seen), changed_at = ?
-           WHERE id = ?""",
+        """UPDATE articles SET title = ?1, body = CASE WHEN summary IS NULL THEN ?2 ELSE body END,
+               summary = CASE WHEN summary IS NULL THEN NULL ELSE ?2 END, url = ?3, author = ?4,
+               outlet = ?5, published = ?6, updated = ?7, date_origin = ?8, content_hash = ?9,
+               body_chars = CASE WHEN summary IS NULL THEN ?10 ELSE body_chars END,
+               sort_time = COALESCE(?11, first_seen), changed_at = ?12
+           WHERE id = ?13""",
         updates,
     )
     result.updated_ids.extend(update[-1] for update in updates)

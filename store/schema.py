@@ -323,6 +323,40 @@ def _v7_source_names_in_the_index(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v8_full_text(db: sqlite_utils.Database) -> None:
+    """Full text of summary-only feed items (issue 15). `articles.summary` keeps the feed's own text once
+    the page's text has become the body (NULL: the body is the feed's text). `article_fulltext` is the
+    state of each article that wants its page: pending until fetched, its attempts, when it may be tried
+    again and why the last try failed (one line). `article_replacements` remembers, for an article taken
+    out of its story to be placed again with its new text, the story it left, until it is placed again:
+    that story's alerts become the new story's too, so a re-placed article never announces its event twice."""
+    # Safe to run again over its own result (a store whose version was set back, as tests of older
+    # migrations do).
+    columns = {row[1] for row in db.conn.execute("PRAGMA table_info(articles)")}
+    if "summary" not in columns:
+        db.conn.execute("ALTER TABLE articles ADD COLUMN summary TEXT")
+    _run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS article_fulltext (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+            sort_time TEXT NOT NULL,                     -- the article's, so "newest first" reads one index
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_after TEXT,
+            last_error TEXT,
+            fetched_at TEXT
+        );
+        CREATE INDEX IF NOT EXISTS article_fulltext_due
+            ON article_fulltext (state, sort_time DESC, article_id DESC);
+        CREATE TABLE IF NOT EXISTS article_replacements (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            story_id INTEGER NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial,
     _v2_grouping_state,
@@ -331,6 +365,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v5_story_dates,
     _v6_local_guids_are_relative_paths,
     _v7_source_names_in_the_index,
+    _v8_full_text,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

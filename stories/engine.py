@@ -539,6 +539,16 @@ class StoryEngine:
         """The story a story id recorded earlier is now (later merges followed)."""
         return self._resolve(recorded)
 
+    def story_from_members(self, story_id: int, members: Sequence[PlacedArticle], size: int) -> Story:
+        """A story's sums rebuilt from its canonical members, folded in placement order: what is left of a
+        story when one of its articles leaves it to be placed again (its text changed). Deterministic, as
+        placing is; not bit-identical to the sums the agglomeration built in its own merge order."""
+        ordered = sorted(members, key=lambda a: a.seq)
+        node = self._node_of_article(ordered[0])
+        for article in ordered[1:]:
+            node = self._merge_nodes(node, self._node_of_article(article))
+        return self._story_of_node(node, story_id, size, ordered[0].seq)
+
     # ------------------------------------------------------------------ placing
     def place(self, chunk: Sequence[PlaceInput]) -> ChunkResult:
         """Place one chunk of new articles (already in canonical order)."""

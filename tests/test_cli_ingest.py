@@ -138,7 +138,8 @@ def test_domain_packages_do_not_import_textual() -> None:
     probe = (
         "import sys, feeds.files, feeds.parse, feeds.sanitize, store.db, store.articles, topics.query, "
         "topics.tagging, topics.alerts, newswatch.pipeline, newswatch.config, digest, digest.build, digest.text, "
-        "digest.markdown, digest.html, digest.data, store.digest; "
+        "digest.markdown, digest.html, digest.data, store.digest, store.fulltext, "
+        "newswatch.fulltext_pass; "
         "print([m for m in ('textual', 'rich') if m in sys.modules])"
     )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Static
 from feeds.sanitize import safe_url, strip_controls
 from newswatch.timefmt import format_when, origin_phrase
 from store import articles as article_store
+from store import fulltext as fulltext_store
 from store import views
 from topics.query import CompiledQuery, QueryError, compile_query
 from tui.text import plain
@@ -35,6 +36,10 @@ class ArticleLoaded(Message):
     article: dict[str, Any] | None
     members: list[dict[str, Any]]
     topic_queries: dict[str, str]
+    # The feed's own text when the body is the article page's (None: the body is the feed's text), and
+    # the page's fetch state (None: this article's page is not wanted).
+    summary: str | None = None
+    page: dict[str, Any] | None = None
 
 
 class ReaderScreen(Screen[None]):
@@ -43,6 +48,7 @@ class ReaderScreen(Screen[None]):
         Binding("o", "open_browser", "Browser"),
         Binding("r", "toggle_read", "Read/unread"),
         Binding("s", "toggle_star", "Star"),
+        Binding("f", "toggle_text", "Full text/summary"),
         Binding("j,down", "scroll_down", "Scroll down", show=False),
         Binding("k,up", "scroll_up", "Scroll up", show=False),
         Binding("space,pagedown", "page_down", "Page down", show=False),
@@ -61,6 +67,10 @@ class ReaderScreen(Screen[None]):
         self.search = search
         self.article: dict[str, Any] | None = None
         self.others: list[dict[str, Any]] = []
+        self.summary: str | None = None
+        self.page: dict[str, Any] | None = None
+        self.topic_queries: dict[str, str] = {}
+        self.show_summary = False  # the feed's summary instead of the page's full text
 
     @property
     def newswatch(self) -> NewswatchApp:
@@ -71,6 +81,7 @@ class ReaderScreen(Screen[None]):
             yield Static(id="reader-headline")
             yield Static(id="reader-meta")
             yield Static(id="reader-topics")
+            yield Static(id="reader-text-kind")
             yield Static(id="reader-body")
             yield Static(id="reader-also")
         yield Footer()
@@ -91,13 +102,16 @@ class ReaderScreen(Screen[None]):
         article = library.read(lambda db: article_store.get_article(db, self.article_id))
         members: list[dict[str, Any]] = []
         topic_queries: dict[str, str] = {}
+        summary, page = None, None
         if article is not None:
+            summary = library.read(lambda db: fulltext_store.article_summary(db, self.article_id))
+            page = library.read(lambda db: fulltext_store.fulltext_status(db, self.article_id))
             story_id = article["story_id"]
             if story_id is not None:
                 members = library.read(lambda db: views.story_member_rows(db, story_id))
             stored = library.read(views.topic_queries)
             topic_queries = {name: stored[name] for name in article["topic_matches"] if name in stored}
-        self.post_message(ArticleLoaded(article, members, topic_queries))
+        self.post_message(ArticleLoaded(article, members, topic_queries, summary, page))
 
     def on_article_loaded(self, message: ArticleLoaded) -> None:
         self.article = message.article
@@ -134,8 +148,19 @@ class ReaderScreen(Screen[None]):
         topics = self.query_one("#reader-topics", Static)
         topics.update(Content("\n").join(topic_lines) if topic_lines else Content(""))
         topics.display = bool(topic_lines)
-        self.query_one("#reader-body", Static).update(self._body(article, message.topic_queries))
+        self.summary, self.page, self.topic_queries = message.summary, message.page, message.topic_queries
+        self._show_text()
         self._show_also()
+
+    def _show_text(self) -> None:
+        """The body, or the feed's summary, with a line saying which it is and how to see the other."""
+        assert self.article is not None
+        shown = self.article
+        if self.summary is not None and self.show_summary:
+            shown = {**self.article, "body": self.summary}
+        kind = self.query_one("#reader-text-kind", Static)
+        kind.update(_text_kind(self.article, self.summary, self.page, self.show_summary))
+        self.query_one("#reader-body", Static).update(self._body(shown, self.topic_queries))
 
     def _body(self, article: dict[str, Any], topic_queries: dict[str, str]) -> Content:
         body = strip_controls(article["body"] or "")
@@ -199,6 +224,15 @@ class ReaderScreen(Screen[None]):
             return
         self.newswatch.open_link(url)
 
+    def action_toggle_text(self) -> None:
+        if self.article is None:
+            return
+        if self.summary is None:
+            self.notify("Only the feed's text is stored for this article.", markup=False)
+            return
+        self.show_summary = not self.show_summary
+        self._show_text()
+
     def action_toggle_read(self) -> None:
         if self.article is not None:
             self._set_flag("read", not self.article["read"])
@@ -241,3 +275,25 @@ class ReaderScreen(Screen[None]):
 
     def action_bottom(self) -> None:
         self._body_scroll().scroll_end(animate=False)
+
+
+def _text_kind(
+    article: dict[str, Any], summary: str | None, page: dict[str, Any] | None, shown: bool
+) -> Content:
+    """One line: full text or the feed's summary, and what `f` shows instead (or why there is no page)."""
+    muted = "$text-muted"
+    if summary is not None:
+        if shown:
+            return Content.assemble(("Feed summary", "bold"), ("  ·  f: the full text from the page", muted))
+        return Content.assemble(
+            ("Full text", "bold"), (" from the article page", muted), ("  ·  f: the feed's summary", muted)
+        )
+    if page is None:
+        return Content.assemble(("Text as received", "bold"), (" from the source (no page fetched)", muted))
+    if page["state"] == "failed":
+        why = f" (the page could not be read: {plain(page['last_error'])})"
+    elif page["last_error"]:
+        why = f" (full text not fetched yet; last try: {plain(page['last_error'])})"
+    else:
+        why = " (full text not fetched yet)"
+    return Content.assemble(("Feed summary", "bold"), (why, muted))
