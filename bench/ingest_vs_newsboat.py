@@ -114,7 +114,7 @@ def main() -> None:
         # concurrency, as newsboat has no per-host cap either.
         config = work / "bench.toml"
         config.write_text(
-            "".join(f'[[sources]]\nname = "Feed {n}"\nurl = "{url}"\n\n' for n, url in enumerate(urls))
+            "".join(f'[[sources]]\nname = "Feed {n}"\nurl = "{url}"\nfulltext = false\n\n' for n, url in enumerate(urls))
             + f"[fetch]\nconcurrency = {args.concurrency}\nper_host = {args.concurrency}\n"
             + '[terms]\ndprk = ["DPRK", "North Korea*", "Pyongyang"]\n'
             + '[topics.Events]\nquery = "report* AND event*"\n[topics.DPRK]\nquery = "@dprk AND troop*"\n'

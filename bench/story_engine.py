@@ -478,7 +478,7 @@ def feeds_section(bench: Bench, feeds: int, args: argparse.Namespace, determinis
         config = bench.work / f"feeds-{feeds}.toml"
         _write_config(
             config,
-            "".join(f'[[sources]]\nname = "Feed {n}"\nurl = "{url}"\n\n' for n, url in enumerate(urls)),
+            "".join(f'[[sources]]\nname = "Feed {n}"\nurl = "{url}"\nfulltext = false\n\n' for n, url in enumerate(urls)),
             args.concurrency,
         )
         server.stats()
