@@ -16,10 +16,12 @@ import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+# Standard library only at import time (the session imports the rest when a command needs it).
+from newswatch.session import Session
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -256,30 +258,8 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
 # --- shared context -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Context:
-    config: Any
-    db_path: Path
-    _db: Any = None
-    _topics: Any = None
-
-    @property
-    def db(self) -> Any:
-        if self._db is None:
-            from store.db import open_db
-
-            self._db = open_db(self.db_path)
-        return self._db
-
-    @property
-    def topics(self) -> Any:
-        if self._topics is None:
-            from topics.tagging import compile_topics
-
-            self._topics = compile_topics(
-                [(t.name, t.query, t.alert) for t in self.config.topics], self.config.terms
-            )
-        return self._topics
+class Context(Session):
+    """The session, plus what only the command line says: times as printed, a bad query as exit status 2."""
 
     def when(self, value: str | None, origin: str | None) -> str:
         """A stored time as the user reads it: local (or --utc), a day as a date, a stand-in marked '~'."""
@@ -363,34 +343,13 @@ class _Progress:
 # --- commands -------------------------------------------------------------------------------------------
 
 
-def _ingest_options(
-    ctx: Context,
-    *,
-    progress: Any = None,
-    force: bool = False,
-    only_due: bool = False,
-    honour_intervals: bool = False,
-) -> Any:
-    from newswatch.refresh import ingest_options
-
-    return ingest_options(
-        ctx.config,
-        ctx.topics,
-        progress=progress,
-        force=force,
-        only_due=only_due,
-        honour_intervals=honour_intervals,
-    )
-
-
 def _one_pass(ctx: Context, options: Any, on_busy: Any = None) -> Any:
     """One locked pass; None if another ingest holds the lock, which `on_busy(message)` is told (by
     default: a note on stderr)."""
-    from newswatch.refresh import locked_pass
     from store.lock import IngestBusy
 
     try:
-        return locked_pass(ctx.db, ctx.db_path, ctx.config, ctx.topics, options)
+        return ctx.ingest_pass(options)
     except IngestBusy as busy:
         if on_busy is None:
             print(f"newswatch: {busy}", file=sys.stderr)
@@ -428,8 +387,8 @@ def _print_summary(summary: Any, *, quiet: bool, as_json: bool, to_stderr: bool 
 
 def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     # A cron ingest honours each source's `interval` (a feed set to "6h" is not fetched every 15 minutes).
-    options = _ingest_options(
-        ctx, progress=_Progress(not args.quiet), force=args.force, honour_intervals=not args.force
+    options = ctx.ingest_options(
+        progress=_Progress(not args.quiet), force=args.force, honour_intervals=not args.force
     )
     summary = _one_pass(ctx, options)
     if summary is None:
@@ -443,7 +402,7 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_watch(ctx: Context, args: argparse.Namespace) -> int:
     from newswatch.watch import watch_loop
 
-    options = _ingest_options(ctx, only_due=True)
+    options = ctx.ingest_options(only_due=True)
 
     def after_pass(summary: Any) -> None:
         if summary is not None and (summary.new or summary.updated or summary.failed):
@@ -933,7 +892,7 @@ def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _unfiltered(sys.stdout), _unfiltered(sys.stderr)
     try:
-        return run_app(ctx.config, ctx.db_path)
+        return run_app(ctx)
     finally:
         sys.stdout, sys.stderr = saved
 
@@ -1009,6 +968,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    ctx: Context | None = None
     try:
         ctx = _context(args)
         status = _COMMANDS[args.command](ctx, args)
@@ -1043,6 +1003,9 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"newswatch: {describe_db_error(db_path, error)}", file=sys.stderr)
             return EXIT_FAILURE
         raise
+    finally:
+        if ctx is not None:
+            ctx.close()
     return status
 
 

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 import sqlite_utils
 
 from feeds.files import SUPPORTED_SUFFIXES, JsonlReader, read_path
+from feeds.limits import FetchLimits
 from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
 from newswatch.workers import WorkerPool, feature_blobs, parse_with_features
@@ -106,7 +107,7 @@ class IngestOptions:
     # `ingest` (cron): honour an interval the user set (`interval = "6h"`); sources without one are always due.
     honour_intervals: bool = False
     default_interval: int = 30 * 60
-    fetch_settings: dict[str, Any] = field(default_factory=dict)  # FetchLimits keyword arguments
+    fetch_limits: FetchLimits = field(default_factory=FetchLimits)
     progress: Callable[[int, int, str], None] | None = None
     # Called once at the end of a run that stored new articles (or found features of a killed run waiting);
     # places every article with an `article_features` row, in its own transactions.
@@ -378,16 +379,16 @@ def _ingest_feeds(
 
     The run deadline stops fetching (feeds left get "not fetched: run deadline reached"); bodies already
     fetched are still parsed and stored, which the body, entry and field caps keep short."""
-    from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
+    from feeds.fetch import FetchRequest, FetchResult, fetch_all
     from feeds.parse import parse_feed
 
     Parsed = tuple[ParseResult, list[bytes]]
 
-    settings = dict(options.fetch_settings)
-    if settings.get("run_deadline") is not None:
+    limits = options.fetch_limits
+    if limits.run_deadline is not None:
         # The deadline is for the whole pass: time spent on path sources counts against it.
-        settings["run_deadline"] = max(settings["run_deadline"] - (time.monotonic() - run_started), 0.0)
-    limits = FetchLimits(**settings)
+        left = max(limits.run_deadline - (time.monotonic() - run_started), 0.0)
+        limits = replace(limits, run_deadline=left)
     # One fetch per URL. Two sources reading one URL (one moved onto the other by a permanent redirect before
     # that was refused) would share a key: the first keeps the feed, the others are told, never dropped.
     by_url: dict[str, dict[str, Any]] = {}

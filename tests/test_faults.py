@@ -30,7 +30,8 @@ from bench.fault_suite import (
     source_rows,
     write_config,
 )
-from feeds.fetch import DEFAULT_HOST_GAP, FetchLimits, FetchRequest, fetch_all
+from feeds.fetch import FetchRequest, fetch_all
+from feeds.limits import DEFAULT_HOST_GAP, FetchLimits
 
 HEALTHY, ITEMS = 100, 10
 # Measured ~65 MiB for the whole suite (1 GiB gzip bomb and 1 GiB body included); well above is a leak.

@@ -8,14 +8,18 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from newswatch.session import Session
 from tui.data import Library, WriteFailed
 from tui.text import plain
+
+if TYPE_CHECKING:
+    from newswatch.config import Config
 
 # A graphical browser (or the opener that starts one) that fails says so within this many seconds.
 BROWSER_WAIT_SECONDS = 5.0
@@ -29,12 +33,25 @@ class NewswatchApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
-    def __init__(self, config: Any, db_path: Path) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self.config = config
-        self.db_path = Path(db_path)
+        # The CLI's session: its config (replaced when the user creates one) and its database's path. The
+        # interface opens its own connections (`library`) and, for each fetch, a session of its own.
+        self.session = session
         self.library: Library | None = None
         self._library_lock = threading.Lock()
+
+    @property
+    def config(self) -> Config:
+        return self.session.config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        self.session = Session(config, self.session.db_path)
+
+    @property
+    def db_path(self) -> Path:
+        return self.session.db_path
 
     def open_library(self) -> Library:
         """The database connections, opened on first use by whichever worker thread needs them first."""
@@ -183,10 +200,10 @@ def bindings_for(screen: Screen[Any]) -> list[tuple[Any, Binding]]:
     return found
 
 
-def run_app(config: Any, db_path: Path) -> int:
+def run_app(session: Session) -> int:
     """Run the interface; a database it cannot use (too new a schema, not SQLite, unreadable) raises
     store.db.StoreError before the screen is taken over, so the caller can say so in one line."""
-    app = NewswatchApp(config, db_path)
+    app = NewswatchApp(session)
     app.library = Library(app.db_path)
     app.run()
     if app.library is not None:

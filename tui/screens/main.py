@@ -633,7 +633,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="ingest", exit_on_error=False)
     def fetch_now(self) -> None:
-        from newswatch.refresh import refresh_once
+        from newswatch.session import Session
 
         def progress(done: int, total: int, name: str) -> None:
             self.post_message(IngestProgress(done, total, name))
@@ -648,7 +648,9 @@ class MainScreen(Screen[None]):
             except ConfigError as error:
                 self.post_message(IngestFinished(f"config: {plain(str(error).splitlines()[0])}", True))
                 return
-            outcome = refresh_once(config, self.newswatch.db_path, progress=progress)
+            # Its own session: the pass's connection belongs to this worker thread.
+            with Session(config, self.newswatch.db_path) as session:
+                outcome = session.refresh(progress=progress)
         except Exception as error:  # a failed fetch must not take the interface down
             self.post_message(IngestFinished(f"fetch failed: {plain(str(error))}", True))
             return

@@ -140,11 +140,14 @@ class ReaderScreen(Screen[None]):
     def _body(self, article: dict[str, Any], topic_queries: dict[str, str]) -> Content:
         body = strip_controls(article["body"] or "")
         spans: list[tuple[int, int, str]] = []
-        for query_text in topic_queries.values():
-            try:
-                compiled = compile_query(query_text, self.newswatch.config.terms)
-            except QueryError:
-                continue  # a topic stored by a newer config; its tags still show above
+        for name, query_text in topic_queries.items():
+            # Compiled once, with the config; a topic stored by another config is compiled here.
+            compiled = self.newswatch.session.topic_query(name, query_text)
+            if compiled is None:
+                try:
+                    compiled = compile_query(query_text, self.newswatch.config.terms)
+                except QueryError:
+                    continue  # a topic stored by a newer config; its tags still show above
             spans.extend(
                 (start, end, TOPIC_HIGHLIGHT) for start, end in compiled.highlight_spans(body, "body")
             )
