@@ -95,10 +95,10 @@ def main() -> None:
     ids = [row[0] for row in db.execute("SELECT id FROM articles ORDER BY id")]
 
     # Register the topics without tagging, then tag batch by batch as ingest does.
-    from store import topics as topic_store
+    from store import topic_tags
 
     with write_batch(db):
-        topic_store.sync_topics(db, [(t.name, t.query.text, t.query_hash, t.alert) for t in topics])
+        topic_tags.sync_topics(db, [(t.name, t.query.text, t.query_hash, t.alert) for t in topics])
     started = time.perf_counter()
     for start in range(0, len(ids), args.batch):
         with write_batch(db):

@@ -633,7 +633,7 @@ def _check_names(ctx: Context, *, topic: str | None = None, source: str | None =
 
 
 def cmd_topics(ctx: Context, args: argparse.Namespace) -> int:
-    from store.topics import topic_overview
+    from store.topic_tags import topic_overview
 
     if args.topics_command == "test":
         return _topic_test(ctx, args)
@@ -845,7 +845,7 @@ def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
     until = parse_since(args.until, now=now) if args.until else None
     # A digest only reads (as `topics` does): a topic new or changed in the config is tagged by the next
     # ingest, and until then the digest says so rather than writing.
-    from store.topics import stored_query_hashes
+    from store.topic_tags import stored_query_hashes
 
     stored = stored_query_hashes(ctx.db)
     hashes = {topic.name: topic.query_hash for topic in ctx.topics}

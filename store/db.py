@@ -40,7 +40,7 @@ def open_db(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
         conn.isolation_level = None
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        # The per-batch tagging index (store.topics.BatchIndex) is a temp table: keep it off the disk.
+        # The per-batch tagging index (store.topic_tags.BatchIndex) is a temp table: keep it off the disk.
         conn.execute("PRAGMA temp_store = MEMORY")
         # Before anything is written (the journal mode included): a newer newswatch's file stays as it is.
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
