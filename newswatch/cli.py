@@ -736,7 +736,7 @@ def _print_alerts(
 
 def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
     from newswatch.timefmt import format_span, is_stand_in
-    from store.stories import list_stories
+    from store.story_rows import list_stories
 
     compiled = ctx.compile(args.query) if args.query else None
     _check_names(ctx, topic=args.topic, source=args.source)

@@ -147,7 +147,7 @@ class StoryRow:
     title: str
     size: int
     outlets: int
-    first_seen: str  # the first report (see store.stories.refresh_stories)
+    first_seen: str  # the first report (see store.story_rows.refresh_stories)
     last_seen: str
     first_origin: str  # where those dates came from: a stand-in is shown as one
     last_origin: str
