@@ -604,7 +604,7 @@ def cmd_articles(ctx: Context, args: argparse.Namespace) -> int:
 def _hint_if_empty(ctx: Context) -> None:
     """An empty database is a first run, not an empty result: say how to fill it (on stderr: stdout stays
     the listing, empty, for scripts)."""
-    from store.views import library_size
+    from store.browsing import library_size
 
     _sources, has_articles = library_size(ctx.db)
     if not has_articles:
@@ -791,8 +791,8 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
 def _mark(ctx: Context, args: argparse.Namespace, change: str) -> int:
     """`read` / `star`: every id must exist (a typo is an error, not a silent no-op)."""
     from store.articles import set_read, set_starred
+    from store.browsing import existing_ids, set_stories_read, set_stories_starred
     from store.db import write_batch
-    from store.views import existing_ids, set_stories_read, set_stories_starred
 
     known = existing_ids(ctx.db, args.ids, stories=args.story)
     missing = [str(i) for i in args.ids if i not in known]

@@ -1,6 +1,6 @@
 """What a digest reads of each story: its lead (headline, link, the opening of its text), outlets and topics.
 
-Which stories a digest lists comes from `store.views.story_ids`, the one story listing, so a digest section
+Which stories a digest lists comes from `store.browsing.story_ids`, the one story listing, so a digest section
 holds exactly what `newswatch stories --topic T --since … --sort outlets` lists.
 """
 

@@ -157,9 +157,9 @@ def list_stories(
 ) -> list[dict[str, Any]]:
     """Stories newest first (or by most outlets), with member ids, outlets and topics.
 
-    The ids come from `store.views.story_ids`, the interface's own listing, so the CLI and the interface
+    The ids come from `store.browsing.story_ids`, the interface's own listing, so the CLI and the interface
     always list the same stories for the same filters."""
-    from store.views import StoryQuery, story_ids
+    from store.browsing import StoryQuery, story_ids
 
     query = StoryQuery(
         fts=fts,

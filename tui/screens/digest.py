@@ -31,7 +31,7 @@ from digest.words import (
     title_line,
 )
 from newswatch.config import duration_words
-from store.views import StoryQuery
+from store.browsing import StoryQuery
 
 if TYPE_CHECKING:
     from tui.app import NewswatchApp

@@ -24,7 +24,7 @@ from textual.worker import get_current_worker
 
 from feeds.sanitize import safe_url
 from store import articles as article_store
-from store import views
+from store import browsing
 from topics.query import CompiledQuery, QueryError, compile_query
 from tui.data import Interrupted, QueryFailed
 from tui.messages import FilterPicked, OpenArticle
@@ -46,7 +46,7 @@ SPARK_DAYS = 14
 class SnapshotLoaded(Message):
     generation: int
     ids: list[int]
-    rows: dict[int, views.StoryRow]
+    rows: dict[int, browsing.StoryRow]
     complete: bool
     library: tuple[int, int] | None  # (sources, has articles) when checked
     version: int  # the change counter before the query ran: any later commit triggers a reload
@@ -65,7 +65,7 @@ class SnapshotFailed(Message):
 
 @dataclass
 class RowsLoaded(Message):
-    rows: dict[int, views.StoryRow]
+    rows: dict[int, browsing.StoryRow]
     generation: int
 
 
@@ -79,8 +79,8 @@ class MembersLoaded(Message):
 
 @dataclass
 class SidebarLoaded(Message):
-    topics: list[views.TopicSummary]
-    sources: list[views.SourceSummary]
+    topics: list[browsing.TopicSummary]
+    sources: list[browsing.SourceSummary]
 
 
 @dataclass
@@ -143,7 +143,7 @@ class MainScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.story_query = views.StoryQuery()
+        self.story_query = browsing.StoryQuery()
         self.compiled: CompiledQuery | None = None
         self._generation = 0
         self._new_list_from = -1
@@ -227,27 +227,27 @@ class MainScreen(Screen[None]):
         self.load_snapshot(self.story_query, self._generation)
 
     @work(thread=True, exclusive=True, group="snapshot", exit_on_error=False)
-    def load_snapshot(self, query: views.StoryQuery, generation: int) -> None:
+    def load_snapshot(self, query: browsing.StoryQuery, generation: int) -> None:
         worker = get_current_worker()
         library = self.newswatch.open_library()
         version = library.change_counter()
         try:
-            sizes = None if query.is_filtered else library.snapshot(views.library_size)
-            first = library.snapshot(lambda db: views.first_story_ids(db, query, count=PAGE_SIZE))
+            sizes = None if query.is_filtered else library.snapshot(browsing.library_size)
+            first = library.snapshot(lambda db: browsing.first_story_ids(db, query, count=PAGE_SIZE))
             if first is not None and not worker.is_cancelled:
-                rows = library.snapshot(lambda db: views.stories_by_ids(db, first[:PAGE_SIZE]))
+                rows = library.snapshot(lambda db: browsing.stories_by_ids(db, first[:PAGE_SIZE]))
                 self.post_message(
                     SnapshotLoaded(generation, first, rows, complete=False, library=sizes, version=version)
                 )
             if worker.is_cancelled:
                 return
-            ids = library.snapshot(lambda db: views.story_ids(db, query))
+            ids = library.snapshot(lambda db: browsing.story_ids(db, query))
             if worker.is_cancelled:
                 return
             rows = (
                 {}
                 if first is not None
-                else library.snapshot(lambda db: views.stories_by_ids(db, ids[:PAGE_SIZE]))
+                else library.snapshot(lambda db: browsing.stories_by_ids(db, ids[:PAGE_SIZE]))
             )
             self.post_message(
                 SnapshotLoaded(generation, ids, rows, complete=True, library=sizes, version=version)
@@ -289,7 +289,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="rows", exit_on_error=False)
     def load_rows(self, story_ids: tuple[int, ...], generation: int) -> None:
-        rows = self.newswatch.open_library().read(lambda db: views.stories_by_ids(db, story_ids))
+        rows = self.newswatch.open_library().read(lambda db: browsing.stories_by_ids(db, story_ids))
         self.post_message(RowsLoaded(rows, generation))
 
     def on_rows_loaded(self, message: RowsLoaded) -> None:
@@ -301,7 +301,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="members", exit_on_error=False)
     def load_members(self, story_id: int, refresh: bool = False) -> None:
-        members = self.newswatch.open_library().read(lambda db: views.story_member_rows(db, story_id))
+        members = self.newswatch.open_library().read(lambda db: browsing.story_member_rows(db, story_id))
         self.post_message(MembersLoaded(story_id, members, refresh))
 
     def on_members_loaded(self, message: MembersLoaded) -> None:
@@ -318,8 +318,8 @@ class MainScreen(Screen[None]):
         library = self.newswatch.open_library()
         utc = self.newswatch.config.utc
         today = datetime.now(UTC) if utc else datetime.now().astimezone()
-        topics = library.side(lambda db: views.topic_summaries(db, today=today, days=SPARK_DAYS, utc=utc))
-        sources = library.side(views.source_summaries)
+        topics = library.side(lambda db: browsing.topic_summaries(db, today=today, days=SPARK_DAYS, utc=utc))
+        sources = library.side(browsing.source_summaries)
         self.post_message(SidebarLoaded(topics, sources))
 
     def on_sidebar_loaded(self, message: SidebarLoaded) -> None:
@@ -465,7 +465,7 @@ class MainScreen(Screen[None]):
 
     # --- acting on the selection ------------------------------------------------------------------------
 
-    def _selection(self) -> tuple[Selection, views.StoryRow | None] | None:
+    def _selection(self) -> tuple[Selection, browsing.StoryRow | None] | None:
         story_list = self.query_one(StoryList)
         selection = story_list.selection()
         if selection is None:
@@ -535,21 +535,21 @@ class MainScreen(Screen[None]):
 
         def write(db: Any) -> None:
             if change == "story_read":
-                views.set_story_read(db, story_id, value)
+                browsing.set_story_read(db, story_id, value)
             elif change == "read":
                 article_store.set_read(db, [article_id], value)
             elif change == "story_star":
-                views.set_story_starred(db, story_id, article_id, value)
+                browsing.set_story_starred(db, story_id, article_id, value)
             else:
                 article_store.set_starred(db, article_id, value)
 
         # Whether it was saved or not, the rows below are read back from the database: the list shows
         # what is stored.
         self.newswatch.save_user_change(write, _describe_change(change, value))
-        rows = library.read(lambda db: views.stories_by_ids(db, [story_id]))
+        rows = library.read(lambda db: browsing.stories_by_ids(db, [story_id]))
         self.post_message(RowsLoaded(rows, self._generation))
         if expanded:
-            members = library.read(lambda db: views.story_member_rows(db, story_id))
+            members = library.read(lambda db: browsing.story_member_rows(db, story_id))
             self.post_message(MembersLoaded(story_id, members, refresh=True))
         self.post_message(UserStateChanged())
 
@@ -568,7 +568,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="next-unread", exit_on_error=False)
     def _find_unread(self, ids: list[int]) -> None:
-        found = self.newswatch.open_library().read(lambda db: views.first_unread(db, ids))
+        found = self.newswatch.open_library().read(lambda db: browsing.first_unread(db, ids))
         self.app.call_from_thread(self._go_to_unread, found)
 
     def _go_to_unread(self, story_id: int | None) -> None:
@@ -592,7 +592,9 @@ class MainScreen(Screen[None]):
     @work(thread=True, group="mark-read", exit_on_error=False)
     def _mark_read(self, ids: list[int], what: str) -> None:
         # Through the app's user-change path: retried while an ingest writes, never dropped silently.
-        if self.newswatch.save_user_change(lambda db: views.set_stories_read(db, ids, True), f"{what} read"):
+        if self.newswatch.save_user_change(
+            lambda db: browsing.set_stories_read(db, ids, True), f"{what} read"
+        ):
             self.app.call_from_thread(self.notify, f"Marked {what} read.", timeout=2, markup=False)
         self.post_message(DataChanged())
 

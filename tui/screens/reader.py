@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 from feeds.sanitize import safe_url, strip_controls
 from newswatch.timefmt import format_when, origin_phrase
 from store import articles as article_store
-from store import views
+from store import browsing
 from topics.query import CompiledQuery, QueryError, compile_query
 from tui.text import plain
 
@@ -85,7 +85,7 @@ class ReaderScreen(Screen[None]):
         if mark_read:
             whole_story = self.newswatch.config.mark_story_read
             self.newswatch.save_user_change(
-                lambda db: views.mark_opened(db, self.article_id, whole_story=whole_story),
+                lambda db: browsing.mark_opened(db, self.article_id, whole_story=whole_story),
                 "opened article marked read",
             )
         article = library.read(lambda db: article_store.get_article(db, self.article_id))
@@ -94,8 +94,8 @@ class ReaderScreen(Screen[None]):
         if article is not None:
             story_id = article["story_id"]
             if story_id is not None:
-                members = library.read(lambda db: views.story_member_rows(db, story_id))
-            stored = library.read(views.topic_queries)
+                members = library.read(lambda db: browsing.story_member_rows(db, story_id))
+            stored = library.read(browsing.topic_queries)
             topic_queries = {name: stored[name] for name in article["topic_matches"] if name in stored}
         self.post_message(ArticleLoaded(article, members, topic_queries))
 

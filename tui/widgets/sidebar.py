@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from store.views import SourceSummary, TopicSummary
+from store.browsing import SourceSummary, TopicSummary
 from tui.messages import FilterPicked
 from tui.text import plain, short_time, sparkline
 

@@ -21,7 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from newswatch.timefmt import STAND_IN_MARK, format_span, format_when
-from store.views import StoryRow
+from store.browsing import StoryRow
 from tui.text import plain
 
 PAGE_SIZE = 100
