@@ -872,7 +872,7 @@ def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:
-    from newswatch.storying import regroup_all
+    from newswatch.placement import regroup_all
     from store.lock import IngestBusy, ingest_lock
 
     try:

@@ -123,6 +123,6 @@ class Session:
 
 def _place_stories(db: Any) -> None:
     """Story placement, imported only when a pass has something to place (not on an idle cron run)."""
-    from newswatch.storying import place_pending
+    from newswatch.placement import place_pending
 
     place_pending(db)

@@ -600,7 +600,7 @@ def test_only_young_stories_are_reopened() -> None:
 def test_ecbplus_floor() -> None:
     from bench.engine_quality import canonical, run, to_inputs
     from bench.stories_eval import bcubed, load_ecbplus
-    from newswatch.storying import CHUNK, SETTINGS
+    from newswatch.placement import CHUNK, SETTINGS
 
     ecb = load_ecbplus(ECB_PATH)
     inputs = to_inputs([a for a, _, _ in ecb])

@@ -13,7 +13,7 @@ from conftest import run_cli
 from story_helpers import QUAKE_BOTH, QUAKE_DAMAGE, QUAKE_FACTS
 
 from feeds.records import ArticleRecord
-from newswatch.storying import place_pending
+from newswatch.placement import place_pending
 from store import grouping_state
 from store.articles import upsert_articles
 from store.db import open_db, write_batch

@@ -20,8 +20,8 @@ import pytest
 from feeds.files import read_path
 from feeds.records import DATE_FROM_MTIME, DATE_FROM_TEXT, ArticleRecord
 from newswatch.config import Config, load_config
+from newswatch.placement import place_pending
 from newswatch.session import Session
-from newswatch.storying import place_pending
 from store.articles import get_article, upsert_articles
 from store.db import open_db, write_batch
 from store.grouping_state import store_features
