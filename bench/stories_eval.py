@@ -20,7 +20,7 @@ import numpy as np
 
 from feeds.files import read_path
 from feeds.records import UNCERTAIN_DATE_ORIGINS
-from stories.text import normalize, term_counts
+from stories.tokens import normalize, term_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = Path(os.environ.get("NEWSWATCH_EVAL", ROOT.parent / "shared" / "eval"))
