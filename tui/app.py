@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from newswatch.session import Session
-from tui.data import Library, WriteFailed
+from store.connections import Library, WriteFailed
 from tui.text import plain
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ from textual.worker import get_current_worker
 from feeds.sanitize import safe_url
 from store import articles as article_store
 from store import browsing
+from store.connections import Interrupted, QueryFailed
 from topics.query import CompiledQuery, QueryError, compile_query
-from tui.data import Interrupted, QueryFailed
 from tui.messages import FilterPicked, OpenArticle
 from tui.text import count_label, plain
 from tui.widgets.sidebar import Sidebar
