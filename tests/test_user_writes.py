@@ -58,7 +58,7 @@ async def test_a_change_that_cannot_be_written_is_reported_not_dropped(seeds_db:
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
-        app.open_library().write_patience = 1.0
+        app.open_connections().write_patience = 1.0
         story_list = screen.query_one(StoryList)
         locker = _hold_write_lock(seeds_db)
         try:

@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from newswatch.session import Session
-from store.connections import Library, WriteFailed
+from store.connections import InterfaceConnections, WriteFailed
 from tui.text import plain
 
 if TYPE_CHECKING:
@@ -36,10 +36,10 @@ class NewswatchApp(App[int]):
     def __init__(self, session: Session) -> None:
         super().__init__()
         # The CLI's session: its config (replaced when the user creates one) and its database's path. The
-        # interface opens its own connections (`library`) and, for each fetch, a session of its own.
+        # interface opens its own connections (`connections`) and, for each fetch, a session of its own.
         self.session = session
-        self.library: Library | None = None
-        self._library_lock = threading.Lock()
+        self.connections: InterfaceConnections | None = None
+        self._connections_lock = threading.Lock()
 
     @property
     def config(self) -> Config:
@@ -53,12 +53,12 @@ class NewswatchApp(App[int]):
     def db_path(self) -> Path:
         return self.session.db_path
 
-    def open_library(self) -> Library:
+    def open_connections(self) -> InterfaceConnections:
         """The database connections, opened on first use by whichever worker thread needs them first."""
-        with self._library_lock:
-            if self.library is None:
-                self.library = Library(self.db_path)
-            return self.library
+        with self._connections_lock:
+            if self.connections is None:
+                self.connections = InterfaceConnections(self.db_path)
+            return self.connections
 
     def save_user_change(self, change: Callable[[Any], Any], what: str) -> bool:
         """Write a user's change (read, starred) from a worker thread; True once it is stored.
@@ -66,7 +66,7 @@ class NewswatchApp(App[int]):
         While an ingest holds the write lock the change is retried, and the user is told it is waiting;
         if it finally cannot be written the user is told that too, naming the change: never dropped silently.
         """
-        library = self.open_library()
+        connections = self.open_connections()
         waited = False
 
         def waiting() -> None:
@@ -80,7 +80,7 @@ class NewswatchApp(App[int]):
             )
 
         try:
-            library.write(change, on_wait=waiting)
+            connections.write(change, on_wait=waiting)
         except WriteFailed as error:
             self.call_from_thread(
                 self.notify, f"Not saved ({what}): {error}", severity="error", markup=False, timeout=30
@@ -96,8 +96,8 @@ class NewswatchApp(App[int]):
         self.push_screen(MainScreen())
 
     def on_unmount(self) -> None:
-        if self.library is not None:
-            self.library.interrupt_snapshot()
+        if self.connections is not None:
+            self.connections.interrupt_snapshot()
 
     # --- opening links ---------------------------------------------------------------------------------
 
@@ -204,8 +204,8 @@ def run_app(session: Session) -> int:
     """Run the interface; a database it cannot use (too new a schema, not SQLite, unreadable) raises
     store.db.StoreError before the screen is taken over, so the caller can say so in one line."""
     app = NewswatchApp(session)
-    app.library = Library(app.db_path)
+    app.connections = InterfaceConnections(app.db_path)
     app.run()
-    if app.library is not None:
-        app.library.close()
+    if app.connections is not None:
+        app.connections.close()
     return app.return_code or 0

@@ -205,7 +205,7 @@ class MainScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         # Back from the reader: the article (maybe its whole story) was marked read there.
-        if self.newswatch.library is not None:
+        if self.newswatch.connections is not None:
             self.query_one(StoryList).invalidate_rows()
             self.load_sidebar()
             if self.story_query.unread_only or self.story_query.starred_only:
@@ -221,33 +221,33 @@ class MainScreen(Screen[None]):
         """Query the snapshot again for the current filters (a new search, a filter, or new data)."""
         self._generation += 1
         self.asked_at[self._generation] = time.perf_counter()
-        if self.newswatch.library is not None:
-            self.newswatch.library.interrupt_snapshot()
+        if self.newswatch.connections is not None:
+            self.newswatch.connections.interrupt_snapshot()
         self._show_search_status()
         self.load_snapshot(self.story_query, self._generation)
 
     @work(thread=True, exclusive=True, group="snapshot", exit_on_error=False)
     def load_snapshot(self, query: browsing.StoryQuery, generation: int) -> None:
         worker = get_current_worker()
-        library = self.newswatch.open_library()
-        version = library.change_counter()
+        connections = self.newswatch.open_connections()
+        version = connections.change_counter()
         try:
-            sizes = None if query.is_filtered else library.snapshot(browsing.library_size)
-            first = library.snapshot(lambda db: browsing.first_story_ids(db, query, count=PAGE_SIZE))
+            sizes = None if query.is_filtered else connections.snapshot(browsing.library_size)
+            first = connections.snapshot(lambda db: browsing.first_story_ids(db, query, count=PAGE_SIZE))
             if first is not None and not worker.is_cancelled:
-                rows = library.snapshot(lambda db: browsing.stories_by_ids(db, first[:PAGE_SIZE]))
+                rows = connections.snapshot(lambda db: browsing.stories_by_ids(db, first[:PAGE_SIZE]))
                 self.post_message(
                     SnapshotLoaded(generation, first, rows, complete=False, library=sizes, version=version)
                 )
             if worker.is_cancelled:
                 return
-            ids = library.snapshot(lambda db: browsing.story_ids(db, query))
+            ids = connections.snapshot(lambda db: browsing.story_ids(db, query))
             if worker.is_cancelled:
                 return
             rows = (
                 {}
                 if first is not None
-                else library.snapshot(lambda db: browsing.stories_by_ids(db, ids[:PAGE_SIZE]))
+                else connections.snapshot(lambda db: browsing.stories_by_ids(db, ids[:PAGE_SIZE]))
             )
             self.post_message(
                 SnapshotLoaded(generation, ids, rows, complete=True, library=sizes, version=version)
@@ -289,7 +289,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="rows", exit_on_error=False)
     def load_rows(self, story_ids: tuple[int, ...], generation: int) -> None:
-        rows = self.newswatch.open_library().read(lambda db: browsing.stories_by_ids(db, story_ids))
+        rows = self.newswatch.open_connections().read(lambda db: browsing.stories_by_ids(db, story_ids))
         self.post_message(RowsLoaded(rows, generation))
 
     def on_rows_loaded(self, message: RowsLoaded) -> None:
@@ -301,7 +301,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="members", exit_on_error=False)
     def load_members(self, story_id: int, refresh: bool = False) -> None:
-        members = self.newswatch.open_library().read(lambda db: browsing.story_member_rows(db, story_id))
+        members = self.newswatch.open_connections().read(lambda db: browsing.story_member_rows(db, story_id))
         self.post_message(MembersLoaded(story_id, members, refresh))
 
     def on_members_loaded(self, message: MembersLoaded) -> None:
@@ -315,11 +315,13 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="sidebar", exit_on_error=False)
     def load_sidebar(self) -> None:
-        library = self.newswatch.open_library()
+        connections = self.newswatch.open_connections()
         utc = self.newswatch.config.utc
         today = datetime.now(UTC) if utc else datetime.now().astimezone()
-        topics = library.side(lambda db: browsing.topic_summaries(db, today=today, days=SPARK_DAYS, utc=utc))
-        sources = library.side(browsing.source_summaries)
+        topics = connections.side(
+            lambda db: browsing.topic_summaries(db, today=today, days=SPARK_DAYS, utc=utc)
+        )
+        sources = connections.side(browsing.source_summaries)
         self.post_message(SidebarLoaded(topics, sources))
 
     def on_sidebar_loaded(self, message: SidebarLoaded) -> None:
@@ -333,13 +335,13 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll_changes(self) -> None:
-        library = self.newswatch.library
-        if library is None or self._data_version is None:
+        connections = self.newswatch.connections
+        if connections is None or self._data_version is None:
             return
-        if problem := library.file_problem():
+        if problem := connections.file_problem():
             self.post_message(DatabaseLost(problem))
             return
-        version = library.change_counter()
+        version = connections.change_counter()
         if version != self._data_version:
             self._data_version = version
             self.post_message(DataChanged())
@@ -531,7 +533,7 @@ class MainScreen(Screen[None]):
     def _write_user_state(
         self, story_id: int, change: str, value: bool, article_id: int | None, expanded: bool
     ) -> None:
-        library = self.newswatch.open_library()
+        connections = self.newswatch.open_connections()
 
         def write(db: Any) -> None:
             if change == "story_read":
@@ -546,10 +548,10 @@ class MainScreen(Screen[None]):
         # Whether it was saved or not, the rows below are read back from the database: the list shows
         # what is stored.
         self.newswatch.save_user_change(write, _describe_change(change, value))
-        rows = library.read(lambda db: browsing.stories_by_ids(db, [story_id]))
+        rows = connections.read(lambda db: browsing.stories_by_ids(db, [story_id]))
         self.post_message(RowsLoaded(rows, self._generation))
         if expanded:
-            members = library.read(lambda db: browsing.story_member_rows(db, story_id))
+            members = connections.read(lambda db: browsing.story_member_rows(db, story_id))
             self.post_message(MembersLoaded(story_id, members, refresh=True))
         self.post_message(UserStateChanged())
 
@@ -568,7 +570,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="next-unread", exit_on_error=False)
     def _find_unread(self, ids: list[int]) -> None:
-        found = self.newswatch.open_library().read(lambda db: browsing.first_unread(db, ids))
+        found = self.newswatch.open_connections().read(lambda db: browsing.first_unread(db, ids))
         self.app.call_from_thread(self._go_to_unread, found)
 
     def _go_to_unread(self, story_id: int | None) -> None:
@@ -613,7 +615,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="browser", exit_on_error=False)
     def open_in_browser(self, article_id: int) -> None:
-        article = self.newswatch.open_library().read(lambda db: article_store.get_article(db, article_id))
+        article = self.newswatch.open_connections().read(lambda db: article_store.get_article(db, article_id))
         url = safe_url(article["url"]) if article else None
         if url is None:
             self._say("This article has no http(s) link to open.", "warning")

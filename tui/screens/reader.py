@@ -81,21 +81,21 @@ class ReaderScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="reader", exit_on_error=False)
     def load(self, mark_read: bool = False) -> None:
-        library = self.newswatch.open_library()
+        connections = self.newswatch.open_connections()
         if mark_read:
             whole_story = self.newswatch.config.mark_story_read
             self.newswatch.save_user_change(
                 lambda db: browsing.mark_opened(db, self.article_id, whole_story=whole_story),
                 "opened article marked read",
             )
-        article = library.read(lambda db: article_store.get_article(db, self.article_id))
+        article = connections.read(lambda db: article_store.get_article(db, self.article_id))
         members: list[dict[str, Any]] = []
         topic_queries: dict[str, str] = {}
         if article is not None:
             story_id = article["story_id"]
             if story_id is not None:
-                members = library.read(lambda db: browsing.story_member_rows(db, story_id))
-            stored = library.read(browsing.topic_queries)
+                members = connections.read(lambda db: browsing.story_member_rows(db, story_id))
+            stored = connections.read(browsing.topic_queries)
             topic_queries = {name: stored[name] for name in article["topic_matches"] if name in stored}
         self.post_message(ArticleLoaded(article, members, topic_queries))
 
