@@ -16,8 +16,8 @@ from typing import Any
 import sqlite_utils
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
-from store.articles import ArticleFilter, _chunks, article_conditions
-from store.db import to_db_time
+from store.articles import ArticleFilter, article_conditions
+from store.values import chunks, to_db_time
 
 ORDERS = ("newest", "outlets")
 
@@ -161,7 +161,7 @@ class StoryRow:
 def stories_by_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, StoryRow]:
     """Rows for one page of the list, keyed by story id (ids missing from the table are absent)."""
     rows: dict[int, StoryRow] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         for row in db.execute(
             f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.first_origin,
@@ -234,7 +234,7 @@ def set_stories_read(db: sqlite_utils.Database, story_ids: Sequence[int], read: 
     """Mark every article of these stories read (or unread): "mark all read" over a view; returns how
     many articles changed."""
     changed = 0
-    for chunk in _chunks(list(story_ids)):
+    for chunk in chunks(list(story_ids)):
         cursor = db.conn.execute(
             f"UPDATE articles SET read = ? WHERE read != ? AND story_id IN ({','.join('?' * len(chunk))})",
             [int(read), int(read), *chunk],
@@ -247,7 +247,7 @@ def existing_ids(db: sqlite_utils.Database, ids: Sequence[int], *, stories: bool
     """Which of `ids` are stored articles (or stories)."""
     table = "stories" if stories else "articles"
     found: set[int] = set()
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         found.update(
             row[0] for row in db.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", list(chunk))
@@ -257,7 +257,7 @@ def existing_ids(db: sqlite_utils.Database, ids: Sequence[int], *, stories: bool
 
 def set_stories_starred(db: sqlite_utils.Database, story_ids: Sequence[int], starred: bool) -> None:
     """Star stories through their leads, or clear every star in them (see `set_story_starred`)."""
-    for chunk in _chunks(list(story_ids)):
+    for chunk in chunks(list(story_ids)):
         marks = ",".join("?" * len(chunk))
         for story_id, lead in db.execute(
             f"SELECT id, lead_article_id FROM stories WHERE id IN ({marks})", list(chunk)
@@ -267,7 +267,7 @@ def set_stories_starred(db: sqlite_utils.Database, story_ids: Sequence[int], sta
 
 def first_unread(db: sqlite_utils.Database, story_ids: Sequence[int]) -> int | None:
     """The first of `story_ids` (in the order given) with an unread article, or None."""
-    for chunk in _chunks(list(story_ids)):
+    for chunk in chunks(list(story_ids)):
         unread = {
             row[0]
             for row in db.execute(

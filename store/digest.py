@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
-from store.articles import _chunks
+from store.values import chunks
 
 # The extract is a sentence or two of the lead: its first few thousand characters are plenty.
 LEAD_HEAD_CHARS = 4000
@@ -21,7 +21,7 @@ def digest_story_rows(db: sqlite_utils.Database, story_ids: Sequence[int]) -> di
     """Story id -> the story row, its lead's url, outlet and opening text, its outlets (earliest report
     first) and its topics. Ids missing from the table are absent."""
     found: dict[int, dict[str, Any]] = {}
-    for chunk in _chunks(list(story_ids)):
+    for chunk in chunks(list(story_ids)):
         marks = ",".join("?" * len(chunk))
         for row in db.query(
             f"""SELECT st.id, st.title, st.size, st.outlets AS outlet_count, st.first_seen, st.last_seen,

@@ -8,7 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
-from store.articles import _chunks
+from store.values import chunks
 
 
 def assign_stories(
@@ -174,7 +174,7 @@ def list_stories(
     ids = story_ids(db, query, limit=limit, offset=offset)
     found = {
         story["id"]: story
-        for chunk in _chunks(ids)
+        for chunk in chunks(ids)
         for story in db.query(
             f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.first_origin,
                        st.last_origin, st.lead_article_id, a.url AS lead_url, a.outlet AS lead_outlet
@@ -206,7 +206,7 @@ def list_stories(
 
 def grouping_inputs(db: sqlite_utils.Database, article_ids: Sequence[int]) -> Iterable[dict[str, Any]]:
     """What the grouper reads of each article, in the order given."""
-    for chunk in _chunks(list(article_ids)):
+    for chunk in chunks(list(article_ids)):
         marks = ",".join("?" * len(chunk))
         rows = {
             row["id"]: row
