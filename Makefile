@@ -21,9 +21,11 @@ run: $(BIN)/newswatch
 test: $(BIN)/newswatch
 	$(BIN)/python -m pytest -n 2 -q
 
+# What CI runs besides `make test`: style, formatting, and the import contracts in pyproject.toml.
 lint: $(BIN)/newswatch
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(BIN)/newswatch
 	$(BIN)/ruff format .
