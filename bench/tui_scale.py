@@ -1,6 +1,6 @@
 """The TUI at scale: time to first useful paint, keystroke-to-list latency in search, memory.
 
-    python -m bench.synth_db /tmp/nw-1m.db --articles 1000000
+    python -m testkit.synth_db /tmp/nw-1m.db --articles 1000000
     python -m bench.tui_scale /tmp/nw-1m.db
 
 Runs the real app headless (Textual's `run_test`) over the database. First paint: from constructing the

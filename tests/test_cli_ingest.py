@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO, SEEDS, run_cli
+from tests.conftest import REPO, SEEDS, run_cli
 
 
 def _count(db_path: Path) -> int:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from feedserver import FeedServer, make_rss
 
 import newswatch.pipeline as pipeline
 from feeds.limits import FetchLimits
@@ -22,6 +21,7 @@ from newswatch.pipeline import IngestOptions, run_ingest, sync_config
 from store.db import CommitGroups, open_db
 from store.sources import SourceSpec
 from stories.features import ArticleFeatures
+from testkit.feedserver import FeedServer, make_rss
 from topics.tagging import compile_topics
 
 LINES = 5000

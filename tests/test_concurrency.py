@@ -15,10 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO
-from feedserver import FeedServer, Request, Response, make_rss
-
-from bench._cli import newswatch_command
+from testkit.cli import newswatch_command
+from testkit.feedserver import FeedServer, Request, Response, make_rss
+from tests.conftest import REPO
 
 FEEDS, ITEMS = 16, 40
 EXPECTED = FEEDS * ITEMS

@@ -27,11 +27,11 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from conftest import REPO
-from feedserver import FeedServer, make_rss
 
-from bench._cli import newswatch_command
 from store.lock import lock_path_for
+from testkit.cli import newswatch_command
+from testkit.feedserver import FeedServer, make_rss
+from tests.conftest import REPO
 
 KILL_ROUNDS = int(os.environ.get("NEWSWATCH_KILL_ROUNDS", "50"))
 SEED = int(os.environ.get("NEWSWATCH_KILL_SEED", "20241105"))

@@ -595,7 +595,7 @@ async def test_new_articles_appear_without_losing_the_selection(seeds_db: Path) 
 
 
 async def test_a_scrolled_list_keeps_its_place_when_stories_arrive(tmp_path: Path) -> None:
-    from bench.synth_db import build
+    from testkit.synth_db import build
 
     path = tmp_path / "synth.db"
     build(path, articles=1500, seed=3, sources=20)

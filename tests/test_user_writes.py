@@ -8,8 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_tui import STORY_A, app_for, ready, wait_for
 
+from tests.test_tui import STORY_A, app_for, ready, wait_for
 from tui.widgets.story_list import StoryList
 
 pytestmark = pytest.mark.anyio
