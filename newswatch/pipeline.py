@@ -146,7 +146,7 @@ def run_ingest(
     try:
         for row in rows:
             if row["kind"] == "path":
-                outcome = _ingest_path_source(db, groups, pool, row, options, summary, now=now)
+                outcome = _ingest_path_source(db, groups, pool, row, options, now=now)
                 summary.outcomes.append(outcome)
                 report(row["name"])
             elif _is_due(row, options, now):
@@ -203,7 +203,6 @@ def _ingest_path_source(
     pool: WorkerPool,
     row: dict[str, Any],
     options: IngestOptions,
-    summary: IngestSummary,
     *,
     now: datetime,
 ) -> SourceOutcome:
@@ -272,7 +271,7 @@ def _ingest_path_source(
         chunk, features = ahead.popleft()
         features.wait(groups)
         with groups.unit():
-            _store_records(db, row["id"], chunk, options, summary, outcome, now=now, features=features)
+            _store_records(db, row["id"], chunk, options, outcome, now=now, features=features)
             if last:
                 finish()
         stored += 1
@@ -446,7 +445,7 @@ def _ingest_feeds(
         row = by_url[result.url]
         outcome = SourceOutcome(row["name"])
         with groups.unit():
-            _store_feed(db, row, result, parsed, features, options, summary, outcome, now=now)
+            _store_feed(db, row, result, parsed, features, options, outcome, now=now)
         summary.outcomes.append(outcome)
         stored.add(result.url)
         report(row["name"])
@@ -463,7 +462,7 @@ def _ingest_feeds(
         if url not in stored:  # the fetcher died before reporting this feed
             outcome = SourceOutcome(row["name"])
             with groups.unit():
-                _store_feed(db, row, None, None, _Features(), options, summary, outcome, now=now)
+                _store_feed(db, row, None, None, _Features(), options, outcome, now=now)
             summary.outcomes.append(outcome)
             report(row["name"])
 
@@ -485,7 +484,6 @@ def _store_feed(
     parsed: ParseResult | None,
     features: _Features,
     options: IngestOptions,
-    summary: IngestSummary,
     outcome: SourceOutcome,
     *,
     now: datetime,
@@ -520,7 +518,7 @@ def _store_feed(
         outcome.error = parsed.error
         source_store.record_failure(db, row["id"], parsed.error, now=now)
         return
-    _store_records(db, row["id"], parsed.records, options, summary, outcome, now=now, features=features)
+    _store_records(db, row["id"], parsed.records, options, outcome, now=now, features=features)
     source_store.record_success(
         db,
         row["id"],
@@ -562,7 +560,6 @@ def _store_records(
     source_id: int,
     records: list[ArticleRecord],
     options: IngestOptions,
-    summary: IngestSummary,
     outcome: SourceOutcome,
     *,
     now: datetime,
