@@ -314,10 +314,6 @@ def emit_line(text: str) -> None:
     sys.stdout.write(terminal_safe(text) + "\n")
 
 
-def _short_time(value: str | None) -> str:
-    return (value or "")[:16].replace("T", " ")
-
-
 class _Progress:
     """A one-line progress display on stderr, only when stderr is a terminal."""
 
@@ -478,9 +474,9 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
             continue
         status = "never fetched"
         if row["last_error"]:
-            status = f"FAILED {_short_time(row['last_error_at'])}: {row['last_error']}"
+            status = f"FAILED {ctx.when(row['last_error_at'], None)}: {row['last_error']}"
         elif row["last_success_at"]:
-            status = f"ok {_short_time(row['last_success_at'])}"
+            status = f"ok {ctx.when(row['last_success_at'], None)}"
         inactive = "" if row["active"] else " (inactive: not in config)"
         emit_line(f"{row['name']}{inactive}  {row['articles']} articles ({row['unread']} unread)  {status}")
         emit_line(f"    {row['location']}")
@@ -661,7 +657,7 @@ def cmd_topics(ctx: Context, args: argparse.Namespace) -> int:
         if tagged:
             emit_line(
                 f"{topic.name}{alert}: {row['articles']} articles, {row['stories']} stories, "
-                f"{row['unread']} unread, last match {_short_time(row['last_match']) or 'never'}"
+                f"{row['unread']} unread, last match {ctx.when(row['last_match'], None) or 'never'}"
             )
         else:
             emit_line(f"{topic.name}{alert}: not tagged yet (the next ingest tags the stored articles)")

@@ -186,6 +186,7 @@ class MainScreen(Screen[None]):
         self.query_one("#first-run").display = False
         self.query_one("#ingest-progress").display = False
         self.query_one(StoryList).utc = self.newswatch.config.utc
+        self.query_one(Sidebar).utc = self.newswatch.config.utc
         self.on_resize()
         self.query_one(StoryList).focus()
         self._show_status()
