@@ -7,7 +7,6 @@ is plain SQL over plain data; nothing imports textual.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -199,11 +198,6 @@ def story_member_rows(db: sqlite_utils.Database, story_id: int) -> list[dict[str
     )
 
 
-def story_of_article(db: sqlite_utils.Database, article_id: int) -> int | None:
-    row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
-    return row[0] if row else None
-
-
 def set_story_read(db: sqlite_utils.Database, story_id: int, read: bool) -> int:
     """Mark every article of a story read (or unread); returns how many rows changed."""
     cursor = db.conn.execute(
@@ -287,11 +281,6 @@ def topic_queries(db: sqlite_utils.Database) -> dict[str, str]:
     return dict(db.execute("SELECT name, query FROM topics").fetchall())
 
 
-def story_is_unread(db: sqlite_utils.Database, story_id: int) -> bool:
-    row = db.execute("SELECT 1 FROM articles WHERE story_id = ? AND read = 0 LIMIT 1", [story_id]).fetchone()
-    return row is not None
-
-
 @dataclass(slots=True)
 class TopicSummary:
     name: str
@@ -373,15 +362,3 @@ def library_size(db: sqlite_utils.Database) -> tuple[int, int]:
     sources = db.execute("SELECT count(*) FROM sources").fetchone()[0]
     has_articles = db.execute("SELECT EXISTS (SELECT 1 FROM articles)").fetchone()[0]
     return int(sources), int(has_articles)
-
-
-def article_matches(db: sqlite_utils.Database, article_id: int) -> dict[str, list[str]]:
-    """Topic name -> the terms that made this article match it."""
-    return {
-        name: json.loads(terms)
-        for name, terms in db.execute(
-            """SELECT t.name, at.matched_terms FROM article_topics at JOIN topics t ON t.id = at.topic_id
-               WHERE at.article_id = ? ORDER BY t.name""",
-            [article_id],
-        )
-    }

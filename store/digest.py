@@ -52,8 +52,3 @@ def digest_story_rows(db: sqlite_utils.Database, story_ids: Sequence[int]) -> di
             if story_id in found:
                 found[story_id]["topics"].append(name)
     return found
-
-
-def stored_topic_names(db: sqlite_utils.Database) -> list[str]:
-    """Topic names as the last config sync stored them."""
-    return [row[0] for row in db.execute("SELECT name FROM topics ORDER BY name COLLATE NOCASE")]

@@ -204,20 +204,6 @@ def list_stories(
     return stories
 
 
-def grouping_inputs(db: sqlite_utils.Database, article_ids: Sequence[int]) -> Iterable[dict[str, Any]]:
-    """What the grouper reads of each article, in the order given."""
-    for chunk in chunks(list(article_ids)):
-        marks = ",".join("?" * len(chunk))
-        rows = {
-            row["id"]: row
-            for row in db.query(
-                f"SELECT id, title, body, outlet, published, date_origin FROM articles WHERE id IN ({marks})",
-                list(chunk),
-            )
-        }
-        yield from (rows[i] for i in chunk if i in rows)
-
-
 def all_article_texts(db: sqlite_utils.Database) -> list[tuple[int, str, str]]:
     """(id, title, body) of every article, for recomputing story features."""
     return [tuple(row) for row in db.execute("SELECT id, title, body FROM articles ORDER BY id")]

@@ -100,17 +100,6 @@ class BatchIndex:
         self.db.conn.execute("DROP TABLE IF EXISTS temp.batch_fts")
 
 
-def article_texts(
-    db: sqlite_utils.Database, article_ids: Sequence[int]
-) -> Iterable[tuple[int, str, str, str]]:
-    """(id, title, body, outlet) for the given articles, read in chunks."""
-    for chunk in chunks(list(article_ids)):
-        marks = ",".join("?" * len(chunk))
-        yield from db.execute(
-            f"SELECT id, title, body, outlet FROM articles WHERE id IN ({marks})", list(chunk)
-        )
-
-
 def clear_tags(
     db: sqlite_utils.Database, *, topic_id: int | None = None, article_ids: Sequence[int] = ()
 ) -> None:

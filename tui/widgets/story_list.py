@@ -231,10 +231,6 @@ class StoryList(ScrollView, can_focus=True):
         self._requested_pages.clear()
         self.refresh()
 
-    def update_row(self, row: StoryRow) -> None:
-        self._rows[row.id] = row
-        self.refresh()
-
     def set_members(self, story_id: int, members: list[dict[str, Any]]) -> None:
         """Expand `story_id` to show these member articles (an empty list collapses it).
 
