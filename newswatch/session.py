@@ -50,10 +50,17 @@ class Session:
     def topics(self) -> list[Topic]:
         """The config's topics, with the queries the config's validation compiled (not compiled again)."""
         if self._topics is None:
+            from topics.query import compile_query
             from topics.tagging import Topic
 
+            queries = self.config.topic_queries
+            # A Config built by hand (not by load_config) has no compiled queries yet: compile them here.
             self._topics = [
-                Topic(topic.name, self.config.topic_queries[topic.name], topic.alert)
+                Topic(
+                    topic.name,
+                    queries.get(topic.name) or compile_query(topic.query, self.config.terms),
+                    topic.alert,
+                )
                 for topic in self.config.topics
             ]
         return self._topics
