@@ -22,7 +22,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench._cli import newswatch_command
+from testkit.cli import newswatch_command
 
 CONFIG = """
 [[sources]]

@@ -3,7 +3,7 @@
     python -m bench.digest_speed                      # builds /tmp/nw-digest-100k.db first if missing
     python -m bench.digest_speed /tmp/nw-100k.db --articles 100000 --runs 5
 
-The database is `bench.synth_db`'s seeded synthetic store (300 outlets, 3 topics, stories of 1-6 members,
+The database is `testkit.synth_db`'s seeded synthetic store (300 outlets, 3 topics, stories of 1-6 members,
 a year of articles, denser toward now). "build" is `digest.build.build_digest` over the three topics for the
 last 24 h with the default limit (10 per topic); each format's rendering is timed on its own; "cli" is
 `newswatch digest` as a subprocess (interpreter start and imports included), which is what cron runs.
@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.synth_db import TOPICS, build
+from testkit.synth_db import TOPICS, build
 
 CONFIG = """
 [terms]

@@ -31,8 +31,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bench.stories_eval import ECB_PATH, UCI_PATH, load_ecbplus, load_uci  # noqa: E402
 from stories import embedding  # noqa: E402
+from testkit.story_eval import ECB_PATH, UCI_PATH, load_ecbplus, load_uci  # noqa: E402
 
 LEAD_CHARS = 600
 UCI_PAIRS = 20_000  # of each kind
@@ -122,7 +122,7 @@ def speed_texts() -> list[str]:
     """Headline + 600-char leads: ECB+ articles when present, else the bundled seed articles."""
     if ECB_PATH.is_file():
         return [f"{a.title}\n{a.body[:LEAD_CHARS]}" for a, _, _ in load_ecbplus()]
-    from bench.stories_eval import load_seeds
+    from testkit.story_eval import load_seeds
 
     return [f"{a.title}\n{a.body[:LEAD_CHARS]}" for a in load_seeds()]
 

@@ -10,85 +10,25 @@ The eval data is read in place from ../shared/eval; what is absent is skipped wi
 from __future__ import annotations
 
 import argparse
-import itertools
-import random
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import fields, replace
-from datetime import timedelta
 
-from bench.stories_eval import ECB_PATH, UCI_PATH, EvalArticle, bcubed, load_ecbplus, load_seeds, load_uci
-from stories.engine import EngineSettings, PlaceInput, StoryEngine
-from stories.features import extract_features
-
-JITTER = timedelta(hours=12)
-JITTER_SEED = 12
-
-
-def to_inputs(articles: Sequence[EvalArticle]) -> list[PlaceInput]:
-    return [
-        PlaceInput(
-            a.article_id,
-            a.published.timestamp() if a.published else None,
-            a.date_certain,
-            extract_features(a.title, a.body),
-        )
-        for a in articles
-    ]
-
-
-def canonical(inputs: Sequence[PlaceInput], keys: dict[int, str]) -> list[PlaceInput]:
-    return sorted(inputs, key=lambda p: (p.published or 0.0, keys[p.article_id]))
-
-
-def run(inputs: Sequence[PlaceInput], settings: EngineSettings, chunk: int) -> dict[int, int]:
-    engine = StoryEngine(settings)
-    recorded: dict[int, int] = {}
-    for start in range(0, len(inputs), chunk):
-        result = engine.place(inputs[start : start + chunk])
-        for p in result.placements:
-            recorded[p.article_id] = p.story_id
-        recorded.update(result.moved)  # earlier articles of reopened stories that changed story
-    return {aid: engine.story_of(sid) for aid, sid in recorded.items()}
-
-
-def seeds_failing(settings: EngineSettings) -> int:
-    seeds = to_inputs(load_seeds())
-    failing = 0
-    for order in itertools.permutations(seeds):
-        story = run(list(order), settings, 1)
-        failing += not (story[1] == story[2] == story[3] == story[4] != story[5])
-    return failing
-
-
-def small_database(
-    ecb: Sequence[tuple[EvalArticle, str, int]], inputs: Sequence[PlaceInput], settings: EngineSettings
-) -> tuple[float, float, float]:
-    """Mean BCubed (P, R, F1) over ECB+'s topics, each placed alone in a fresh engine: a new user's first
-    few dozen articles, where the database's own document frequencies say little (stories/background.py).
-    Each topic holds two events of one kind (two earthquakes, two arrests), so both merging and splitting
-    are possible."""
-    feature_of = {p.article_id: p for p in inputs}
-    topics: dict[int, list[tuple[EvalArticle, str]]] = {}
-    for article, cluster, topic in ecb:
-        topics.setdefault(topic, []).append((article, cluster))
-    scores = []
-    for members in topics.values():
-        placed = canonical(
-            [feature_of[a.article_id] for a, _ in members],
-            {a.article_id: str(a.article_id) for a, _ in members},
-        )
-        story = run(placed, settings, len(placed))
-        scores.append(bcubed([story[a.article_id] for a, _ in members], [c for _, c in members]))
-    return tuple(sum(s[k] for s in scores) / len(scores) for k in range(3))  # type: ignore[return-value]
-
-
-def jittered(articles: list[EvalArticle]) -> list[EvalArticle]:
-    rng = random.Random(JITTER_SEED)
-    span = JITTER.total_seconds()
-    return [replace(a, published=a.published + timedelta(seconds=rng.uniform(-span, span))) for a in articles]
-
+from stories.engine import EngineSettings, PlaceInput
+from testkit.story_eval import (
+    ECB_PATH,
+    UCI_PATH,
+    bcubed,
+    canonical,
+    jittered,
+    load_ecbplus,
+    load_uci,
+    run,
+    seeds_failing,
+    small_database,
+    to_inputs,
+)
 
 # One setting moved at a time around the shipped ones (those marked * were chosen on ECB+/UCI, the rest
 # were set by reasoning and left alone).

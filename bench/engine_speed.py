@@ -4,7 +4,7 @@ number of placed articles grows.
     python -m bench.engine_speed [--articles 15000] [--segment 20000] [--scale 10000,100000,1000000]
 
 Articles come from bench._genfeeds (real prose, ~30% re-reports). Features are timed on one core. Placement
-runs the engine in memory in chunks of newswatch.storying.CHUNK, in time order, as ingest does. For the scale
+runs the engine in memory in chunks of newswatch.placement.CHUNK, in time order, as ingest does. For the scale
 points, features of 20,000 articles are computed once and replayed with new ids and later dates (each replay
 shifted past the story window, so replays are new events), so a million placements cost no feature work;
 at each point the next chunk's placement is timed (per article, CPU seconds), with the process's peak RSS.
@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bench._genfeeds import articles
-from newswatch.storying import CHUNK, SETTINGS
+from newswatch.placement import CHUNK, SETTINGS
 from stories.engine import PlaceInput, StoryEngine
 from stories.features import extract_features
 

@@ -25,17 +25,12 @@ import argparse
 import multiprocessing
 import os
 import sqlite3
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "tests") not in sys.path:
-    sys.path.insert(0, str(REPO / "tests"))
-
-from article_pages import BOILERPLATE, article_page, paragraphs, rss_with_links  # noqa: E402
+from testkit.article_pages import BOILERPLATE, article_page, paragraphs, rss_with_links
 
 HTML = "text/html; charset=utf-8"
 
@@ -153,9 +148,8 @@ def main() -> None:
     )
     try:
         import newswatch.fulltext_pass as fulltext_pass
-        from newswatch.cli import Context
         from newswatch.config import load_config
-        from newswatch.refresh import ingest_options, locked_pass
+        from newswatch.session import Session
 
         step: dict[str, float] = {}
         real = fulltext_pass.run_fulltext
@@ -170,13 +164,13 @@ def main() -> None:
         fulltext_pass.run_fulltext = timed
         loaded = load_config(config)
         db_path = work / "bench.db"
-        context = Context(loaded, db_path)
-        options = ingest_options(loaded, context.topics)
+        session = Session(loaded, db_path)
+        options = session.ingest_options()
         with _RssPeak(exclude={server.pid or 0}) as rss:
             started = time.perf_counter()
-            summary = locked_pass(context.db, db_path, loaded, context.topics, options)
+            summary = session.ingest_pass(options)
             wall = time.perf_counter() - started
-        context.db.conn.close()
+        session.close()
     finally:
         stop.set()
         server.join(timeout=10)

@@ -2,7 +2,7 @@
 
     python -m bench.ingest_vs_newsboat [--feeds 1000] [--items 50] [--threads 1,4,8,16,32]
 
-A local HTTP server (tests/feedserver.py, run in a child process so it does not share a GIL with either
+A local HTTP server (testkit/feedserver.py, run in a child process so it does not share a GIL with either
 client) serves every feed with an ETag and Last-Modified. In one run we time:
   cold: `newswatch ingest` into a fresh database, and `newsboat -x reload` into a fresh cache, once per
         reload-threads setting;
@@ -20,21 +20,19 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench._cli import newswatch_command
+from testkit.cli import newswatch_command
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 
 
 def realistic_rss(feed: int, items: int, rng: random.Random, vocabulary: list[str]) -> bytes:
     """An RSS 2.0 feed whose items read like news: varied headlines and bodies about many events.
 
-    (tests/feedserver.make_rss repeats one sentence per item, which no real feed does and which would make
+    (testkit/feedserver.make_rss repeats one sentence per item, which no real feed does and which would make
     every item a near-copy of every other: the worst case for story grouping, not the common one.)
     """
     from xml.sax.saxutils import escape
@@ -66,7 +64,7 @@ def realistic_rss(feed: int, items: int, rng: random.Random, vocabulary: list[st
 
 
 def _serve(feeds: int, items: int, ready: multiprocessing.Queue, stop: multiprocessing.Event) -> None:  # type: ignore[type-arg]
-    from feedserver import FeedServer
+    from testkit.feedserver import FeedServer
 
     rng = random.Random(42)
     # A Zipf-like vocabulary: a few very common words, a long tail of rare ones.
@@ -114,7 +112,10 @@ def main() -> None:
         # concurrency, as newsboat has no per-host cap either.
         config = work / "bench.toml"
         config.write_text(
-            "".join(f'[[sources]]\nname = "Feed {n}"\nurl = "{url}"\nfulltext = false\n\n' for n, url in enumerate(urls))
+            "".join(
+                f'[[sources]]\nname = "Feed {n}"\nurl = "{url}"\nfulltext = false\n\n'
+                for n, url in enumerate(urls)
+            )
             + f"[fetch]\nconcurrency = {args.concurrency}\nper_host = {args.concurrency}\n"
             + '[terms]\ndprk = ["DPRK", "North Korea*", "Pyongyang"]\n'
             + '[topics.Events]\nquery = "report* AND event*"\n[topics.DPRK]\nquery = "@dprk AND troop*"\n'

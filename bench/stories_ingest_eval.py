@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench._cli import newswatch_command
-from bench.stories_eval import ECB_PATH, UCI_PATH, bcubed, load_ecbplus, load_uci
+from testkit.cli import newswatch_command
+from testkit.story_eval import ECB_PATH, UCI_PATH, bcubed, load_ecbplus, load_uci
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ samples the summed RSS of the whole process tree every 0.2 s, printed beside it,
 session) when that passes --rss-limit (default 3/4 of physical memory) or the run passes --timeout.
 
 1. Feeds. ../shared/tools/genfeeds.py writes N feeds of 50 items (real prose, ~30% re-reports; seeded) for each
-   N in --feeds. A child process serves them on 127.0.0.1 (tests/feedserver.py) with an ETag and a
+   N in --feeds. A child process serves them on 127.0.0.1 (testkit/feedserver.py) with an ETag and a
    Last-Modified, and answers a matching conditional request with 304 (If-None-Match first, else an exact
    If-Modified-Since, as nginx does); it counts its 200s and 304s so every pass is checked to have fetched
    all N feeds, and the warm pass to have got only 304s. Cold: `newswatch ingest --quiet` into a fresh
@@ -58,8 +58,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench._cli import newswatch_command
 from bench._genfeeds import EVAL, write_jsonl
+from testkit.cli import newswatch_command
 
 REPO = Path(__file__).resolve().parents[1]
 GENFEEDS = EVAL.parent / "tools" / "genfeeds.py"
@@ -174,8 +174,7 @@ def _serve_main(argv: list[str]) -> None:
     """`_serve FOLDER`: serve FOLDER/feed*.xml on 127.0.0.1, print the port, stop when stdin closes."""
     import hashlib
 
-    sys.path.insert(0, str(REPO / "tests"))
-    from feedserver import RSS_TYPE, FeedServer, Request, Response
+    from testkit.feedserver import RSS_TYPE, FeedServer, Request, Response
 
     counts = {"200": 0, "304": 0, "404": 0}
     lock = threading.Lock()
@@ -478,7 +477,10 @@ def feeds_section(bench: Bench, feeds: int, args: argparse.Namespace, determinis
         config = bench.work / f"feeds-{feeds}.toml"
         _write_config(
             config,
-            "".join(f'[[sources]]\nname = "Feed {n}"\nurl = "{url}"\nfulltext = false\n\n' for n, url in enumerate(urls)),
+            "".join(
+                f'[[sources]]\nname = "Feed {n}"\nurl = "{url}"\nfulltext = false\n\n'
+                for n, url in enumerate(urls)
+            ),
             args.concurrency,
         )
         server.stats()
@@ -632,10 +634,10 @@ def jsonl_section(bench: Bench, n: int, args: argparse.Namespace, main_size: boo
 
 def quality_section(bench: Bench, args: argparse.Namespace) -> None:
     try:
-        from bench.stories_eval import ECB_PATH, UCI_PATH, bcubed, load_ecbplus, load_uci
         from bench.stories_ingest_eval import _ingest
+        from testkit.story_eval import ECB_PATH, UCI_PATH, bcubed, load_ecbplus, load_uci
     except Exception as exc:  # the engine is being rewritten; the other sections still stand
-        bench.row("quality (ECB+, UCI)", None, f"skipped: cannot import bench.stories_eval: {exc!r}")
+        bench.row("quality (ECB+, UCI)", None, f"skipped: cannot import testkit.story_eval: {exc!r}")
         return
     work = bench.work / "quality"
     work.mkdir()

@@ -2,7 +2,7 @@
 
     python -m bench.tagging [--articles 100000] [--topics 50] [--batch 500]
 
-Measures, in one run over a seeded synthetic database (bench/synth_db.py):
+Measures, in one run over a seeded synthetic database (testkit/synth_db.py):
   batch tagging:  every article tagged against 50 topics, batch by batch as ingest does it (articles/s);
   full re-tag:    all 50 topics over every stored article at once, as when topics are first configured;
   one topic:      re-tagging a single changed topic over every article (what editing one query costs);
@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench._cli import newswatch_command
-from bench.synth_db import build
 from store.db import open_db, utc_now, write_batch
+from testkit.cli import newswatch_command
+from testkit.synth_db import build
 from topics.tagging import compile_topics, sync_and_retag, tag_articles
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,10 +95,10 @@ def main() -> None:
     ids = [row[0] for row in db.execute("SELECT id FROM articles ORDER BY id")]
 
     # Register the topics without tagging, then tag batch by batch as ingest does.
-    from store import topics as topic_store
+    from store import topic_tags
 
     with write_batch(db):
-        topic_store.sync_topics(db, [(t.name, t.query.text, t.query_hash, t.alert) for t in topics])
+        topic_tags.sync_topics(db, [(t.name, t.query.text, t.query_hash, t.alert) for t in topics])
     started = time.perf_counter()
     for start in range(0, len(ids), args.batch):
         with write_batch(db):

@@ -1,6 +1,6 @@
 """The TUI at scale: time to first useful paint, keystroke-to-list latency in search, memory.
 
-    python -m bench.synth_db /tmp/nw-1m.db --articles 1000000
+    python -m testkit.synth_db /tmp/nw-1m.db --articles 1000000
     python -m bench.tui_scale /tmp/nw-1m.db
 
 Runs the real app headless (Textual's `run_test`) over the database. First paint: from constructing the
@@ -42,6 +42,7 @@ async def _until(condition, timeout: float = 30.0) -> float:
 async def run(db_path: Path, config_path: Path, queries: list[str]) -> dict[str, object]:
     import_started = time.perf_counter()
     from newswatch.config import load_config
+    from newswatch.session import Session
     from tui.app import NewswatchApp
     from tui.screens.main import MainScreen
     from tui.widgets.story_list import StoryList
@@ -49,7 +50,7 @@ async def run(db_path: Path, config_path: Path, queries: list[str]) -> dict[str,
     imported = time.perf_counter()
     config = load_config(config_path)
     started = time.perf_counter()
-    app = NewswatchApp(config, db_path)
+    app = NewswatchApp(Session(config, db_path))
     results: dict[str, object] = {"import_s": imported - import_started}
     async with app.run_test(size=(160, 45)) as pilot:
 

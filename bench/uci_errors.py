@@ -14,9 +14,8 @@ import collections
 import sys
 from collections.abc import Sequence
 
-from bench.engine_quality import canonical, jittered, run, to_inputs
-from bench.stories_eval import UCI_PATH, load_uci
 from stories.engine import EngineSettings
+from testkit.story_eval import UCI_PATH, canonical, jittered, load_uci, run, to_inputs
 
 
 def main(argv: Sequence[str] | None = None) -> int:

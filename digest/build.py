@@ -1,6 +1,6 @@
 """A digest as plain data: for each topic, the period's stories, most widely reported first.
 
-Which stories: those `store.views.story_ids` lists for the topic (plus any other filter the caller passes,
+Which stories: those `store.browsing.story_ids` lists for the topic (plus any other filter the caller passes,
 such as the interface's search) and the period, ordered by outlets then first report, the order of
 `newswatch stories --sort outlets`. A story in several of the digest's topics appears once, under the first
 of them, and names its other topics. Nothing here formats or prints.
@@ -16,8 +16,8 @@ import sqlite_utils
 
 from digest.extract import lead_extract
 from feeds.sanitize import safe_url
+from store.browsing import StoryQuery, story_ids
 from store.digest import digest_story_rows
-from store.views import StoryQuery, story_ids
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ MAX_DATE_LINE_CHARS = 80
 # Epoch values at or above this are milliseconds: 1e11 seconds is the year 5138, 1e11 ms is March 1973.
 _MILLISECONDS_FROM = 100_000_000_000
 
-# Month names and their English abbreviations, lowercased -> 1-12 (also read by stories.text).
+# Month names and their English abbreviations, lowercased -> 1-12 (also read by stories.tokens).
 MONTH_NUMBERS = {
     "january": 1,
     "february": 2,

@@ -20,7 +20,6 @@ Every per-feed problem becomes a one-line `FetchResult.error`; `fetch_feeds` doe
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 import time
@@ -33,21 +32,16 @@ from http import HTTPStatus
 
 import httpx
 
+from feeds.limits import FetchLimits
 from feeds.sanitize import strip_controls
 from newswatch import __version__
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"newswatch/{__version__} (+https://github.com/newswatch)"
-ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
-    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
-)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _READ_CHUNK = 64 * 1024
-# Spacing between request starts to one (non-loopback) host when `host_gap` is not set.
-DEFAULT_HOST_GAP = 0.2
 RUN_DEADLINE_ERROR = "not fetched: run deadline reached"
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
@@ -78,39 +72,6 @@ class FetchResult:
     content_type: str | None = None
     # True when the run deadline stopped this feed: not the feed's fault, so no backoff.
     run_deadline_reached: bool = False
-
-
-@dataclass
-class FetchLimits:
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    deadline: float = 60.0  # total per feed, all redirects included
-    max_body_bytes: int = 10 * 1024 * 1024
-    max_redirects: int = 5
-    concurrency: int = 32
-    per_host: int = 4
-    # Seconds between the starts of successive requests to one host; None: DEFAULT_HOST_GAP except loopback.
-    host_gap: float | None = None
-    # Seconds for the whole call; None: no limit.
-    run_deadline: float | None = None
-    # What the requests ask for: feeds by default; article pages ask for HTML (feeds.fulltext).
-    accept: str = ACCEPT
-
-    def gap_for(self, host: str) -> float:
-        if self.host_gap is not None:
-            return max(self.host_gap, 0.0)
-        return 0.0 if is_loopback(host) else DEFAULT_HOST_GAP
-
-
-def is_loopback(host: str) -> bool:
-    """localhost, *.localhost, 127.0.0.0/8 or ::1 (a literal address or the names that always mean it)."""
-    name = host.strip("[]").rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 class _FeedError(Exception):

@@ -16,10 +16,12 @@ import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+# Standard library only at import time (the session imports the rest when a command needs it).
+from newswatch.session import Session
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -256,30 +258,8 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
 # --- shared context -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Context:
-    config: Any
-    db_path: Path
-    _db: Any = None
-    _topics: Any = None
-
-    @property
-    def db(self) -> Any:
-        if self._db is None:
-            from store.db import open_db
-
-            self._db = open_db(self.db_path)
-        return self._db
-
-    @property
-    def topics(self) -> Any:
-        if self._topics is None:
-            from topics.tagging import compile_topics
-
-            self._topics = compile_topics(
-                [(t.name, t.query, t.alert) for t in self.config.topics], self.config.terms
-            )
-        return self._topics
+class Context(Session):
+    """The session, plus what only the command line says: times as printed, a bad query as exit status 2."""
 
     def when(self, value: str | None, origin: str | None) -> str:
         """A stored time as the user reads it: local (or --utc), a day as a date, a stand-in marked '~'."""
@@ -334,10 +314,6 @@ def emit_line(text: str) -> None:
     sys.stdout.write(terminal_safe(text) + "\n")
 
 
-def _short_time(value: str | None) -> str:
-    return (value or "")[:16].replace("T", " ")
-
-
 class _Progress:
     """A one-line progress display on stderr, only when stderr is a terminal."""
 
@@ -363,34 +339,13 @@ class _Progress:
 # --- commands -------------------------------------------------------------------------------------------
 
 
-def _ingest_options(
-    ctx: Context,
-    *,
-    progress: Any = None,
-    force: bool = False,
-    only_due: bool = False,
-    honour_intervals: bool = False,
-) -> Any:
-    from newswatch.refresh import ingest_options
-
-    return ingest_options(
-        ctx.config,
-        ctx.topics,
-        progress=progress,
-        force=force,
-        only_due=only_due,
-        honour_intervals=honour_intervals,
-    )
-
-
 def _one_pass(ctx: Context, options: Any, on_busy: Any = None) -> Any:
     """One locked pass; None if another ingest holds the lock, which `on_busy(message)` is told (by
     default: a note on stderr)."""
-    from newswatch.refresh import locked_pass
     from store.lock import IngestBusy
 
     try:
-        return locked_pass(ctx.db, ctx.db_path, ctx.config, ctx.topics, options)
+        return ctx.ingest_pass(options)
     except IngestBusy as busy:
         if on_busy is None:
             print(f"newswatch: {busy}", file=sys.stderr)
@@ -428,8 +383,8 @@ def _print_summary(summary: Any, *, quiet: bool, as_json: bool, to_stderr: bool 
 
 def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     # A cron ingest honours each source's `interval` (a feed set to "6h" is not fetched every 15 minutes).
-    options = _ingest_options(
-        ctx, progress=_Progress(not args.quiet), force=args.force, honour_intervals=not args.force
+    options = ctx.ingest_options(
+        progress=_Progress(not args.quiet), force=args.force, honour_intervals=not args.force
     )
     summary = _one_pass(ctx, options)
     if summary is None:
@@ -443,7 +398,7 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_watch(ctx: Context, args: argparse.Namespace) -> int:
     from newswatch.watch import watch_loop
 
-    options = _ingest_options(ctx, only_due=True)
+    options = ctx.ingest_options(only_due=True)
 
     def after_pass(summary: Any) -> None:
         if summary is not None and (summary.new or summary.updated or summary.failed):
@@ -519,9 +474,9 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
             continue
         status = "never fetched"
         if row["last_error"]:
-            status = f"FAILED {_short_time(row['last_error_at'])}: {row['last_error']}"
+            status = f"FAILED {ctx.when(row['last_error_at'], None)}: {row['last_error']}"
         elif row["last_success_at"]:
-            status = f"ok {_short_time(row['last_success_at'])}"
+            status = f"ok {ctx.when(row['last_success_at'], None)}"
         inactive = "" if row["active"] else " (inactive: not in config)"
         emit_line(f"{row['name']}{inactive}  {row['articles']} articles ({row['unread']} unread)  {status}")
         emit_line(f"    {row['location']}")
@@ -645,7 +600,7 @@ def cmd_articles(ctx: Context, args: argparse.Namespace) -> int:
 def _hint_if_empty(ctx: Context) -> None:
     """An empty database is a first run, not an empty result: say how to fill it (on stderr: stdout stays
     the listing, empty, for scripts)."""
-    from store.views import library_size
+    from store.browsing import library_size
 
     _sources, has_articles = library_size(ctx.db)
     if not has_articles:
@@ -674,7 +629,7 @@ def _check_names(ctx: Context, *, topic: str | None = None, source: str | None =
 
 
 def cmd_topics(ctx: Context, args: argparse.Namespace) -> int:
-    from store.topics import topic_overview
+    from store.topic_tags import topic_overview
 
     if args.topics_command == "test":
         return _topic_test(ctx, args)
@@ -702,7 +657,7 @@ def cmd_topics(ctx: Context, args: argparse.Namespace) -> int:
         if tagged:
             emit_line(
                 f"{topic.name}{alert}: {row['articles']} articles, {row['stories']} stories, "
-                f"{row['unread']} unread, last match {_short_time(row['last_match']) or 'never'}"
+                f"{row['unread']} unread, last match {ctx.when(row['last_match'], None) or 'never'}"
             )
         else:
             emit_line(f"{topic.name}{alert}: not tagged yet (the next ingest tags the stored articles)")
@@ -777,7 +732,7 @@ def _print_alerts(
 
 def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
     from newswatch.timefmt import format_span, is_stand_in
-    from store.stories import list_stories
+    from store.story_rows import list_stories
 
     compiled = ctx.compile(args.query) if args.query else None
     _check_names(ctx, topic=args.topic, source=args.source)
@@ -832,8 +787,8 @@ def cmd_stories(ctx: Context, args: argparse.Namespace) -> int:
 def _mark(ctx: Context, args: argparse.Namespace, change: str) -> int:
     """`read` / `star`: every id must exist (a typo is an error, not a silent no-op)."""
     from store.articles import set_read, set_starred
+    from store.browsing import existing_ids, set_stories_read, set_stories_starred
     from store.db import write_batch
-    from store.views import existing_ids, set_stories_read, set_stories_starred
 
     known = existing_ids(ctx.db, args.ids, stories=args.story)
     missing = [str(i) for i in args.ids if i not in known]
@@ -886,7 +841,7 @@ def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
     until = parse_since(args.until, now=now) if args.until else None
     # A digest only reads (as `topics` does): a topic new or changed in the config is tagged by the next
     # ingest, and until then the digest says so rather than writing.
-    from store.topics import stored_query_hashes
+    from store.topic_tags import stored_query_hashes
 
     stored = stored_query_hashes(ctx.db)
     hashes = {topic.name: topic.query_hash for topic in ctx.topics}
@@ -913,7 +868,7 @@ def cmd_digest(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:
-    from newswatch.storying import regroup_all
+    from newswatch.placement import regroup_all
     from store.lock import IngestBusy, ingest_lock
 
     try:
@@ -933,7 +888,7 @@ def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _unfiltered(sys.stdout), _unfiltered(sys.stderr)
     try:
-        return run_app(ctx.config, ctx.db_path)
+        return run_app(ctx)
     finally:
         sys.stdout, sys.stderr = saved
 
@@ -1009,6 +964,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    ctx: Context | None = None
     try:
         ctx = _context(args)
         status = _COMMANDS[args.command](ctx, args)
@@ -1043,6 +999,9 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"newswatch: {describe_db_error(db_path, error)}", file=sys.stderr)
             return EXIT_FAILURE
         raise
+    finally:
+        if ctx is not None:
+            ctx.close()
     return status
 
 

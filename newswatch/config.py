@@ -11,12 +11,16 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from feeds.limits import FetchLimits
 from store.sources import SourceSpec
+
+if TYPE_CHECKING:
+    from topics.query import CompiledQuery
 
 APP_NAME = "newswatch"
 # Shipped inside the package (a wheel has nothing outside it): in a checkout these are symlinks to the
@@ -40,6 +44,15 @@ _FETCH_RANGES: dict[str, tuple[float, float]] = {
     "host_gap": (0, 3600),
     "concurrency": (1, 10_000),
     "per_host": (1, 1000),
+}
+
+# [fetch] keys -> FetchLimits fields (max_body_mb is converted to bytes).
+_FETCH_FIELDS = {
+    "timeout": "read_timeout",
+    "deadline": "deadline",
+    "max_body_mb": "max_body_bytes",
+    "run_deadline": "run_deadline",
+    "host_gap": "host_gap",
 }
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
@@ -131,6 +144,8 @@ class Config:
     database: Path | None = None
     terms: dict[str, list[str]] = field(default_factory=dict)
     topics: list[TopicConfig] = field(default_factory=list)
+    # Each topic's query, compiled once when the config is checked; the session and the reader use these.
+    topic_queries: dict[str, CompiledQuery] = field(default_factory=dict)
     realert_sizes: list[int] = field(default_factory=list)
     mark_story_read: bool = True
     # Times in UTC instead of the local time zone (`[ui] utc = true`, or `newswatch --utc`).
@@ -138,15 +153,8 @@ class Config:
     # How `o` opens a link: "w3m %u" (in the terminal) or "firefox %u &" (in the background); see
     # newswatch.browser. None: $BROWSER, the desktop's opener, or a console browser on PATH.
     browser: str | None = None
-    fetch_timeout: float = 20.0
-    fetch_deadline: float = 60.0
-    max_body_mb: float = 10.0
-    concurrency: int = 32
-    per_host: int = 4
-    # Seconds for all feed fetching in one pass; feeds left when it passes are recorded as not fetched.
-    run_deadline: float = 300.0
-    # Seconds between request starts to one host; None: 0.2 s, except loopback hosts (feeds.fetch).
-    host_gap: float | None = None
+    # `[fetch]`, as the fetcher takes it: one object, one set of defaults (feeds.limits).
+    fetch: FetchLimits = field(default_factory=FetchLimits)
     # `[digest]`: which topics (empty: every topic, in config order), the period, the format, stories per topic.
     digest_topics: list[str] = field(default_factory=list)
     digest_period: int = DEFAULT_DIGEST_PERIOD_SECONDS
@@ -381,6 +389,7 @@ def load_config(path: Path) -> Config:
         "fetch",
         {"timeout", "deadline", "max_body_mb", "concurrency", "per_host", "run_deadline", "host_gap"},
     )
+    fetch_limits: dict[str, Any] = {}
     for key in ("timeout", "deadline", "max_body_mb", "run_deadline", "host_gap"):
         if (value := check.typed(fetch, key, (int, float), "fetch.")) is not None:
             low, high = _FETCH_RANGES[key]
@@ -388,19 +397,16 @@ def load_config(path: Path) -> Config:
                 floor = "0" if low == 0 else "more than 0"
                 unit = "a size in MB" if key == "max_body_mb" else "a number of seconds"
                 check.problem(f"fetch.{key}", f"expected {unit} from {floor} to {high:g}, got {value!r}")
-            elif key == "host_gap":
-                config.host_gap = float(value)
             else:
-                setattr(
-                    config, {"timeout": "fetch_timeout", "deadline": "fetch_deadline"}.get(key, key), value
-                )
+                fetch_limits[_FETCH_FIELDS[key]] = int(value * 1024 * 1024) if key == "max_body_mb" else value
     for key in ("concurrency", "per_host"):
         if (value := check.typed(fetch, key, int, "fetch.")) is not None:
             low, high = _FETCH_RANGES[key]
             if not low <= value <= high:
                 check.problem(f"fetch.{key}", f"expected an integer from {low:g} to {high:g}, got {value!r}")
             else:
-                setattr(config, key, value)
+                fetch_limits[key] = value
+    config.fetch = replace(config.fetch, **fetch_limits)
 
     _load_digest(check, raw, config)
     _load_fulltext(check, raw, config)
@@ -512,6 +518,6 @@ def _check_topic_queries(check: _Checker, config: Config) -> None:
         return
     for topic in config.topics:
         try:
-            compile_query(topic.query, config.terms)
+            config.topic_queries[topic.name] = compile_query(topic.query, config.terms)
         except QueryError as error:
             check.problem(f"topics.{_toml_key(topic.name)}.query", str(error))

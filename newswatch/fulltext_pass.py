@@ -16,6 +16,7 @@ the workers do, and only when there is a page to extract.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -27,6 +28,7 @@ from typing import Any
 
 import sqlite_utils
 
+from feeds.limits import FetchLimits
 from store import fulltext as fulltext_store
 from store.db import CommitGroups
 
@@ -40,7 +42,7 @@ class FulltextOptions:
     max_pages: int = 200  # pages per pass
     max_seconds: float = 60.0  # seconds of page fetching per pass
     source_modes: dict[str, str | bool] = field(default_factory=dict)  # source name -> "auto" | True | False
-    fetch_settings: dict[str, Any] = field(default_factory=dict)  # FetchLimits keyword arguments
+    fetch_limits: FetchLimits = field(default_factory=FetchLimits)  # `[fetch]`; pages change a few
 
     def mode(self, source: str) -> str | bool:
         return self.source_modes.get(source, "auto")
@@ -124,16 +126,21 @@ def run_fulltext(
     summary.waiting = max(due - len(wanted), 0)
     if not wanted:
         return summary
-    from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
+    from feeds.fetch import FetchRequest, FetchResult, fetch_all
     from feeds.fulltext import PAGE_ACCEPT, PAGE_MAX_BYTES, RobotsCache
 
     started = time.monotonic()
-    settings = {**options.fetch_settings, "accept": PAGE_ACCEPT, "run_deadline": options.max_seconds}
-    settings["max_body_bytes"] = min(settings.get("max_body_bytes", PAGE_MAX_BYTES), PAGE_MAX_BYTES)
-    robots = RobotsCache(FetchLimits(**settings))
+    limits = dataclasses.replace(
+        options.fetch_limits,
+        accept=PAGE_ACCEPT,
+        run_deadline=options.max_seconds,
+        max_body_bytes=min(options.fetch_limits.max_body_bytes, PAGE_MAX_BYTES),
+    )
+    robots = RobotsCache(limits)
     robots.load([w.url for w in wanted])
-    settings["run_deadline"] = max(options.max_seconds - (time.monotonic() - started), 0.0)
-    limits = FetchLimits(**settings)
+    limits = dataclasses.replace(
+        limits, run_deadline=max(options.max_seconds - (time.monotonic() - started), 0.0)
+    )
     by_url: dict[str, list[fulltext_store.PageWanted]] = {}
     finished: queue.Queue[_Fetched | None] = queue.Queue()
     for item in wanted:
@@ -269,7 +276,7 @@ class _Writer:
 
     def _placer(self) -> tuple[Any, Any]:
         if self._engine is None:
-            from newswatch.storying import SETTINGS
+            from newswatch.placement import SETTINGS
             from stories.engine import StoryEngine
 
             self._engine = (SETTINGS, StoryEngine(SETTINGS))

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 import sqlite_utils
 
 from feeds.files import SUPPORTED_SUFFIXES, JsonlReader, read_path
+from feeds.limits import FetchLimits
 from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
 from newswatch.workers import WorkerPool, feature_blobs, parse_with_features
@@ -109,7 +110,7 @@ class IngestOptions:
     # `ingest` (cron): honour an interval the user set (`interval = "6h"`); sources without one are always due.
     honour_intervals: bool = False
     default_interval: int = 30 * 60
-    fetch_settings: dict[str, Any] = field(default_factory=dict)  # FetchLimits keyword arguments
+    fetch_limits: FetchLimits = field(default_factory=FetchLimits)
     progress: Callable[[int, int, str], None] | None = None
     # Called once at the end of a run that stored new articles (or found features of a killed run waiting);
     # places every article with an `article_features` row, in its own transactions.
@@ -150,7 +151,7 @@ def run_ingest(
     try:
         for row in rows:
             if row["kind"] == "path":
-                outcome = _ingest_path_source(db, groups, pool, row, options, summary, now=now)
+                outcome = _ingest_path_source(db, groups, pool, row, options, now=now)
                 summary.outcomes.append(outcome)
                 report(row["name"])
             elif _is_due(row, options, now):
@@ -216,7 +217,6 @@ def _ingest_path_source(
     pool: WorkerPool,
     row: dict[str, Any],
     options: IngestOptions,
-    summary: IngestSummary,
     *,
     now: datetime,
 ) -> SourceOutcome:
@@ -285,7 +285,7 @@ def _ingest_path_source(
         chunk, features = ahead.popleft()
         features.wait(groups)
         with groups.unit():
-            _store_records(db, row["id"], chunk, options, summary, outcome, now=now, features=features)
+            _store_records(db, row["id"], chunk, options, outcome, now=now, features=features)
             if last:
                 finish()
         stored += 1
@@ -392,16 +392,16 @@ def _ingest_feeds(
 
     The run deadline stops fetching (feeds left get "not fetched: run deadline reached"); bodies already
     fetched are still parsed and stored, which the body, entry and field caps keep short."""
-    from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
+    from feeds.fetch import FetchRequest, FetchResult, fetch_all
     from feeds.parse import parse_feed
 
     Parsed = tuple[ParseResult, list[bytes]]
 
-    settings = dict(options.fetch_settings)
-    if settings.get("run_deadline") is not None:
+    limits = options.fetch_limits
+    if limits.run_deadline is not None:
         # The deadline is for the whole pass: time spent on path sources counts against it.
-        settings["run_deadline"] = max(settings["run_deadline"] - (time.monotonic() - run_started), 0.0)
-    limits = FetchLimits(**settings)
+        left = max(limits.run_deadline - (time.monotonic() - run_started), 0.0)
+        limits = replace(limits, run_deadline=left)
     # One fetch per URL. Two sources reading one URL (one moved onto the other by a permanent redirect before
     # that was refused) would share a key: the first keeps the feed, the others are told, never dropped.
     by_url: dict[str, dict[str, Any]] = {}
@@ -459,7 +459,7 @@ def _ingest_feeds(
         row = by_url[result.url]
         outcome = SourceOutcome(row["name"])
         with groups.unit():
-            _store_feed(db, row, result, parsed, features, options, summary, outcome, now=now)
+            _store_feed(db, row, result, parsed, features, options, outcome, now=now)
         summary.outcomes.append(outcome)
         stored.add(result.url)
         report(row["name"])
@@ -476,7 +476,7 @@ def _ingest_feeds(
         if url not in stored:  # the fetcher died before reporting this feed
             outcome = SourceOutcome(row["name"])
             with groups.unit():
-                _store_feed(db, row, None, None, _Features(), options, summary, outcome, now=now)
+                _store_feed(db, row, None, None, _Features(), options, outcome, now=now)
             summary.outcomes.append(outcome)
             report(row["name"])
 
@@ -498,7 +498,6 @@ def _store_feed(
     parsed: ParseResult | None,
     features: _Features,
     options: IngestOptions,
-    summary: IngestSummary,
     outcome: SourceOutcome,
     *,
     now: datetime,
@@ -533,9 +532,7 @@ def _store_feed(
         outcome.error = parsed.error
         source_store.record_failure(db, row["id"], parsed.error, now=now)
         return
-    stored = _store_records(
-        db, row["id"], parsed.records, options, summary, outcome, now=now, features=features
-    )
+    stored = _store_records(db, row["id"], parsed.records, options, outcome, now=now, features=features)
     if options.fulltext is not None and stored.new_ids:
         from newswatch.fulltext_pass import queue_new_articles
 
@@ -581,7 +578,6 @@ def _store_records(
     source_id: int,
     records: list[ArticleRecord],
     options: IngestOptions,
-    summary: IngestSummary,
     outcome: SourceOutcome,
     *,
     now: datetime,

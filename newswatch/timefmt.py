@@ -115,9 +115,3 @@ def _day(value: str | None, origin: str | None, utc: bool) -> object:
     if when is None:
         return None
     return when.astimezone(UTC).date() if is_date_only(when, origin) else to_display(when, utc=utc).date()
-
-
-def local_day(value: str | None, origin: str | None = DATE_FROM_FEED, *, utc: bool = False) -> str:
-    """The calendar day a stored time falls on for the user ('2024-11-05'), for per-day counts."""
-    day = _day(value, origin, utc)
-    return day.isoformat() if day is not None else ""  # type: ignore[attr-defined]

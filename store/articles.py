@@ -11,10 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from feeds.records import ArticleRecord
-from store.db import to_db_time
-
-# SQLite's default limit on host parameters is 32766 since 3.32; stay well below it.
-_CHUNK = 500
+from store.values import chunks, to_db_time
 
 
 @dataclass(slots=True)
@@ -32,17 +29,12 @@ _INSERT_SQL = """INSERT INTO articles (source_id, guid, title, body, url, author
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def existing_articles(
     db: sqlite_utils.Database, source_id: int, guids: Sequence[str]
 ) -> dict[str, tuple[int, str]]:
     """guid -> (article id, content hash) for the given guids already stored for a source."""
     existing: dict[str, tuple[int, str]] = {}
-    for chunk in _chunks(list(guids)):
+    for chunk in chunks(list(guids)):
         marks = ",".join("?" * len(chunk))
         for guid, article_id, content_hash in db.execute(
             f"SELECT guid, id, content_hash FROM articles WHERE source_id = ? AND guid IN ({marks})",
@@ -140,7 +132,7 @@ def _insert_rows(conn: Any, source_id: int, inserts: list[tuple[Any, ...]]) -> l
     if last - before == len(inserts):
         return list(range(before + 1, last + 1))
     ids = {}
-    for chunk in _chunks([values[1] for values in inserts]):
+    for chunk in chunks([values[1] for values in inserts]):
         marks = ",".join("?" * len(chunk))
         for guid, article_id in conn.execute(
             f"SELECT guid, id FROM articles WHERE source_id = ? AND guid IN ({marks})", [source_id, *chunk]
@@ -160,7 +152,7 @@ def _index_new(conn: Any, ids: Sequence[int]) -> None:
             [ids[0], ids[-1]],
         )
         return
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         conn.execute(
             "INSERT INTO articles_fts (rowid, title, body, outlet)"
@@ -287,7 +279,7 @@ def get_article(db: sqlite_utils.Database, article_id: int) -> dict[str, Any] | 
 
 def set_read(db: sqlite_utils.Database, article_ids: Iterable[int], read: bool = True) -> None:
     ids = list(article_ids)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         db.conn.execute(
             f"UPDATE articles SET read = ? WHERE id IN ({','.join('?' * len(chunk))})", [int(read), *chunk]
         )

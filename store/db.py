@@ -7,12 +7,16 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
 
 from store.schema import SCHEMA_VERSION, migrate
+
+# Re-exported: callers outside store/ read times through store.db.
+from store.values import from_db_time as from_db_time
+from store.values import to_db_time as to_db_time
+from store.values import utc_now as utc_now
 
 # Long enough to ride out another process's batch commit; short enough that a stuck writer is reported.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -40,7 +44,7 @@ def open_db(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
         conn.isolation_level = None
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        # The per-batch tagging index (store.topics.BatchIndex) is a temp table: keep it off the disk.
+        # The per-batch tagging index (store.topic_tags.BatchIndex) is a temp table: keep it off the disk.
         conn.execute("PRAGMA temp_store = MEMORY")
         # Before anything is written (the journal mode included): a newer newswatch's file stays as it is.
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -207,23 +211,6 @@ class CommitGroups:
         self.started = None
         if self.db.conn.in_transaction:
             self.db.conn.execute("ROLLBACK")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def to_db_time(value: datetime | None) -> str | None:
-    """Times are stored as ISO 8601 UTC text ('2024-11-05T00:00:00+00:00'), which sorts correctly."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def from_db_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def data_version(db: sqlite_utils.Database) -> int:

@@ -1,6 +1,6 @@
 """What a digest reads of each story: its lead (headline, link, the opening of its text), outlets and topics.
 
-Which stories a digest lists comes from `store.views.story_ids`, the one story listing, so a digest section
+Which stories a digest lists comes from `store.browsing.story_ids`, the one story listing, so a digest section
 holds exactly what `newswatch stories --topic T --since … --sort outlets` lists.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
-from store.articles import _chunks
+from store.values import chunks
 
 # The extract is a sentence or two of the lead: its first few thousand characters are plenty.
 LEAD_HEAD_CHARS = 4000
@@ -21,7 +21,7 @@ def digest_story_rows(db: sqlite_utils.Database, story_ids: Sequence[int]) -> di
     """Story id -> the story row, its lead's url, outlet and opening text, its outlets (earliest report
     first) and its topics. Ids missing from the table are absent."""
     found: dict[int, dict[str, Any]] = {}
-    for chunk in _chunks(list(story_ids)):
+    for chunk in chunks(list(story_ids)):
         marks = ",".join("?" * len(chunk))
         for row in db.query(
             f"""SELECT st.id, st.title, st.size, st.outlets AS outlet_count, st.first_seen, st.last_seen,
@@ -52,8 +52,3 @@ def digest_story_rows(db: sqlite_utils.Database, story_ids: Sequence[int]) -> di
             if story_id in found:
                 found[story_id]["topics"].append(name)
     return found
-
-
-def stored_topic_names(db: sqlite_utils.Database) -> list[str]:
-    """Topic names as the last config sync stored them."""
-    return [row[0] for row in db.execute("SELECT name FROM topics ORDER BY name COLLATE NOCASE")]

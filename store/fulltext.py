@@ -14,8 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from store.articles import _chunks
-from store.db import to_db_time
+from store.values import chunks, to_db_time
 
 # Backoff after a failed page: 1, 2, 4 … hours (or what Retry-After asks, if longer), at most a day; after
 # `MAX_ATTEMPTS` failures the page is given up (the article keeps its feed text).
@@ -34,7 +33,7 @@ class PageWanted:
 def page_candidates(db: sqlite_utils.Database, article_ids: Sequence[int]) -> list[tuple[int, str, int]]:
     """(id, url, body length) of the given articles whose body is still their feed's text."""
     out: list[tuple[int, str, int]] = []
-    for chunk in _chunks(list(article_ids)):
+    for chunk in chunks(list(article_ids)):
         marks = ",".join("?" * len(chunk))
         out.extend(
             db.execute(
@@ -47,7 +46,7 @@ def page_candidates(db: sqlite_utils.Database, article_ids: Sequence[int]) -> li
 
 def queue_pages(db: sqlite_utils.Database, article_ids: Sequence[int]) -> None:
     """Queue these articles' pages (pending, fetched newest first); an article already queued stays as is."""
-    for chunk in _chunks(list(article_ids)):
+    for chunk in chunks(list(article_ids)):
         marks = ",".join("?" * len(chunk))
         db.conn.execute(
             f"""INSERT OR IGNORE INTO article_fulltext (article_id, state, sort_time)
@@ -161,8 +160,7 @@ def withdraw_from_story(db: sqlite_utils.Database, article_id: int, settings: An
     and its alerts are the renamed story's too. The story's sums are rebuilt from its remaining members
     (`StoryEngine.story_from_members`). Document frequencies keep the article's first placement.
     """
-    from store import grouping_state
-    from store import stories as story_store
+    from store import grouping_state, story_rows
 
     conn = db.conn
     placed = conn.execute(
@@ -226,7 +224,7 @@ def withdraw_from_story(db: sqlite_utils.Database, article_id: int, settings: An
             )
         else:
             conn.execute("DELETE FROM grouping_stories WHERE story_id = ?", [keep])
-    story_store.refresh_stories(db, touched)
+    story_rows.refresh_stories(db, touched)
     return ids
 
 

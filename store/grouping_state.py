@@ -20,19 +20,14 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from store.values import chunks
 from stories.engine import ChunkResult, EngineSettings, PlacedArticle, StateSource, Story, StoryEngine
 from stories.features import pack_arrays, unpack_arrays
 
-_CHUNK = 500
 _ARTICLE = struct.Struct("<dBHBHHH")  # published, certain, months, weekdays, terms, signature, dims
 # size, members, first, last, months, weekdays, terms, dims, first seq, long members
 _STORY = struct.Struct("<IIddHBHHqI")
 _META_KEYS = ("doc_count", "seq", "chunk", "rebuild", "embedding_count")
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
 
 
 def _time(value: float) -> float | None:
@@ -105,7 +100,7 @@ class SqliteStateSource(StateSource):
     def document_frequencies(self, terms: np.ndarray) -> np.ndarray:
         found: dict[int, int] = {}
         ids = terms.tolist()
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             marks = ",".join("?" * len(chunk))
             found.update(self.conn.execute(f"SELECT term, n FROM grouping_df WHERE term IN ({marks})", chunk))
         return np.array([found.get(t, 0) for t in ids], dtype=np.int64)
@@ -113,7 +108,7 @@ class SqliteStateSource(StateSource):
     def stories(self, story_ids: Iterable[int]) -> dict[int, Story]:
         out: dict[int, Story] = {}
         ids = list(story_ids)
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             marks = ",".join("?" * len(chunk))
             for sid, merged_into, blob in self.conn.execute(
                 f"SELECT story_id, merged_into, blob FROM grouping_stories WHERE story_id IN ({marks})", chunk
@@ -184,7 +179,7 @@ def pending_article_ids(db: sqlite_utils.Database) -> list[int]:
 def features_of(db: sqlite_utils.Database, article_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
     """article id -> (published, date_origin, features blob)."""
     out: dict[int, tuple[Any, ...]] = {}
-    for chunk in _chunks(list(article_ids)):
+    for chunk in chunks(list(article_ids)):
         marks = ",".join("?" * len(chunk))
         for aid, published, origin, blob in db.conn.execute(
             f"""SELECT a.id, a.published, a.date_origin, f.blob FROM articles a

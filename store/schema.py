@@ -243,7 +243,7 @@ def _v5_story_dates(db: sqlite_utils.Database) -> None:
         ALTER TABLE sources ADD COLUMN poll_hint_seconds INTEGER;
         """,
     )
-    from store.stories import refresh_stories
+    from store.story_rows import refresh_stories
 
     refresh_stories(db, [row[0] for row in db.execute("SELECT id FROM stories")])
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
-from store.db import to_db_time
+from store.values import to_db_time
 
 
 @dataclass(frozen=True, slots=True)

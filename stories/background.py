@@ -28,7 +28,7 @@ import numpy as np
 
 from stories import embedding
 from stories.features import term_id
-from stories.text import STOPWORDS, stem
+from stories.tokens import STOPWORDS, stem
 
 # Words in a news article, headline and body: how many draws from Zipf's distribution one article makes.
 WORDS_PER_ARTICLE = 300.0

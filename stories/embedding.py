@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stories.text import normalize
+from stories.tokens import normalize
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "static_embedding.npz"
 

@@ -597,7 +597,7 @@ class StoryEngine:
             article.embedding = self._centred(article.embedding)
             self._index_vectors(article)
             new.append(article)
-        groups, reopened = self._agglomerate(new, horizon)
+        groups = self._agglomerate(new, horizon)
         touched: dict[int, Story] = {}
         merged: dict[int, list[int]] = {}
         moved: list[tuple[int, int]] = []
@@ -605,7 +605,7 @@ class StoryEngine:
         for node in sorted(
             groups, key=lambda n: min(self._articles[i].seq for i in n.old_ids + n.article_ids)
         ):
-            keep = self._commit_node(node, reopened, touched, merged, split)
+            keep = self._commit_node(node, touched, merged, split)
             for aid in node.article_ids:
                 self._articles[aid].story_id = keep
                 placements[aid] = Placement(aid, keep, None)
@@ -868,17 +868,14 @@ class StoryEngine:
         members = [aid for aid in self._members.get(story.story_id, ()) if self._in_window(aid, horizon)]
         return members if len(members) == story.members else None
 
-    def _agglomerate(
-        self, new: list[PlacedArticle], horizon: int
-    ) -> tuple[list[_Node], dict[int, list[int]]]:
+    def _agglomerate(self, new: list[PlacedArticle], horizon: int) -> list[_Node]:
         """Group-average clustering of the chunk's articles together with the recent stories they reach.
 
-        Returns the final clusters holding new or reopened articles, and the reopened stories' articles."""
+        Returns the final clusters holding new or reopened articles."""
         table = _NodeTable()
         nodes = table.nodes
         node_of_article: dict[int, int] = {}
         node_of_story: dict[int, int] = {}
-        reopened: dict[int, list[int]] = {}
         adjacency: list[set[int]] = []
 
         def add(node: _Node) -> int:
@@ -909,7 +906,6 @@ class StoryEngine:
             if members is None:
                 found = node_of_story[sid] = start_of[aid] = add(self._node_of_story(story))
                 return found
-            reopened[sid] = members
             for member in members:
                 node = self._node_of_article(self._articles[member])
                 node.article_ids, node.old_ids = [], [member]
@@ -977,7 +973,7 @@ class StoryEngine:
             adjacency[b] = set()
             push_all(a, sorted(n for n in neighbours if alive[n]))
         final = [node for i, node in enumerate(nodes) if alive[i] and (node.article_ids or node.old_ids)]
-        return final, reopened
+        return final
 
     def _merge_nodes(self, a: _Node, b: _Node) -> _Node:
         terms, weights = self._sum_vectors(a.terms, a.weights, b.terms, b.weights)
@@ -1017,7 +1013,6 @@ class StoryEngine:
     def _commit_node(
         self,
         node: _Node,
-        reopened: dict[int, list[int]],
         touched: dict[int, Story],
         merged: dict[int, list[int]],
         split: dict[int, int],

@@ -20,7 +20,7 @@ import numpy as np
 
 from stories import embedding
 from stories.minhash import MinHasher
-from stories.text import (
+from stories.tokens import (
     dated_months,
     mentioned_months,
     mentioned_weekdays,

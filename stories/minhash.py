@@ -58,8 +58,3 @@ class MinHasher:
     @staticmethod
     def from_bytes(data: bytes) -> np.ndarray:
         return np.frombuffer(data, dtype="<u4")
-
-    @staticmethod
-    def jaccard(a: np.ndarray, b: np.ndarray) -> float:
-        """Estimated Jaccard similarity (std. error ≈ sqrt(J(1-J)/num_perm), ~0.04 at 128)."""
-        return float(np.count_nonzero(a == b)) / len(a)

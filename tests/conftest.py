@@ -108,4 +108,4 @@ def cli() -> Iterator[object]:
 
 
 # The real local HTTP server, as a fixture for every test module.
-from feedserver import feed_server  # noqa: E402, F401
+from testkit.feedserver import feed_server  # noqa: E402, F401

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLED_CONFIG, REPO
 
-from bench._cli import newswatch_command
+from testkit.cli import newswatch_command
+from tests.conftest import BUNDLED_CONFIG, REPO
 
 
 def _newer_schema(path: Path) -> Path:
@@ -59,7 +59,7 @@ def test_an_unusable_database_gets_one_line_and_exit_1(tmp_path: Path, make, arg
 
 @pytest.mark.anyio
 async def test_the_interface_says_when_its_database_file_is_deleted(tmp_path: Path) -> None:
-    from test_tui import STORY_A, add_articles, app_for, ready, seed_records, wait_for
+    from tests.test_tui import STORY_A, add_articles, app_for, ready, seed_records, wait_for
 
     db_path = tmp_path / "seeds.db"
     add_articles(db_path, "Samples", seed_records())

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from feedserver import FeedServer, make_rss
 
 import newswatch.pipeline as pipeline
+from feeds.limits import FetchLimits
 from newswatch.pipeline import IngestOptions, run_ingest, sync_config
 from store.db import CommitGroups, open_db
 from store.sources import SourceSpec
 from stories.features import ArticleFeatures
+from testkit.feedserver import FeedServer, make_rss
 from topics.tagging import compile_topics
 
 LINES = 5000
@@ -205,7 +206,7 @@ def test_small_feeds_share_a_transaction_and_get_features(
     placer = Placer()
     sync_config(db, specs, TOPICS, now=NOW)
     commits.clear()
-    options = IngestOptions(topics=TOPICS, place_stories=placer, fetch_settings={"host_gap": 0})
+    options = IngestOptions(topics=TOPICS, place_stories=placer, fetch_limits=FetchLimits(host_gap=0))
     summary = run_ingest(db, options, now=NOW)
     assert summary.line() == f"{feeds * 5} new, 0 updated, 0 unchanged, 0 failed sources"
     assert 1 <= len([c for c in commits if c]) < feeds  # the placer's own commit is not counted here

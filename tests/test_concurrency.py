@@ -2,7 +2,7 @@
 
 Real processes throughout: `newswatch ingest` / `watch` / `alerts` / `articles` as child processes, a
 simulated TUI (a child process with its own connections that holds read transactions, polls
-`PRAGMA data_version` and marks articles read, as tui/data.py does) and a local HTTP server.
+`PRAGMA data_version` and marks articles read, as store/connections.py does) and a local HTTP server.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO
-from feedserver import FeedServer, Request, Response, make_rss
-
-from bench._cli import newswatch_command
+from testkit.cli import newswatch_command
+from testkit.feedserver import FeedServer, Request, Response, make_rss
+from tests.conftest import REPO
 
 FEEDS, ITEMS = 16, 40
 EXPECTED = FEEDS * ITEMS

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLED_CONFIG, run_cli
 
 from newswatch.config import ConfigError, load_config, parse_duration, resolve_config_path, resolve_db_path
+from tests.conftest import BUNDLED_CONFIG, run_cli
 
 
 def _write(tmp_path: Path, text: str) -> Path:

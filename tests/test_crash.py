@@ -27,11 +27,11 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from conftest import REPO
-from feedserver import FeedServer, make_rss
 
-from bench._cli import newswatch_command
 from store.lock import lock_path_for
+from testkit.cli import newswatch_command
+from testkit.feedserver import FeedServer, make_rss
+from tests.conftest import REPO
 
 KILL_ROUNDS = int(os.environ.get("NEWSWATCH_KILL_ROUNDS", "50"))
 SEED = int(os.environ.get("NEWSWATCH_KILL_SEED", "20241105"))
@@ -370,7 +370,7 @@ def test_full_disk_gives_one_line_and_keeps_what_was_stored(feed_server: FeedSer
 
 def test_full_disk_simulated_with_max_page_count(feed_server: FeedServer, tmp_path: Path) -> None:
     """The same through the pipeline in-process, where SQLite's page limit stands in for the disk."""
-    from newswatch.cli import Context, _ingest_options, _one_pass
+    from newswatch.cli import Context, _one_pass
     from newswatch.config import load_config
     from store.db import describe_db_error
 
@@ -382,7 +382,7 @@ def test_full_disk_simulated_with_max_page_count(feed_server: FeedServer, tmp_pa
     pages = ctx.db.execute("PRAGMA page_count").fetchone()[0]
     ctx.db.execute(f"PRAGMA max_page_count = {pages + 20}")
     with pytest.raises(sqlite3.DatabaseError) as raised:
-        _one_pass(ctx, _ingest_options(ctx))
+        _one_pass(ctx, ctx.ingest_options())
     ctx.db.conn.close()
     assert describe_db_error(db, raised.value) == f"{db}: the disk is full; nothing already stored was lost"
     assert _article_keys(db) == before

@@ -10,8 +10,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import BUNDLED_CONFIG, SEEDS, run_newswatch
-from feedserver import FeedServer, make_rss
+from testkit.feedserver import FeedServer, make_rss
+from tests.conftest import BUNDLED_CONFIG, SEEDS, run_newswatch
 
 
 def _seed_project(tmp_path: Path, topics: str | None = None) -> Path:

@@ -17,7 +17,7 @@ import pytest
 
 from feeds.records import DATE_FROM_FEED, DATE_FROM_MTIME, ArticleRecord
 from newswatch.timefmt import format_span, format_when
-from store import views
+from store import browsing
 from store.db import open_db
 from tests.test_tui import DISTINCT_EVENTS, add_articles
 
@@ -146,8 +146,8 @@ def test_newest_first_means_newest_story_not_latest_copy(tmp_path: Path) -> None
     add_articles(db_path, "B", [_record("x2", 0, old_first + timedelta(days=2))])
     db = open_db(db_path)
     try:
-        ids = views.story_ids(db, views.StoryQuery())
-        rows = views.stories_by_ids(db, ids)
+        ids = browsing.story_ids(db, browsing.StoryQuery())
+        rows = browsing.stories_by_ids(db, ids)
     finally:
         db.conn.close()
     titles = [rows[i].title for i in ids]
@@ -167,8 +167,8 @@ def test_a_stand_in_date_does_not_make_an_old_story_new(tmp_path: Path) -> None:
     add_articles(db_path, "B", [_record("b", 0, dated + timedelta(days=30), origin=DATE_FROM_MTIME)])
     db = open_db(db_path)
     try:
-        [story_id] = views.story_ids(db, views.StoryQuery())
-        row = views.stories_by_ids(db, [story_id])[story_id]
+        [story_id] = browsing.story_ids(db, browsing.StoryQuery())
+        row = browsing.stories_by_ids(db, [story_id])[story_id]
     finally:
         db.conn.close()
     assert row.first_seen == row.last_seen == "2024-11-05T10:00:00+00:00"
@@ -195,7 +195,7 @@ def test_the_sparkline_counts_stories_on_their_own_day(tmp_path: Path) -> None:
     add_articles(db_path, "Wire", records)
     db = open_db(db_path)
     try:
-        summaries = {s.name: s for s in views.topic_summaries(db, today=today, days=14, utc=True)}
+        summaries = {s.name: s for s in browsing.topic_summaries(db, today=today, days=14, utc=True)}
     finally:
         db.conn.close()
     daily = summaries["DPRK troops"].daily

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import run_newswatch
 
 from digest import render
 from digest.build import Digest, DigestSection, DigestStory
@@ -20,6 +19,7 @@ from digest.extract import lead_extract
 from digest.markdown import md_escape
 from feeds.records import DATE_FROM_FEED, DATE_FROM_FETCH
 from newswatch.config import ConfigError, load_config
+from tests.conftest import run_newswatch
 
 CONFIG = """
 [[sources]]

@@ -1,6 +1,6 @@
 """Fault injection through the real CLI, a real SQLite file and a real HTTP server on 127.0.0.1.
 
-One ingest serves 100 healthy feeds beside every fault in bench/fault_suite.py (also a benchmark that prints
+One ingest serves 100 healthy feeds beside every fault in testkit/faults.py (also a benchmark that prints
 the same suite as a table); then politeness (Retry-After, backoff, ttl/max-age, 304, host spacing), the run
 deadline, caps, and every file of the shared eval corpus served as a feed.
 """
@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED_EVAL, run_cli
-from feedserver import FeedServer, Request, Response, make_rss
 
-sys.path.insert(0, str(REPO))
-from bench.fault_suite import (
+from feeds.fetch import FetchRequest, fetch_all
+from feeds.limits import DEFAULT_HOST_GAP, FetchLimits
+from testkit.faults import (
     FAULTS,
     REFUSED,
     RUN_DEADLINE,
@@ -30,7 +28,8 @@ from bench.fault_suite import (
     source_rows,
     write_config,
 )
-from feeds.fetch import DEFAULT_HOST_GAP, FetchLimits, FetchRequest, fetch_all
+from testkit.feedserver import FeedServer, Request, Response, make_rss
+from tests.conftest import SHARED_EVAL, run_cli
 
 HEALTHY, ITEMS = 100, 10
 # Measured ~65 MiB for the whole suite (1 GiB gzip bomb and 1 GiB body included); well above is a leak.
@@ -311,7 +310,7 @@ def test_entry_cap(feed_server: FeedServer, tmp_path: Path, db_path: Path) -> No
 
 
 def _eval_files() -> list[Path]:
-    from test_eval_feeds import candidate_files
+    from tests.test_eval_feeds import candidate_files
 
     return candidate_files()
 

@@ -1,4 +1,4 @@
-"""fetch_feeds against a real HTTP server on 127.0.0.1 (tests/feedserver.py)."""
+"""fetch_feeds against a real HTTP server on 127.0.0.1 (testkit/feedserver.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all, fetch_feeds
 from newswatch import __version__
-from tests.feedserver import FeedServer, make_rss
+from testkit.feedserver import FeedServer, make_rss
 
 FAST = FetchLimits(connect_timeout=2, read_timeout=2, deadline=5)
 ETAG = '"v1"'

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_newswatch
 
 from newswatch.config import default_config_path, load_config
+from tests.conftest import run_newswatch
 from tests.test_tui import app_for, list_text, ready, wait_for
 from tui.screens.main import MainScreen
 from tui.widgets.story_list import StoryList

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from feedserver import FeedServer
-
 from feeds.fetch import FetchLimits
 from feeds.fulltext import RobotsCache, extract_main_text, fetch_pages, wants_full_text
+from testkit.feedserver import FeedServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fulltext"
 HTML = "text/html; charset=utf-8"

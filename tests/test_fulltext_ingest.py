@@ -7,9 +7,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from article_pages import BOILERPLATE, article_page, paragraphs, rss_with_links
-from conftest import run_cli
-from feedserver import FeedServer
+from testkit.article_pages import BOILERPLATE, article_page, paragraphs, rss_with_links
+from testkit.feedserver import FeedServer
+from tests.conftest import run_cli
 
 HTML = "text/html; charset=utf-8"
 FIXTURES = Path(__file__).parent / "fixtures" / "fulltext"
@@ -213,7 +213,7 @@ def _replacement_scenario(server: FeedServer, tmp_path: Path, db: Path) -> list[
     outlet = rss_with_links(
         "Outlet",
         [
-            ("g7", "Rome meeting ends", server.url("/news/g7.html"), "Ministers met in Rome."),
+            ("g7", "Rome meeting ends", server.url("/news/g7.html"), "Talks are over."),
             ("other", "Harbour strike ends", server.url("/news/other.html"), "The strike is over."),
         ],
     )
@@ -229,7 +229,7 @@ def _replacement_scenario(server: FeedServer, tmp_path: Path, db: Path) -> list[
     first = run_cli(*base, "ingest", "--alerts")
     assert first.status == 0, first.stderr
     before = dict(_rows(db, "SELECT guid, story_id FROM articles"))
-    assert before["g7"] != before["w"]  # "Ministers met in Rome." alone is not the wire's story
+    assert before["g7"] != before["w"]  # "Talks are over." alone is not the wire's story
     alerts = [line for line in first.stdout.splitlines() if "Rome" in line]
     second = run_cli(*base, "ingest", "--alerts")
     assert second.status == 0, second.stderr
@@ -329,7 +329,7 @@ def _reworded(paragraph_list: list[str], variant: int) -> str:
 
 def test_the_first_article_of_a_story_leaving_it_hands_the_id_to_the_next(db_path: Path) -> None:
     from feeds.records import ArticleRecord
-    from newswatch.storying import SETTINGS, place_pending
+    from newswatch.placement import SETTINGS, place_pending
     from newswatch.workers import feature_blobs
     from store import fulltext
     from store.articles import upsert_articles

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_tui import app_for, ready, wait_for
 
 from store import fulltext
 from store.db import open_db, write_batch
+from tests.test_tui import app_for, ready, wait_for
 from tui.screens.reader import ReaderScreen
 
 pytestmark = pytest.mark.anyio

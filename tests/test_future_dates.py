@@ -8,8 +8,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import run_cli
-from feedserver import FeedServer
+from testkit.feedserver import FeedServer
+from tests.conftest import run_cli
 
 
 def _write(path: Path, records: list[dict]) -> None:

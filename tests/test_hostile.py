@@ -12,13 +12,13 @@ import re
 import sqlite3
 from pathlib import Path
 
-from conftest import run_cli
-from feedserver import FeedServer
 from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds.parse import MAX_BODY_CHARS, MAX_TITLE_CHARS
 from feeds.sanitize import safe_url, terminal_safe
+from testkit.feedserver import FeedServer
+from tests.conftest import run_cli
 
 # Everything a terminal could act on or a reader could be fooled by: C0 but TAB/LF, DEL, C1, bidi
 # embeddings/overrides/isolates, zero-width characters and the BOM.

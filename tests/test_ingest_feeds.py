@@ -6,8 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
-from conftest import run_cli
-from feedserver import FeedServer, make_rss
+from testkit.feedserver import FeedServer, make_rss
+from tests.conftest import run_cli
 
 ETAG = '"v1"'
 LAST_MODIFIED = "Tue, 05 Nov 2024 10:00:00 GMT"

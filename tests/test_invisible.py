@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 
 from feeds.sanitize import clean_line, clean_text, terminal_safe
+from tests.conftest import run_cli
 from tui.text import plain
 
 # Each character the issue found surviving, and the rest of the property's kinds.

@@ -7,11 +7,10 @@ import os
 import sqlite3
 from pathlib import Path
 
-from conftest import run_cli
-
 from feeds.paths import local_guid, source_root
 from store import schema
 from store.db import open_db
+from tests.conftest import run_cli
 
 # The schema version of a store from before the file-identity migration.
 BEFORE_FILE_IDENTITY = schema.MIGRATIONS.index(schema._v6_local_guids_are_relative_paths)

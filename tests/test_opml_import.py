@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SEEDS, run_cli
 
-from bench._cli import newswatch_command
 from feeds.opml import OpmlError, read_opml
+from testkit.cli import newswatch_command
+from tests.conftest import REPO, SEEDS, run_cli
 
 _ENTITY_OPML = (
     '<?xml version="1.0" encoding="{encoding}"?>\n'

@@ -11,12 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from conftest import run_newswatch
-from feedserver import FeedServer
-
 from feeds.records import ArticleRecord
 from store.db import open_db, write_batch
 from store.sources import remove_source
+from testkit.feedserver import FeedServer
+from tests.conftest import run_newswatch
 from tests.test_tui import add_articles
 
 EVENT = (

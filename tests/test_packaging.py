@@ -11,7 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SEEDS
+
+from tests.conftest import REPO, SEEDS
 
 pytestmark = pytest.mark.slow
 

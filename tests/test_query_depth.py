@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SEEDS
-from test_tui import app_for, ready, wait_for
 
-from bench._cli import newswatch_command
+from testkit.cli import newswatch_command
+from tests.conftest import REPO, SEEDS
+from tests.test_tui import app_for, ready, wait_for
 from tui.screens.main import MainScreen
 
 pytestmark = pytest.mark.anyio

@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SEEDS
 
-from bench._cli import newswatch_command
 from newswatch.config import parse_duration, parse_when
+from testkit.cli import newswatch_command
+from tests.conftest import REPO, SEEDS
 
 
 def _config(tmp_path: Path, extra: str = "", source_extra: str = "") -> Path:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from conftest import run_cli
-from feedserver import FeedServer, make_rss
+from testkit.feedserver import FeedServer, make_rss
+from tests.conftest import run_cli
 
 
 def _sources(db_path: Path) -> dict[str, tuple]:

@@ -12,7 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from story_helpers import (
+
+from store import grouping_state
+from store.db import open_db, write_batch
+from stories.engine import EngineSettings, PlaceInput, Placement, StoryEngine
+from stories.features import ArticleFeatures
+from tests.story_helpers import (
     FOLLOW_UP,
     LOOSE_FOLLOW_UP,
     OTHER_QUAKE,
@@ -32,11 +37,6 @@ from story_helpers import (
     split,
     synthetic_stream,
 )
-
-from store import grouping_state
-from store.db import open_db, write_batch
-from stories.engine import EngineSettings, PlaceInput, Placement, StoryEngine
-from stories.features import ArticleFeatures
 
 REPO = Path(__file__).resolve().parents[1]
 ECB_PATH = (
@@ -463,7 +463,7 @@ def test_same_chunks_twice_give_identical_placements() -> None:
 _OTHER_PROCESS = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from story_helpers import place_chunks, split, synthetic_stream
+from tests.story_helpers import place_chunks, split, synthetic_stream
 from stories.engine import StoryEngine
 results = place_chunks(StoryEngine(), split(synthetic_stream(120), 17))
 print(json.dumps([[p.article_id, p.story_id, p.duplicate_of] for r in results for p in r.placements]))
@@ -475,7 +475,7 @@ def test_another_process_with_other_string_hashes_places_the_same() -> None:
     expected = [[p.article_id, p.story_id, p.duplicate_of] for p in placements(results)]
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run(
-        [sys.executable, "-c", _OTHER_PROCESS, str(Path(__file__).parent)],
+        [sys.executable, "-c", _OTHER_PROCESS, str(REPO)],
         capture_output=True, text=True, env=env, cwd=REPO, check=True,
     )  # fmt: skip
     assert json.loads(out.stdout) == expected
@@ -565,8 +565,7 @@ def test_stored_blobs_round_trip() -> None:
 
 
 def _seeds():
-    from bench.engine_quality import to_inputs
-    from bench.stories_eval import load_seeds
+    from testkit.story_eval import load_seeds, to_inputs
 
     return to_inputs(load_seeds())
 
@@ -580,7 +579,7 @@ def test_seeds_form_two_stories_placed_together() -> None:
 def test_every_seed_arrival_order_one_per_chunk_forms_two_stories() -> None:
     # One seed per chunk is the hardest case: two early reports that meet before the rest of their story
     # (001 and 004, both undated) are reopened when the others arrive.
-    from bench.engine_quality import seeds_failing
+    from testkit.story_eval import seeds_failing
 
     assert seeds_failing(EngineSettings()) == 0
 
@@ -588,7 +587,7 @@ def test_every_seed_arrival_order_one_per_chunk_forms_two_stories() -> None:
 def test_only_young_stories_are_reopened() -> None:
     # A story is reopened only while its first article is among the last `reopen_placements` placed: with
     # none young enough the hardest seed orders fail exactly as with no reopening at all.
-    from bench.engine_quality import seeds_failing
+    from testkit.story_eval import seeds_failing
 
     never = seeds_failing(replace(EngineSettings(), reopen_members=0))
     assert never > 0
@@ -598,9 +597,8 @@ def test_only_young_stories_are_reopened() -> None:
 
 @pytest.mark.skipif(not ECB_PATH.exists(), reason=f"ECB+ eval data absent at {ECB_PATH}")
 def test_ecbplus_floor() -> None:
-    from bench.engine_quality import canonical, run, to_inputs
-    from bench.stories_eval import bcubed, load_ecbplus
-    from newswatch.storying import CHUNK, SETTINGS
+    from newswatch.placement import CHUNK, SETTINGS
+    from testkit.story_eval import bcubed, canonical, load_ecbplus, run, to_inputs
 
     ecb = load_ecbplus(ECB_PATH)
     inputs = to_inputs([a for a, _, _ in ecb])
@@ -615,7 +613,7 @@ def test_a_new_database_weighs_a_rare_word_above_a_common_one() -> None:
     """With its own counts alone, a database of one article finds every word equally rare; the background
     frequencies (stories/background.py) let it tell "procurement" from "government" from the start."""
     from stories.features import extract_features, term_id
-    from stories.text import stem
+    from stories.tokens import stem
 
     text = "The audit covered procurement across the government and found gaps in how funds were tracked."
     item = PlaceInput(1, T0.timestamp(), True, extract_features("Audit finds gaps", text))
@@ -636,9 +634,8 @@ def test_a_new_database_weighs_a_rare_word_above_a_common_one() -> None:
 def test_ecbplus_small_database_floor() -> None:
     """Each ECB+ topic placed alone in a fresh engine, as a new user's first articles are: same-event
     reports must still find each other (mean F1 0.80 without the background frequencies, 0.90 with)."""
-    from bench.engine_quality import small_database, to_inputs
-    from bench.stories_eval import load_ecbplus
-    from newswatch.storying import SETTINGS
+    from newswatch.placement import SETTINGS
+    from testkit.story_eval import load_ecbplus, small_database, to_inputs
 
     ecb = load_ecbplus(ECB_PATH)
     _, recall, f1 = small_database(ecb, to_inputs([a for a, _, _ in ecb]), SETTINGS)

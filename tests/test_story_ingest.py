@@ -9,17 +9,16 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import run_cli
-from story_helpers import QUAKE_BOTH, QUAKE_DAMAGE, QUAKE_FACTS
-
 from feeds.records import ArticleRecord
-from newswatch.storying import place_pending
+from newswatch.placement import place_pending
 from store import grouping_state
 from store.articles import upsert_articles
 from store.db import open_db, write_batch
 from store.schema import MIGRATIONS
 from store.sources import SourceSpec, add_source
 from stories.features import extract_features
+from tests.conftest import run_cli
+from tests.story_helpers import QUAKE_BOTH, QUAKE_DAMAGE, QUAKE_FACTS
 
 NOW = datetime(2024, 12, 1, tzinfo=UTC)
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import run_newswatch
 
+from store.browsing import StoryQuery, story_ids
 from store.db import open_db
-from store.views import StoryQuery, story_ids
+from tests.conftest import run_newswatch
 from tests.test_tui import STORY_A, STORY_B, add_articles, app_for, ready, seed_records
 from tui.widgets.story_list import StoryList
 

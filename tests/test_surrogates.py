@@ -8,11 +8,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import REPO, SEEDS
-from feedserver import FeedServer
-
-from bench._cli import newswatch_command
 from feeds.sanitize import clean_line, clean_text, strip_controls, terminal_safe
+from testkit.cli import newswatch_command
+from testkit.feedserver import FeedServer
+from tests.conftest import REPO, SEEDS
 
 _SURROGATE_LINE = '{"title":"x \\ud800 y","body":"lone \\udfff surrogate"}\n'
 

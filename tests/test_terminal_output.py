@@ -9,9 +9,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from conftest import REPO, SEEDS
-
-from bench._cli import newswatch_command
+from testkit.cli import newswatch_command
+from tests.conftest import REPO, SEEDS
 
 # What must never reach a terminal: C0 (but tab and newline), DEL, C1, bidi overrides.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

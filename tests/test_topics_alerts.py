@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 
 def _topics_by_seed(db_path: Path) -> dict[str, list[str]]:
@@ -157,7 +157,7 @@ def test_database_failure_exits_1_with_one_line(tmp_path: Path) -> None:
 def test_a_growing_story_alerts_again_only_at_configured_sizes(tmp_path: Path, db_path: Path) -> None:
     import shutil
 
-    from conftest import SEEDS
+    from tests.conftest import SEEDS
 
     inbox = tmp_path / "seeds"
     inbox.mkdir()

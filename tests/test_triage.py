@@ -8,8 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import run_newswatch
 
+from tests.conftest import run_newswatch
 from tests.test_tui import (
     STORY_A,
     STORY_B,

@@ -20,7 +20,8 @@ import pytest
 from feeds.files import read_path
 from feeds.records import DATE_FROM_MTIME, DATE_FROM_TEXT, ArticleRecord
 from newswatch.config import Config, load_config
-from newswatch.storying import place_pending
+from newswatch.placement import place_pending
+from newswatch.session import Session
 from store.articles import get_article, upsert_articles
 from store.db import open_db, write_batch
 from store.grouping_state import store_features
@@ -151,7 +152,7 @@ def check_seed_stories(db_path: Path) -> None:
 
 
 def app_for(db_path: Path) -> NewswatchApp:
-    return NewswatchApp(bundled_config(), db_path)
+    return NewswatchApp(Session(bundled_config(), db_path))
 
 
 async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -594,7 +595,7 @@ async def test_new_articles_appear_without_losing_the_selection(seeds_db: Path) 
 
 
 async def test_a_scrolled_list_keeps_its_place_when_stories_arrive(tmp_path: Path) -> None:
-    from bench.synth_db import build
+    from testkit.synth_db import build
 
     path = tmp_path / "synth.db"
     build(path, articles=1500, seed=3, sources=20)
@@ -640,7 +641,7 @@ async def test_help_lists_every_binding_and_the_palette_offers_every_action(seed
 
 async def test_fetch_now_runs_an_ingest_in_a_worker(seed_config: Path, tmp_path: Path) -> None:
     config = load_config(seed_config)
-    app = NewswatchApp(config, tmp_path / "fresh.db")
+    app = NewswatchApp(Session(config, tmp_path / "fresh.db"))
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for(
             pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.query_one("#first-run").display

@@ -8,8 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_tui import STORY_A, app_for, ready, wait_for
 
+from tests.test_tui import STORY_A, app_for, ready, wait_for
 from tui.widgets.story_list import StoryList
 
 pytestmark = pytest.mark.anyio
@@ -58,7 +58,7 @@ async def test_a_change_that_cannot_be_written_is_reported_not_dropped(seeds_db:
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
-        app.open_library().write_patience = 1.0
+        app.open_connections().write_patience = 1.0
         story_list = screen.query_one(StoryList)
         locker = _hold_write_lock(seeds_db)
         try:

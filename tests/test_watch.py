@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SEEDS, run_cli
 
-from bench._cli import newswatch_command
+from testkit.cli import newswatch_command
+from tests.conftest import REPO, SEEDS, run_cli
 
 
 def _count(db_path: Path) -> int:

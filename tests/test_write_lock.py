@@ -10,9 +10,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import REPO, SEEDS, run_cli
-
-from bench._cli import newswatch_command
+from testkit.cli import newswatch_command
+from tests.conftest import REPO, SEEDS, run_cli
 
 
 def _config(tmp_path: Path, extra: str = "") -> Path:

@@ -13,7 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from newswatch.timefmt import format_when, is_stand_in
-from store import alerts as alert_store
+from store import alert_log
 from store.articles import set_read
 from store.db import read_snapshot, utc_now, write_batch
 
@@ -75,9 +75,9 @@ def collect_alerts(
     """
     writes = remember or mark_read
     with write_batch(db) if writes else read_snapshot(db):
-        rows = alert_store.pending_alerts(db, since=since, topic=topic, realert_sizes=realert_sizes)
+        rows = alert_log.pending_alerts(db, since=since, topic=topic, realert_sizes=realert_sizes)
         if remember and rows:
-            alert_store.remember_alerts(db, rows, now=now or utc_now())
+            alert_log.remember_alerts(db, rows, now=now or utc_now())
         if mark_read and rows:
             set_read(db, sorted({i for row in rows for i in row["article_ids"]}))
     by_story: dict[int, list[dict[str, Any]]] = {}

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from store import topics as topic_store
+from store import topic_tags
 from topics.query import CompiledQuery, compile_query
 
 
@@ -41,16 +41,16 @@ def sync_and_retag(db: sqlite_utils.Database, topics: Sequence[Topic], *, now: d
 
     Must run inside a write batch. Returns the names of the topics that were re-tagged.
     """
-    changed = topic_store.sync_topics(db, [(t.name, t.query.text, t.query_hash, t.alert) for t in topics])
+    changed = topic_tags.sync_topics(db, [(t.name, t.query.text, t.query_hash, t.alert) for t in topics])
     by_name = {topic.name: topic for topic in topics}
     for topic_id, name in changed:
         topic = by_name[name]
-        topic_store.clear_tags(db, topic_id=topic_id)
-        matched = topic_store.fts_matching_ids(db, topic.query.fts)
-        topic_store.add_tags(
-            db, topic_id, _explain(topic.query, matched, lambda fts: topic_store.fts_matching_ids(db, fts))
+        topic_tags.clear_tags(db, topic_id=topic_id)
+        matched = topic_tags.fts_matching_ids(db, topic.query.fts)
+        topic_tags.add_tags(
+            db, topic_id, _explain(topic.query, matched, lambda fts: topic_tags.fts_matching_ids(db, fts))
         )
-        topic_store.set_topic_hash(db, topic_id, topic.query_hash, now=now)
+        topic_tags.set_topic_hash(db, topic_id, topic.query_hash, now=now)
     return [name for _, name in changed]
 
 
@@ -64,16 +64,16 @@ def tag_articles(
     if not article_ids or not topics:
         return {}
     if replace:
-        topic_store.clear_tags(db, article_ids=article_ids)
-    ids_by_name = topic_store.topic_ids(db)
+        topic_tags.clear_tags(db, article_ids=article_ids)
+    ids_by_name = topic_tags.topic_ids(db)
     tagged: dict[int, list[str]] = {}
-    batch = topic_store.BatchIndex(db, article_ids)
+    batch = topic_tags.BatchIndex(db, article_ids)
     try:
         for topic in topics:
             matched = batch.matching_ids(topic.query.fts)
             if not matched:
                 continue
-            topic_store.add_tags(
+            topic_tags.add_tags(
                 db, ids_by_name[topic.name], _explain(topic.query, matched, batch.matching_ids)
             )
             for article_id in matched:

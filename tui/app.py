@@ -8,14 +8,18 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from tui.data import Library, WriteFailed
+from newswatch.session import Session
+from store.connections import InterfaceConnections, WriteFailed
 from tui.text import plain
+
+if TYPE_CHECKING:
+    from newswatch.config import Config
 
 # A graphical browser (or the opener that starts one) that fails says so within this many seconds.
 BROWSER_WAIT_SECONDS = 5.0
@@ -29,19 +33,32 @@ class NewswatchApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
-    def __init__(self, config: Any, db_path: Path) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self.config = config
-        self.db_path = Path(db_path)
-        self.library: Library | None = None
-        self._library_lock = threading.Lock()
+        # The CLI's session: its config (replaced when the user creates one) and its database's path. The
+        # interface opens its own connections (`connections`) and, for each fetch, a session of its own.
+        self.session = session
+        self.connections: InterfaceConnections | None = None
+        self._connections_lock = threading.Lock()
 
-    def open_library(self) -> Library:
+    @property
+    def config(self) -> Config:
+        return self.session.config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        self.session = Session(config, self.session.db_path)
+
+    @property
+    def db_path(self) -> Path:
+        return self.session.db_path
+
+    def open_connections(self) -> InterfaceConnections:
         """The database connections, opened on first use by whichever worker thread needs them first."""
-        with self._library_lock:
-            if self.library is None:
-                self.library = Library(self.db_path)
-            return self.library
+        with self._connections_lock:
+            if self.connections is None:
+                self.connections = InterfaceConnections(self.db_path)
+            return self.connections
 
     def save_user_change(self, change: Callable[[Any], Any], what: str) -> bool:
         """Write a user's change (read, starred) from a worker thread; True once it is stored.
@@ -49,7 +66,7 @@ class NewswatchApp(App[int]):
         While an ingest holds the write lock the change is retried, and the user is told it is waiting;
         if it finally cannot be written the user is told that too, naming the change: never dropped silently.
         """
-        library = self.open_library()
+        connections = self.open_connections()
         waited = False
 
         def waiting() -> None:
@@ -63,7 +80,7 @@ class NewswatchApp(App[int]):
             )
 
         try:
-            library.write(change, on_wait=waiting)
+            connections.write(change, on_wait=waiting)
         except WriteFailed as error:
             self.call_from_thread(
                 self.notify, f"Not saved ({what}): {error}", severity="error", markup=False, timeout=30
@@ -79,8 +96,8 @@ class NewswatchApp(App[int]):
         self.push_screen(MainScreen())
 
     def on_unmount(self) -> None:
-        if self.library is not None:
-            self.library.interrupt_snapshot()
+        if self.connections is not None:
+            self.connections.interrupt_snapshot()
 
     # --- opening links ---------------------------------------------------------------------------------
 
@@ -183,12 +200,12 @@ def bindings_for(screen: Screen[Any]) -> list[tuple[Any, Binding]]:
     return found
 
 
-def run_app(config: Any, db_path: Path) -> int:
+def run_app(session: Session) -> int:
     """Run the interface; a database it cannot use (too new a schema, not SQLite, unreadable) raises
     store.db.StoreError before the screen is taken over, so the caller can say so in one line."""
-    app = NewswatchApp(config, db_path)
-    app.library = Library(app.db_path)
+    app = NewswatchApp(session)
+    app.connections = InterfaceConnections(app.db_path)
     app.run()
-    if app.library is not None:
-        app.library.close()
+    if app.connections is not None:
+        app.connections.close()
     return app.return_code or 0

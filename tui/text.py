@@ -7,7 +7,7 @@ control characters are removed (they would reach the terminal), and the result i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from textual.content import Content
 
@@ -26,14 +26,6 @@ def literal(text: str | None, style: str = "") -> Content:
     return Content.styled(plain(text), style) if style else Content(plain(text))
 
 
-def body_content(body: str, spans: Iterable[tuple[int, int, str]] = ()) -> Content:
-    """An article body with highlighted (start, end, style) spans; offsets are into the cleaned text."""
-    content = Content(body)
-    for start, end, style in spans:
-        content = content.stylize(style, start, end)
-    return content
-
-
 def sparkline(values: Sequence[int]) -> str:
     """Daily volume as block characters; an all-zero series is a flat baseline."""
     if not values:
@@ -43,11 +35,6 @@ def sparkline(values: Sequence[int]) -> str:
         return _SPARK_BLOCKS[0] * len(values)
     steps = len(_SPARK_BLOCKS) - 1
     return "".join(_SPARK_BLOCKS[round(value / top * steps)] for value in values)
-
-
-def short_time(value: str | None) -> str:
-    """'2024-11-05T10:20:00+00:00' -> '2024-11-05 10:20' (UTC, as stored)."""
-    return (value or "")[:16].replace("T", " ")
 
 
 def count_label(count: int, singular: str, plural: str | None = None) -> str:

@@ -31,7 +31,7 @@ from digest.words import (
     title_line,
 )
 from newswatch.config import duration_words
-from store.views import StoryQuery
+from store.browsing import StoryQuery
 
 if TYPE_CHECKING:
     from tui.app import NewswatchApp
@@ -119,7 +119,7 @@ class DigestScreen(Screen[None]):
         now = datetime.now(UTC)
         since = query.since or now - timedelta(seconds=config.digest_period)
         period = "" if query.since else duration_words(config.digest_period)
-        digest = self.newswatch.open_library().read(
+        digest = self.newswatch.open_connections().read(
             lambda db: build_digest(
                 db,
                 topics,

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
 from newswatch.config import parse_when
-from store.views import StoryQuery
+from store.browsing import StoryQuery
 
 
 def _date_text(value: datetime | None) -> str:

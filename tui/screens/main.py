@@ -24,9 +24,9 @@ from textual.worker import get_current_worker
 
 from feeds.sanitize import safe_url
 from store import articles as article_store
-from store import views
+from store import browsing
+from store.connections import Interrupted, QueryFailed
 from topics.query import CompiledQuery, QueryError, compile_query
-from tui.data import Interrupted, QueryFailed
 from tui.messages import FilterPicked, OpenArticle
 from tui.text import count_label, plain
 from tui.widgets.sidebar import Sidebar
@@ -46,7 +46,7 @@ SPARK_DAYS = 14
 class SnapshotLoaded(Message):
     generation: int
     ids: list[int]
-    rows: dict[int, views.StoryRow]
+    rows: dict[int, browsing.StoryRow]
     complete: bool
     library: tuple[int, int] | None  # (sources, has articles) when checked
     version: int  # the change counter before the query ran: any later commit triggers a reload
@@ -65,7 +65,7 @@ class SnapshotFailed(Message):
 
 @dataclass
 class RowsLoaded(Message):
-    rows: dict[int, views.StoryRow]
+    rows: dict[int, browsing.StoryRow]
     generation: int
 
 
@@ -79,8 +79,8 @@ class MembersLoaded(Message):
 
 @dataclass
 class SidebarLoaded(Message):
-    topics: list[views.TopicSummary]
-    sources: list[views.SourceSummary]
+    topics: list[browsing.TopicSummary]
+    sources: list[browsing.SourceSummary]
 
 
 @dataclass
@@ -143,7 +143,7 @@ class MainScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.story_query = views.StoryQuery()
+        self.story_query = browsing.StoryQuery()
         self.compiled: CompiledQuery | None = None
         self._generation = 0
         self._new_list_from = -1
@@ -186,6 +186,7 @@ class MainScreen(Screen[None]):
         self.query_one("#first-run").display = False
         self.query_one("#ingest-progress").display = False
         self.query_one(StoryList).utc = self.newswatch.config.utc
+        self.query_one(Sidebar).utc = self.newswatch.config.utc
         self.on_resize()
         self.query_one(StoryList).focus()
         self._show_status()
@@ -205,7 +206,7 @@ class MainScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         # Back from the reader: the article (maybe its whole story) was marked read there.
-        if self.newswatch.library is not None:
+        if self.newswatch.connections is not None:
             self.query_one(StoryList).invalidate_rows()
             self.load_sidebar()
             if self.story_query.unread_only or self.story_query.starred_only:
@@ -221,33 +222,33 @@ class MainScreen(Screen[None]):
         """Query the snapshot again for the current filters (a new search, a filter, or new data)."""
         self._generation += 1
         self.asked_at[self._generation] = time.perf_counter()
-        if self.newswatch.library is not None:
-            self.newswatch.library.interrupt_snapshot()
+        if self.newswatch.connections is not None:
+            self.newswatch.connections.interrupt_snapshot()
         self._show_search_status()
         self.load_snapshot(self.story_query, self._generation)
 
     @work(thread=True, exclusive=True, group="snapshot", exit_on_error=False)
-    def load_snapshot(self, query: views.StoryQuery, generation: int) -> None:
+    def load_snapshot(self, query: browsing.StoryQuery, generation: int) -> None:
         worker = get_current_worker()
-        library = self.newswatch.open_library()
-        version = library.change_counter()
+        connections = self.newswatch.open_connections()
+        version = connections.change_counter()
         try:
-            sizes = None if query.is_filtered else library.snapshot(views.library_size)
-            first = library.snapshot(lambda db: views.first_story_ids(db, query, count=PAGE_SIZE))
+            sizes = None if query.is_filtered else connections.snapshot(browsing.library_size)
+            first = connections.snapshot(lambda db: browsing.first_story_ids(db, query, count=PAGE_SIZE))
             if first is not None and not worker.is_cancelled:
-                rows = library.snapshot(lambda db: views.stories_by_ids(db, first[:PAGE_SIZE]))
+                rows = connections.snapshot(lambda db: browsing.stories_by_ids(db, first[:PAGE_SIZE]))
                 self.post_message(
                     SnapshotLoaded(generation, first, rows, complete=False, library=sizes, version=version)
                 )
             if worker.is_cancelled:
                 return
-            ids = library.snapshot(lambda db: views.story_ids(db, query))
+            ids = connections.snapshot(lambda db: browsing.story_ids(db, query))
             if worker.is_cancelled:
                 return
             rows = (
                 {}
                 if first is not None
-                else library.snapshot(lambda db: views.stories_by_ids(db, ids[:PAGE_SIZE]))
+                else connections.snapshot(lambda db: browsing.stories_by_ids(db, ids[:PAGE_SIZE]))
             )
             self.post_message(
                 SnapshotLoaded(generation, ids, rows, complete=True, library=sizes, version=version)
@@ -289,7 +290,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="rows", exit_on_error=False)
     def load_rows(self, story_ids: tuple[int, ...], generation: int) -> None:
-        rows = self.newswatch.open_library().read(lambda db: views.stories_by_ids(db, story_ids))
+        rows = self.newswatch.open_connections().read(lambda db: browsing.stories_by_ids(db, story_ids))
         self.post_message(RowsLoaded(rows, generation))
 
     def on_rows_loaded(self, message: RowsLoaded) -> None:
@@ -301,7 +302,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="members", exit_on_error=False)
     def load_members(self, story_id: int, refresh: bool = False) -> None:
-        members = self.newswatch.open_library().read(lambda db: views.story_member_rows(db, story_id))
+        members = self.newswatch.open_connections().read(lambda db: browsing.story_member_rows(db, story_id))
         self.post_message(MembersLoaded(story_id, members, refresh))
 
     def on_members_loaded(self, message: MembersLoaded) -> None:
@@ -315,11 +316,13 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="sidebar", exit_on_error=False)
     def load_sidebar(self) -> None:
-        library = self.newswatch.open_library()
+        connections = self.newswatch.open_connections()
         utc = self.newswatch.config.utc
         today = datetime.now(UTC) if utc else datetime.now().astimezone()
-        topics = library.side(lambda db: views.topic_summaries(db, today=today, days=SPARK_DAYS, utc=utc))
-        sources = library.side(views.source_summaries)
+        topics = connections.side(
+            lambda db: browsing.topic_summaries(db, today=today, days=SPARK_DAYS, utc=utc)
+        )
+        sources = connections.side(browsing.source_summaries)
         self.post_message(SidebarLoaded(topics, sources))
 
     def on_sidebar_loaded(self, message: SidebarLoaded) -> None:
@@ -333,13 +336,13 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll_changes(self) -> None:
-        library = self.newswatch.library
-        if library is None or self._data_version is None:
+        connections = self.newswatch.connections
+        if connections is None or self._data_version is None:
             return
-        if problem := library.file_problem():
+        if problem := connections.file_problem():
             self.post_message(DatabaseLost(problem))
             return
-        version = library.change_counter()
+        version = connections.change_counter()
         if version != self._data_version:
             self._data_version = version
             self.post_message(DataChanged())
@@ -465,7 +468,7 @@ class MainScreen(Screen[None]):
 
     # --- acting on the selection ------------------------------------------------------------------------
 
-    def _selection(self) -> tuple[Selection, views.StoryRow | None] | None:
+    def _selection(self) -> tuple[Selection, browsing.StoryRow | None] | None:
         story_list = self.query_one(StoryList)
         selection = story_list.selection()
         if selection is None:
@@ -531,25 +534,25 @@ class MainScreen(Screen[None]):
     def _write_user_state(
         self, story_id: int, change: str, value: bool, article_id: int | None, expanded: bool
     ) -> None:
-        library = self.newswatch.open_library()
+        connections = self.newswatch.open_connections()
 
         def write(db: Any) -> None:
             if change == "story_read":
-                views.set_story_read(db, story_id, value)
+                browsing.set_story_read(db, story_id, value)
             elif change == "read":
                 article_store.set_read(db, [article_id], value)
             elif change == "story_star":
-                views.set_story_starred(db, story_id, article_id, value)
+                browsing.set_story_starred(db, story_id, article_id, value)
             else:
                 article_store.set_starred(db, article_id, value)
 
         # Whether it was saved or not, the rows below are read back from the database: the list shows
         # what is stored.
         self.newswatch.save_user_change(write, _describe_change(change, value))
-        rows = library.read(lambda db: views.stories_by_ids(db, [story_id]))
+        rows = connections.read(lambda db: browsing.stories_by_ids(db, [story_id]))
         self.post_message(RowsLoaded(rows, self._generation))
         if expanded:
-            members = library.read(lambda db: views.story_member_rows(db, story_id))
+            members = connections.read(lambda db: browsing.story_member_rows(db, story_id))
             self.post_message(MembersLoaded(story_id, members, refresh=True))
         self.post_message(UserStateChanged())
 
@@ -568,7 +571,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="next-unread", exit_on_error=False)
     def _find_unread(self, ids: list[int]) -> None:
-        found = self.newswatch.open_library().read(lambda db: views.first_unread(db, ids))
+        found = self.newswatch.open_connections().read(lambda db: browsing.first_unread(db, ids))
         self.app.call_from_thread(self._go_to_unread, found)
 
     def _go_to_unread(self, story_id: int | None) -> None:
@@ -592,7 +595,9 @@ class MainScreen(Screen[None]):
     @work(thread=True, group="mark-read", exit_on_error=False)
     def _mark_read(self, ids: list[int], what: str) -> None:
         # Through the app's user-change path: retried while an ingest writes, never dropped silently.
-        if self.newswatch.save_user_change(lambda db: views.set_stories_read(db, ids, True), f"{what} read"):
+        if self.newswatch.save_user_change(
+            lambda db: browsing.set_stories_read(db, ids, True), f"{what} read"
+        ):
             self.app.call_from_thread(self.notify, f"Marked {what} read.", timeout=2, markup=False)
         self.post_message(DataChanged())
 
@@ -611,7 +616,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="browser", exit_on_error=False)
     def open_in_browser(self, article_id: int) -> None:
-        article = self.newswatch.open_library().read(lambda db: article_store.get_article(db, article_id))
+        article = self.newswatch.open_connections().read(lambda db: article_store.get_article(db, article_id))
         url = safe_url(article["url"]) if article else None
         if url is None:
             self._say("This article has no http(s) link to open.", "warning")
@@ -633,7 +638,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="ingest", exit_on_error=False)
     def fetch_now(self) -> None:
-        from newswatch.refresh import refresh_once
+        from newswatch.session import Session
 
         def progress(done: int, total: int, name: str) -> None:
             self.post_message(IngestProgress(done, total, name))
@@ -648,7 +653,9 @@ class MainScreen(Screen[None]):
             except ConfigError as error:
                 self.post_message(IngestFinished(f"config: {plain(str(error).splitlines()[0])}", True))
                 return
-            outcome = refresh_once(config, self.newswatch.db_path, progress=progress)
+            # Its own session: the pass's connection belongs to this worker thread.
+            with Session(config, self.newswatch.db_path) as session:
+                outcome = session.refresh(progress=progress)
         except Exception as error:  # a failed fetch must not take the interface down
             self.post_message(IngestFinished(f"fetch failed: {plain(str(error))}", True))
             return

@@ -19,8 +19,8 @@ from textual.widgets import Footer, Static
 from feeds.sanitize import safe_url, strip_controls
 from newswatch.timefmt import format_when, origin_phrase
 from store import articles as article_store
+from store import browsing
 from store import fulltext as fulltext_store
-from store import views
 from topics.query import CompiledQuery, QueryError, compile_query
 from tui.text import plain
 
@@ -92,24 +92,24 @@ class ReaderScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="reader", exit_on_error=False)
     def load(self, mark_read: bool = False) -> None:
-        library = self.newswatch.open_library()
+        connections = self.newswatch.open_connections()
         if mark_read:
             whole_story = self.newswatch.config.mark_story_read
             self.newswatch.save_user_change(
-                lambda db: views.mark_opened(db, self.article_id, whole_story=whole_story),
+                lambda db: browsing.mark_opened(db, self.article_id, whole_story=whole_story),
                 "opened article marked read",
             )
-        article = library.read(lambda db: article_store.get_article(db, self.article_id))
+        article = connections.read(lambda db: article_store.get_article(db, self.article_id))
         members: list[dict[str, Any]] = []
         topic_queries: dict[str, str] = {}
         summary, page = None, None
         if article is not None:
-            summary = library.read(lambda db: fulltext_store.article_summary(db, self.article_id))
-            page = library.read(lambda db: fulltext_store.fulltext_status(db, self.article_id))
+            summary = connections.read(lambda db: fulltext_store.article_summary(db, self.article_id))
+            page = connections.read(lambda db: fulltext_store.fulltext_status(db, self.article_id))
             story_id = article["story_id"]
             if story_id is not None:
-                members = library.read(lambda db: views.story_member_rows(db, story_id))
-            stored = library.read(views.topic_queries)
+                members = connections.read(lambda db: browsing.story_member_rows(db, story_id))
+            stored = connections.read(browsing.topic_queries)
             topic_queries = {name: stored[name] for name in article["topic_matches"] if name in stored}
         self.post_message(ArticleLoaded(article, members, topic_queries, summary, page))
 
@@ -165,11 +165,14 @@ class ReaderScreen(Screen[None]):
     def _body(self, article: dict[str, Any], topic_queries: dict[str, str]) -> Content:
         body = strip_controls(article["body"] or "")
         spans: list[tuple[int, int, str]] = []
-        for query_text in topic_queries.values():
-            try:
-                compiled = compile_query(query_text, self.newswatch.config.terms)
-            except QueryError:
-                continue  # a topic stored by a newer config; its tags still show above
+        for name, query_text in topic_queries.items():
+            # Compiled once, with the config; a topic stored by another config is compiled here.
+            compiled = self.newswatch.session.topic_query(name, query_text)
+            if compiled is None:
+                try:
+                    compiled = compile_query(query_text, self.newswatch.config.terms)
+                except QueryError:
+                    continue  # a topic stored by a newer config; its tags still show above
             spans.extend(
                 (start, end, TOPIC_HIGHLIGHT) for start, end in compiled.highlight_spans(body, "body")
             )

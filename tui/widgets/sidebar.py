@@ -15,9 +15,10 @@ from textual.content import Content
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from store.views import SourceSummary, TopicSummary
+from newswatch.timefmt import format_when
+from store.browsing import SourceSummary, TopicSummary
 from tui.messages import FilterPicked
-from tui.text import plain, short_time, sparkline
+from tui.text import plain, sparkline
 
 ALL = "\0all"  # an option id no topic or source name can take
 
@@ -53,6 +54,9 @@ class FilterList(OptionList):
 
 
 class Sidebar(Vertical):
+    # Times in UTC instead of local time (the owner sets it from the config, as for StoryList).
+    utc = False
+
     def compose(self) -> ComposeResult:
         yield Label("Topics", classes="sidebar-heading")
         yield FilterList("topic", id="topics")
@@ -82,7 +86,8 @@ class Sidebar(Vertical):
         for source in sources:
             reason = None
             if source.last_error:
-                reason = f"last fetch failed {short_time(source.last_error_at)}: {plain(source.last_error)}"
+                failed_at = format_when(source.last_error_at, utc=self.utc)
+                reason = f"last fetch failed {failed_at}: {plain(source.last_error)}"
             prompt = self._entry(
                 source.name, f"{source.articles:,}", "", chosen == source.name, failed=bool(reason)
             )

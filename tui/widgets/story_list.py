@@ -21,7 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from newswatch.timefmt import STAND_IN_MARK, format_span, format_when
-from store.views import StoryRow
+from store.browsing import StoryRow
 from tui.text import plain
 
 PAGE_SIZE = 100
@@ -229,10 +229,6 @@ class StoryList(ScrollView, can_focus=True):
         """Rows changed in the database (read flags, new members): fetch what is on screen again."""
         self._rows.clear()
         self._requested_pages.clear()
-        self.refresh()
-
-    def update_row(self, row: StoryRow) -> None:
-        self._rows[row.id] = row
         self.refresh()
 
     def set_members(self, story_id: int, members: list[dict[str, Any]]) -> None:

@@ -17,8 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 import sqlite_utils
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
-from store import grouping_state
-from store import stories as story_store
+from store import grouping_state, story_rows
 from store.db import from_db_time, write_batch
 from stories.engine import EngineSettings, PlaceInput, StoryEngine
 from stories.features import ArticleFeatures, extract_features
@@ -56,19 +55,15 @@ def _place_chunk(db: sqlite_utils.Database, engine: StoryEngine, ids: Sequence[i
     result = engine.place(_inputs(db, ids))
     with write_batch(db):
         grouping_state.save_chunk(db, engine, result, chunk)
-        story_store.assign_stories(
-            db, [(p.article_id, p.story_id, p.duplicate_of) for p in result.placements]
-        )
+        story_rows.assign_stories(db, [(p.article_id, p.story_id, p.duplicate_of) for p in result.placements])
         for keep, absorbed in sorted(result.merged.items()):
-            story_store.merge_stories(db, keep, absorbed)
+            story_rows.merge_stories(db, keep, absorbed)
         # After the merges: an article of an absorbed story may have gone to another story than the one
         # that took its story's id.
-        story_store.assign_stories(
-            db, [(aid, sid, None) for aid, sid in result.moved], keep_duplicate_of=True
-        )
+        story_rows.assign_stories(db, [(aid, sid, None) for aid, sid in result.moved], keep_duplicate_of=True)
         for new_id, source in sorted(result.split.items()):
-            story_store.share_alerts(db, source, new_id)
-        story_store.refresh_stories(db, [s.story_id for s in result.stories])
+            story_rows.share_alerts(db, source, new_id)
+        story_rows.refresh_stories(db, [s.story_id for s in result.stories])
 
 
 def place_pending(db: sqlite_utils.Database, progress: Callable[[int, int], None] | None = None) -> int:
@@ -99,14 +94,14 @@ def regroup_all(db: sqlite_utils.Database) -> int:
     replay = grouping_state.placement_replay(db)
     with write_batch(db):
         # Features of every article, computed again from its text (the placed state keeps only vectors).
-        rows = story_store.all_article_texts(db)
+        rows = story_rows.all_article_texts(db)
         if len(rows) >= _POOL_THRESHOLD:
             with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
                 features = list(pool.map(_features_row, rows, chunksize=256))
         else:
             features = [_features_row(row) for row in rows]
         grouping_state.store_features(db, features)
-        story_store.clear_all_stories(db)
+        story_rows.clear_all_stories(db)
         grouping_state.clear_grouping_state(db)
         grouping_state.write_meta(db, rebuild=1)
     placed = {aid for aid, _ in replay}

@@ -7,7 +7,6 @@ is plain SQL over plain data; nothing imports textual.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -16,8 +15,8 @@ from typing import Any
 import sqlite_utils
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
-from store.articles import ArticleFilter, _chunks, article_conditions
-from store.db import to_db_time
+from store.articles import ArticleFilter, article_conditions
+from store.values import chunks, to_db_time
 
 ORDERS = ("newest", "outlets")
 
@@ -147,7 +146,7 @@ class StoryRow:
     title: str
     size: int
     outlets: int
-    first_seen: str  # the first report (see store.stories.refresh_stories)
+    first_seen: str  # the first report (see store.story_rows.refresh_stories)
     last_seen: str
     first_origin: str  # where those dates came from: a stand-in is shown as one
     last_origin: str
@@ -161,7 +160,7 @@ class StoryRow:
 def stories_by_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, StoryRow]:
     """Rows for one page of the list, keyed by story id (ids missing from the table are absent)."""
     rows: dict[int, StoryRow] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         for row in db.execute(
             f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.first_origin,
@@ -199,11 +198,6 @@ def story_member_rows(db: sqlite_utils.Database, story_id: int) -> list[dict[str
     )
 
 
-def story_of_article(db: sqlite_utils.Database, article_id: int) -> int | None:
-    row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
-    return row[0] if row else None
-
-
 def set_story_read(db: sqlite_utils.Database, story_id: int, read: bool) -> int:
     """Mark every article of a story read (or unread); returns how many rows changed."""
     cursor = db.conn.execute(
@@ -234,7 +228,7 @@ def set_stories_read(db: sqlite_utils.Database, story_ids: Sequence[int], read: 
     """Mark every article of these stories read (or unread): "mark all read" over a view; returns how
     many articles changed."""
     changed = 0
-    for chunk in _chunks(list(story_ids)):
+    for chunk in chunks(list(story_ids)):
         cursor = db.conn.execute(
             f"UPDATE articles SET read = ? WHERE read != ? AND story_id IN ({','.join('?' * len(chunk))})",
             [int(read), int(read), *chunk],
@@ -247,7 +241,7 @@ def existing_ids(db: sqlite_utils.Database, ids: Sequence[int], *, stories: bool
     """Which of `ids` are stored articles (or stories)."""
     table = "stories" if stories else "articles"
     found: set[int] = set()
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         found.update(
             row[0] for row in db.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", list(chunk))
@@ -257,7 +251,7 @@ def existing_ids(db: sqlite_utils.Database, ids: Sequence[int], *, stories: bool
 
 def set_stories_starred(db: sqlite_utils.Database, story_ids: Sequence[int], starred: bool) -> None:
     """Star stories through their leads, or clear every star in them (see `set_story_starred`)."""
-    for chunk in _chunks(list(story_ids)):
+    for chunk in chunks(list(story_ids)):
         marks = ",".join("?" * len(chunk))
         for story_id, lead in db.execute(
             f"SELECT id, lead_article_id FROM stories WHERE id IN ({marks})", list(chunk)
@@ -267,7 +261,7 @@ def set_stories_starred(db: sqlite_utils.Database, story_ids: Sequence[int], sta
 
 def first_unread(db: sqlite_utils.Database, story_ids: Sequence[int]) -> int | None:
     """The first of `story_ids` (in the order given) with an unread article, or None."""
-    for chunk in _chunks(list(story_ids)):
+    for chunk in chunks(list(story_ids)):
         unread = {
             row[0]
             for row in db.execute(
@@ -285,11 +279,6 @@ def first_unread(db: sqlite_utils.Database, story_ids: Sequence[int]) -> int | N
 def topic_queries(db: sqlite_utils.Database) -> dict[str, str]:
     """Topic name -> its query text as stored by the last config sync."""
     return dict(db.execute("SELECT name, query FROM topics").fetchall())
-
-
-def story_is_unread(db: sqlite_utils.Database, story_id: int) -> bool:
-    row = db.execute("SELECT 1 FROM articles WHERE story_id = ? AND read = 0 LIMIT 1", [story_id]).fetchone()
-    return row is not None
 
 
 @dataclass(slots=True)
@@ -373,15 +362,3 @@ def library_size(db: sqlite_utils.Database) -> tuple[int, int]:
     sources = db.execute("SELECT count(*) FROM sources").fetchone()[0]
     has_articles = db.execute("SELECT EXISTS (SELECT 1 FROM articles)").fetchone()[0]
     return int(sources), int(has_articles)
-
-
-def article_matches(db: sqlite_utils.Database, article_id: int) -> dict[str, list[str]]:
-    """Topic name -> the terms that made this article match it."""
-    return {
-        name: json.loads(terms)
-        for name, terms in db.execute(
-            """SELECT t.name, at.matched_terms FROM article_topics at JOIN topics t ON t.id = at.topic_id
-               WHERE at.article_id = ? ORDER BY t.name""",
-            [article_id],
-        )
-    }

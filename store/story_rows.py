@@ -8,7 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
-from store.articles import _chunks
+from store.values import chunks
 
 
 def assign_stories(
@@ -157,9 +157,9 @@ def list_stories(
 ) -> list[dict[str, Any]]:
     """Stories newest first (or by most outlets), with member ids, outlets and topics.
 
-    The ids come from `store.views.story_ids`, the interface's own listing, so the CLI and the interface
+    The ids come from `store.browsing.story_ids`, the interface's own listing, so the CLI and the interface
     always list the same stories for the same filters."""
-    from store.views import StoryQuery, story_ids
+    from store.browsing import StoryQuery, story_ids
 
     query = StoryQuery(
         fts=fts,
@@ -174,7 +174,7 @@ def list_stories(
     ids = story_ids(db, query, limit=limit, offset=offset)
     found = {
         story["id"]: story
-        for chunk in _chunks(ids)
+        for chunk in chunks(ids)
         for story in db.query(
             f"""SELECT st.id, st.title, st.size, st.outlets, st.first_seen, st.last_seen, st.first_origin,
                        st.last_origin, st.lead_article_id, a.url AS lead_url, a.outlet AS lead_outlet
@@ -202,20 +202,6 @@ def list_stories(
             )
         )
     return stories
-
-
-def grouping_inputs(db: sqlite_utils.Database, article_ids: Sequence[int]) -> Iterable[dict[str, Any]]:
-    """What the grouper reads of each article, in the order given."""
-    for chunk in _chunks(list(article_ids)):
-        marks = ",".join("?" * len(chunk))
-        rows = {
-            row["id"]: row
-            for row in db.query(
-                f"SELECT id, title, body, outlet, published, date_origin FROM articles WHERE id IN ({marks})",
-                list(chunk),
-            )
-        }
-        yield from (rows[i] for i in chunk if i in rows)
 
 
 def all_article_texts(db: sqlite_utils.Database) -> list[tuple[int, str, str]]:

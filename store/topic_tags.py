@@ -9,9 +9,8 @@ from typing import Any
 
 import sqlite_utils
 
-from store.articles import _chunks
-from store.db import to_db_time
 from store.schema import FTS_TOKENIZE
+from store.values import chunks, to_db_time
 
 
 def sync_topics(
@@ -83,7 +82,7 @@ class BatchIndex:
         conn.execute(
             f"CREATE VIRTUAL TABLE temp.batch_fts USING fts5(title, body, outlet, tokenize='{FTS_TOKENIZE}')"
         )
-        for chunk in _chunks(sorted(set(article_ids))):
+        for chunk in chunks(sorted(set(article_ids))):
             marks = ",".join("?" * len(chunk))
             conn.execute(
                 f"INSERT INTO temp.batch_fts (rowid, title, body, outlet)"
@@ -101,23 +100,12 @@ class BatchIndex:
         self.db.conn.execute("DROP TABLE IF EXISTS temp.batch_fts")
 
 
-def article_texts(
-    db: sqlite_utils.Database, article_ids: Sequence[int]
-) -> Iterable[tuple[int, str, str, str]]:
-    """(id, title, body, outlet) for the given articles, read in chunks."""
-    for chunk in _chunks(list(article_ids)):
-        marks = ",".join("?" * len(chunk))
-        yield from db.execute(
-            f"SELECT id, title, body, outlet FROM articles WHERE id IN ({marks})", list(chunk)
-        )
-
-
 def clear_tags(
     db: sqlite_utils.Database, *, topic_id: int | None = None, article_ids: Sequence[int] = ()
 ) -> None:
     if topic_id is not None:
         db.conn.execute("DELETE FROM article_topics WHERE topic_id = ?", [topic_id])
-    for chunk in _chunks(list(article_ids)):
+    for chunk in chunks(list(article_ids)):
         marks = ",".join("?" * len(chunk))
         db.conn.execute(f"DELETE FROM article_topics WHERE article_id IN ({marks})", list(chunk))
 

@@ -1,7 +1,7 @@
 """A seeded synthetic newswatch database for scale benchmarks (the TUI at 100k and 1M articles).
 
-    python -m bench.synth_db /tmp/nw-1m.db --articles 1000000          # ~2-3 minutes on 2 cores
-    python -m bench.synth_db /tmp/nw-100k.db --articles 100000 --seed 7
+    python -m testkit.synth_db /tmp/nw-1m.db --articles 1000000          # ~2-3 minutes on 2 cores
+    python -m testkit.synth_db /tmp/nw-100k.db --articles 100000 --seed 7
 
 The schema comes from `store.db.open_db`, so the file is a real newswatch database. Rows go in through
 big transactions with the FTS triggers dropped; the FTS index is rebuilt once at the end and the triggers

@@ -403,12 +403,9 @@ def shingle_hashes(tokens: list[str], k: int) -> np.ndarray:
     return np.unique(h)
 
 
-# Capitalized month names; abbreviations and the words that are also verbs ("May", "March") only
-# next to a day or year number, so "may" and "March on Washington" don't count.
-_MONTH_NAMES = (
-    "January|February|March|April|May|June|July|August|September|October|November|December"
-    "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
-)
+# Capitalized month names (feeds.dates' table, longest first); abbreviations and the words that are also
+# verbs ("May", "March") only next to a day or year number, so "may" and "March on Washington" don't count.
+_MONTH_NAMES = "|".join(name.capitalize() for name in sorted(MONTH_NUMBERS, key=len, reverse=True))
 _MONTH_RE = re.compile(rf"(?:\b\d{{1,2}}\s+)?\b({_MONTH_NAMES})\b\.?(?:\s+\d{{1,4}}\b)?")
 _UNAMBIGUOUS = {
     "January",

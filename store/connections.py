@@ -65,7 +65,7 @@ class Interrupted(Exception):
     """A snapshot query was aborted because a newer one replaced it."""
 
 
-class Library:
+class InterfaceConnections:
     def __init__(self, db_path: Path) -> None:
         self.path = db_path
         self._snapshot_db = open_db(db_path)
