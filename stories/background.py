@@ -55,18 +55,6 @@ def background_shares() -> tuple[np.ndarray, np.ndarray]:
     return ids, np.array([share[t] for t in ids.tolist()])
 
 
-def shares_of(terms: np.ndarray) -> np.ndarray:
-    """The background share of articles holding each term (0.0 for terms outside the vocabulary)."""
-    ids, shares = background_shares()
-    out = np.zeros(len(terms))
-    if not len(ids) or not len(terms):
-        return out
-    pos = np.searchsorted(ids, terms).clip(0, len(ids) - 1)
-    hit = ids[pos] == terms
-    out[hit] = shares[pos[hit]]
-    return out
-
-
 # Pseudo-articles drawn from Zipf's law over the vocabulary, and the words in each: their mean embedding
 # stands for "any news text" before the database has seen enough of its own.
 PSEUDO_ARTICLES = 400

@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from stories.background import background_embedding, shares_of
+from stories.background import background_embedding, background_shares
 from stories.features import LSH_BANDS, NUM_PERM, TERM_BITS, ArticleFeatures, band_keys
 
 _F32 = np.float32
@@ -350,6 +350,7 @@ class StoryEngine:
         self._df = np.zeros(1 << TERM_BITS, np.int32)
         self._df_known = np.zeros(1 << TERM_BITS, bool)
         self._scratch = np.zeros(1 << TERM_BITS, _F32)
+        self._background: np.ndarray | None = None  # built on first use (stories/background.py)
         self._articles: dict[int, PlacedArticle] = {}  # canonical articles in memory, by id
         self._postings: dict[int, list[int]] = {}  # term id -> sequence numbers of recent articles
         # By sequence number: the article placed there, and its date when certain (NaN otherwise).
@@ -722,12 +723,20 @@ class StoryEngine:
         if not len(terms):
             return terms, np.zeros(0, _F32)
         prior = self.settings.background_articles
-        df = self._df[terms] + prior * shares_of(terms) if prior else self._df[terms]
+        df = self._df[terms] + self._background_df()[terms] if prior else self._df[terms]
         idf = np.log((1.0 + self.n_docs + prior) / (1.0 + df)) + 1.0
         w = item.features.weights.astype(np.float64) * idf
         order = np.lexsort((terms, -w))[: self.settings.max_terms]
         terms, w = terms[order], w[order]
         return terms, _f16(w / math.sqrt(float(np.dot(w, w))))
+
+    def _background_df(self) -> np.ndarray:
+        """`background_articles` x the background share of each term id, dense (one lookup per article)."""
+        if self._background is None:
+            ids, shares = background_shares()
+            self._background = np.zeros(1 << TERM_BITS, _F32)
+            self._background[ids] = self.settings.background_articles * shares
+        return self._background
 
     # --- candidates and clusters
     def _candidates(self, article: PlacedArticle, horizon: int) -> np.ndarray:
@@ -925,11 +934,9 @@ class StoryEngine:
             if not len(seqs):
                 continue
             me = node_of_article[article.article_id]
-            sims = self._ring_similarities(article, seqs)
-            candidates = self._seq_article[seqs].tolist()
-            for aid, sim in zip(candidates, sims.tolist(), strict=True):
-                if sim >= floor:
-                    link(me, node_of(aid))
+            close = self._ring_similarities(article, seqs) >= floor
+            for aid in self._seq_article[seqs[close]].tolist():
+                link(me, node_of(aid))
 
         heap: list[tuple[float, int, int, int, int]] = []
 
