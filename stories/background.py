@@ -26,9 +26,14 @@ import random
 
 import numpy as np
 
+from feeds.dates import MONTH_NUMBERS
 from stories import embedding
 from stories.features import term_id
 from stories.tokens import STOPWORDS, stem
+
+# The share of news articles naming a given weekday or month (roughly: one dateline in seven names the day).
+CALENDAR_SHARE = 0.15
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 # Words in a news article, headline and body: how many draws from Zipf's distribution one article makes.
 WORDS_PER_ARTICLE = 300.0
@@ -51,6 +56,11 @@ def background_shares() -> tuple[np.ndarray, np.ndarray]:
         q = -math.expm1(-WORDS_PER_ARTICLE / (rank * harmonic))
         if q > share.get(term, 0.0):  # two words with one stem or id: the more common one counts
             share[term] = q
+    # Calendar words: books rarely name a weekday or a month, news does in most datelines and leads. Left
+    # at their book rank they would be "rare", and two unrelated reports of one Tuesday would share a
+    # heavy term. A dated article's day is the date's business, an undated one's the weekday/month cues'.
+    for word in (*WEEKDAYS, *MONTH_NUMBERS):
+        share[term_id(stem(word))] = max(share.get(term_id(stem(word)), 0.0), CALENDAR_SHARE)
     ids = np.array(sorted(share), np.int64)
     return ids, np.array([share[t] for t in ids.tolist()])
 

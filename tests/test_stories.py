@@ -640,3 +640,29 @@ def test_ecbplus_small_database_floor() -> None:
     ecb = load_ecbplus(ECB_PATH)
     _, recall, f1 = small_database(ecb, to_inputs([a for a, _, _ in ecb]), SETTINGS)
     assert f1 >= 0.87 and recall >= 0.85
+
+
+def test_a_new_database_does_not_join_two_reports_for_naming_the_same_weekday() -> None:
+    """Books rarely name a weekday, news does in most leads: left at its book frequency, "Tuesday" would be
+    the heaviest word two unrelated short reports of one day share (stories/background.py)."""
+    from stories.features import extract_features
+
+    budget = (
+        "Government says new budget will raise spending next year",
+        "The government said on Tuesday that the new budget would raise public spending next year, and the "
+        "minister told lawmakers the president would present it to parliament next week after a vote on the "
+        "audit of public funds.",
+    )
+    storm = (
+        "Storm closes ports along the northern coast",
+        "A storm closed three ports along the northern coast on Tuesday, the maritime authority said, and "
+        "ferries to the islands were cancelled until Thursday.",
+    )
+    engine = StoryEngine()
+    placed = engine.place(
+        [
+            PlaceInput(n, (T0 + timedelta(minutes=10 * n)).timestamp(), True, extract_features(*text))
+            for n, text in enumerate((budget, storm), start=1)
+        ]
+    ).placements
+    assert [p.story_id for p in placed] == [1, 2]
