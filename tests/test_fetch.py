@@ -253,3 +253,16 @@ def test_keep_alive_reuses_connections(feed_server):
     assert all(
         h.get("connection", "keep-alive").lower() != "close" for h in feed_server.requests_for("/k/0.xml")
     )
+    assert feed_server.connections() == 1
+
+
+def test_idle_connections_are_capped_at_the_concurrency():
+    """A pass over many hosts keeps at most `concurrency` idle connections, not one per host."""
+    with FeedServer() as a, FeedServer() as b, FeedServer() as c:
+        for server in (a, b, c):
+            server.feed("/f.xml", make_rss("F", 1))
+        order = [a, b, c, a, a]
+        results = fetch_all([FetchRequest(s.url("/f.xml")) for s in order], FetchLimits(concurrency=1))
+        assert all(r.error is None for r in results)
+        # a's idle connection was closed for c's (one kept idle), then a's second one was reused.
+        assert (a.connections(), b.connections(), c.connections()) == (2, 1, 1)
