@@ -44,6 +44,11 @@ USER_AGENT = f"newswatch/{__version__} (+https://github.com/newswatch)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _READ_CHUNK = 64 * 1024
+# A body we do not need (a 304's, a redirect's note) up to this size is read so that its connection can
+# serve the next request: httpcore closes a connection whose response was not read to the end, so a warm
+# pass of 304s opened a new connection (and, on a threaded server, a thread) per feed. A longer one is
+# not worth reading: its connection is closed.
+_DRAIN_LIMIT = 64 * 1024
 RUN_DEADLINE_ERROR = "not fetched: run deadline reached"
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
@@ -399,6 +404,7 @@ class _Fetcher:
                 location = response.headers.get("location")
                 if not location:
                     raise _FeedError(f"HTTP {status} redirect without a Location header")
+                await _drain(response)
                 return location
             result.max_age_seconds = _max_age(response.headers.get("cache-control"))
             if status in (429, 503):
@@ -408,6 +414,7 @@ class _Fetcher:
                 # A 304 may omit the validators; the ones we sent are still the right ones.
                 result.etag = response.headers.get("etag") or result.etag
                 result.last_modified = response.headers.get("last-modified") or result.last_modified
+                await _drain(response)
                 return None
             if not 200 <= status < 300:
                 raise _FeedError(f"HTTP {status} {_reason(response)}".rstrip())
@@ -439,6 +446,15 @@ class _Fetcher:
                 raise _FeedError(too_big)
             parts.append(piece)
         return b"".join(parts)
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read the rest of a response whose body we ignore, unless it is long (see _DRAIN_LIMIT)."""
+    read = 0
+    async for raw in response.aiter_raw(_READ_CHUNK):
+        read += len(raw)
+        if read > _DRAIN_LIMIT:
+            return
 
 
 class _Identity:

@@ -256,6 +256,18 @@ def test_keep_alive_reuses_connections(feed_server):
     assert feed_server.connections() == 1
 
 
+def test_304s_and_redirects_keep_their_connection(feed_server):
+    """A warm pass (every feed 304) and redirects reuse connections: their bodies are read, not dropped."""
+    for n in range(10):
+        feed_server.feed(f"/w/{n}.xml", make_rss("W", 1), etag=ETAG)
+    feed_server.redirect("/moved.xml", "/w/0.xml", code=302)
+    requests = [FetchRequest(feed_server.url(f"/w/{n}.xml"), etag=ETAG) for n in range(10)]
+    requests.append(FetchRequest(feed_server.url("/moved.xml"), etag=ETAG))
+    results = fetch_all(requests, FetchLimits(per_host=1))
+    assert all(r.not_modified and r.error is None for r in results)
+    assert feed_server.connections() == 1
+
+
 def test_idle_connections_are_capped_at_the_concurrency():
     """A pass over many hosts keeps at most `concurrency` idle connections, not one per host."""
     with FeedServer() as a, FeedServer() as b, FeedServer() as c:
