@@ -25,7 +25,6 @@ from typing import Any
 
 import sqlite_utils
 
-from feeds.files import SUPPORTED_SUFFIXES, JsonlReader, read_path
 from feeds.limits import FetchLimits
 from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
@@ -201,6 +200,8 @@ def _is_due(row: dict[str, Any], options: IngestOptions, now: datetime) -> bool:
 
 def expand_path_source(location: str) -> list[Path]:
     """A glob, a folder (its supported files, recursively) or a single file -> sorted files."""
+    from feeds.files import SUPPORTED_SUFFIXES
+
     path = Path(location).expanduser()
     if path.is_dir():
         candidates = [p for p in path.rglob("*") if p.is_file()]
@@ -220,6 +221,9 @@ def _ingest_path_source(
     *,
     now: datetime,
 ) -> SourceOutcome:
+    # Only passes with a path source read files: a feeds-only pass (cron) never loads the file readers.
+    from feeds.files import JsonlReader, read_path
+
     outcome = SourceOutcome(row["name"])
     files = expand_path_source(row["location"])
     root = source_root(row["location"])
@@ -393,7 +397,6 @@ def _ingest_feeds(
     The run deadline stops fetching (feeds left get "not fetched: run deadline reached"); bodies already
     fetched are still parsed and stored, which the body, entry and field caps keep short."""
     from feeds.fetch import FetchRequest, FetchResult, fetch_all
-    from feeds.parse import parse_feed
 
     Parsed = tuple[ParseResult, list[bytes]]
 
@@ -427,6 +430,10 @@ def _ingest_feeds(
                 parsed = executor.submit(parse_with_features, result.body, **kwargs)
                 result.body = None  # the worker has its copy; don't hold thousands of bodies twice
             else:
+                # Imported here, not with the fetcher: a pass whose feeds all answer 304 parses nothing,
+                # and one with a pool parses in the workers (feedparser and selectolax are ~40 ms).
+                from feeds.parse import parse_feed
+
                 parsed = parse_feed(result.body, **kwargs)
         finished.put((result, parsed))
 
