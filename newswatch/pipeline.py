@@ -23,15 +23,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from feeds.limits import FetchLimits
 from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
 from newswatch.workers import WorkerPool, feature_blobs, parse_with_features
 from store import sources as source_store
 from store.articles import UpsertResult, existing_articles, features_pending, upsert_articles
-from store.db import CommitGroups, from_db_time, utc_now, write_batch
+from store.db import CommitGroups, Database, from_db_time, utc_now, write_batch
 from store.sources import FileFingerprint, SourceSpec
 from topics.tagging import Topic, sync_and_retag, tag_articles
 
@@ -113,13 +111,13 @@ class IngestOptions:
     progress: Callable[[int, int, str], None] | None = None
     # Called once at the end of a run that stored new articles (or found features of a killed run waiting);
     # places every article with an `article_features` row, in its own transactions.
-    place_stories: Callable[[sqlite_utils.Database], None] | None = None
+    place_stories: Callable[[Database], None] | None = None
     # Full text of summary-only feed items (newswatch.fulltext_pass.FulltextOptions); None: never fetched.
     fulltext: Any = None
 
 
 def sync_config(
-    db: sqlite_utils.Database, specs: Sequence[SourceSpec], topics: Sequence[Topic], *, now: datetime
+    db: Database, specs: Sequence[SourceSpec], topics: Sequence[Topic], *, now: datetime
 ) -> list[str]:
     """Bring sources and topics in the database in line with the config; returns re-tagged topic names."""
     with write_batch(db):
@@ -127,9 +125,7 @@ def sync_config(
         return sync_and_retag(db, topics, now=now)
 
 
-def run_ingest(
-    db: sqlite_utils.Database, options: IngestOptions, *, now: datetime | None = None
-) -> IngestSummary:
+def run_ingest(db: Database, options: IngestOptions, *, now: datetime | None = None) -> IngestSummary:
     """One pass over every active source. The caller holds the ingest lock and has synced the config."""
     now = now or utc_now()
     run_started = time.monotonic()
@@ -213,7 +209,7 @@ def expand_path_source(location: str) -> list[Path]:
 
 
 def _ingest_path_source(
-    db: sqlite_utils.Database,
+    db: Database,
     groups: CommitGroups,
     pool: WorkerPool,
     row: dict[str, Any],
@@ -314,7 +310,7 @@ def _executor(pool: WorkerPool) -> Executor | None:
 
 
 def _slice_features(
-    db: sqlite_utils.Database, pool: WorkerPool, source_id: int, records: list[ArticleRecord]
+    db: Database, pool: WorkerPool, source_id: int, records: list[ArticleRecord]
 ) -> _Features:
     """Story features of a slice's new records: submitted to the worker pool (computed while earlier slices
     are written) when there are enough, else computed inline when the slice is stored."""
@@ -379,7 +375,7 @@ class _Features:
 
 
 def _ingest_feeds(
-    db: sqlite_utils.Database,
+    db: Database,
     groups: CommitGroups,
     pool: WorkerPool,
     rows: list[dict[str, Any]],
@@ -499,7 +495,7 @@ def _next_parsed(finished: queue.Queue[Any], groups: CommitGroups) -> Any:
 
 
 def _store_feed(
-    db: sqlite_utils.Database,
+    db: Database,
     row: dict[str, Any],
     result: Any,
     parsed: ParseResult | None,
@@ -581,7 +577,7 @@ def _poll_hint(result: Any, parsed: ParseResult | None, row: dict[str, Any]) -> 
 
 
 def _store_records(
-    db: sqlite_utils.Database,
+    db: Database,
     source_id: int,
     records: list[ArticleRecord],
     options: IngestOptions,
