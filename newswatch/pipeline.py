@@ -409,7 +409,7 @@ def _ingest_feeds(
         first = by_url.setdefault(row["location"], row)
         if first is not row:
             same_url.append((row, first))
-    executor = pool.get() if pool.started or len(rows) >= _POOL_THRESHOLD else None
+    use_pool = pool.started or len(rows) >= _POOL_THRESHOLD
     finished: queue.Queue[tuple[FetchResult, Future[Parsed] | ParseResult | None] | None] = queue.Queue()
 
     def on_result(result: FetchResult) -> None:
@@ -422,6 +422,9 @@ def _ingest_feeds(
                 "fetched_at": now,
                 "response_headers": {"content-type": result.content_type} if result.content_type else None,
             }
+            # The pool is made for the first body, not before: a pass of 304s starts no processes (and
+            # does not import multiprocessing). Only this thread asks for it until the fetcher is done.
+            executor = _executor(pool) if use_pool else None
             if executor is not None:
                 parsed = executor.submit(parse_with_features, result.body, **kwargs)
                 result.body = None  # the worker has its copy; don't hold thousands of bodies twice

@@ -174,7 +174,7 @@ def test_a_pass_of_304s_loads_no_parser_no_sqlite_utils_and_reuses_connections(
         "import sys\nfrom newswatch.cli import main\n"
         f"main({[*base, 'ingest', '--force']!r})\n"
         "heavy = ('sqlite_utils', 'numpy', 'feedparser', 'selectolax', 'trafilatura', 'feeds.parse',\n"
-        "         'feeds.files', 'stories.engine')\n"
+        "         'feeds.files', 'stories.engine', 'multiprocessing')\n"
         "print([m for m in heavy if m in sys.modules])"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
