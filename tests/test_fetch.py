@@ -278,3 +278,19 @@ def test_idle_connections_are_capped_at_the_concurrency():
         assert all(r.error is None for r in results)
         # a's idle connection was closed for c's (one kept idle), then a's second one was reused.
         assert (a.connections(), b.connections(), c.connections()) == (2, 1, 1)
+
+
+def test_every_connection_verifies_tls_and_the_ca_bundle_loads_only_for_https():
+    import ssl
+
+    from feeds.fetch import _Connections
+
+    connections = _Connections(keep_idle=1)
+    plain = connections._context(tls=False)
+    assert connections.tls is None  # no https URL yet: the CA bundle is not loaded
+    secure = connections._context(tls=True)
+    for context in (plain, secure):
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert secure.cert_store_stats()["x509_ca"] > 0
+    assert plain.cert_store_stats()["x509_ca"] == 0  # trusts nothing, should it ever be used
+    assert connections._context(tls=True) is secure
