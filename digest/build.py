@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from digest.extract import lead_extract
 from feeds.sanitize import safe_url
 from store.browsing import StoryQuery, story_ids
 from store.digest import digest_story_rows
+
+if TYPE_CHECKING:
+    from store.db import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ class Digest:
 
 
 def build_digest(
-    db: sqlite_utils.Database,
+    db: Database,
     topics: Sequence[str],
     *,
     since: datetime | None,

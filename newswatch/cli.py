@@ -285,7 +285,8 @@ def _context(args: argparse.Namespace) -> Context:
     db_path = resolve_db_path(getattr(args, "db", None), config)
     # Only the default data dir is created; a database the user named goes in a folder that exists, so a
     # typo in --db is reported instead of silently growing a new tree (and an empty database) somewhere.
-    if db_path != default_db_path() and not db_path.parent.exists():
+    # The folder is looked at first: the default path costs an import of platformdirs.
+    if not db_path.parent.exists() and db_path != default_db_path():
         raise CliError(
             f"database folder {db_path.parent} does not exist (from --db, $NEWSWATCH_DB or the config)",
             EXIT_CONFIG,

@@ -26,11 +26,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from feeds.limits import FetchLimits
 from store import fulltext as fulltext_store
-from store.db import CommitGroups
+from store.db import CommitGroups, Database
 
 # The reason given to a page not asked for because its host answered 429/503 earlier in the pass.
 _HELD = "not fetched:"
@@ -68,7 +66,7 @@ class FulltextSummary:
 
 
 def queue_new_articles(
-    db: sqlite_utils.Database, options: FulltextOptions, source: str, article_ids: Sequence[int]
+    db: Database, options: FulltextOptions, source: str, article_ids: Sequence[int]
 ) -> int:
     """Queue the pages of a feed's new articles that want one (inside the unit that stored them)."""
     from feeds.fulltext import fetchable_page, wants_full_text
@@ -112,7 +110,7 @@ class _Fetched:
 
 
 def run_fulltext(
-    db: sqlite_utils.Database,
+    db: Database,
     groups: CommitGroups,
     pool: Any,
     options: FulltextOptions,
@@ -239,7 +237,7 @@ def _next(finished: queue.Queue[_Fetched | None], groups: CommitGroups) -> _Fetc
 class _Writer:
     """Stores a page's text as its article's body, re-tags the article and gets it placed (again)."""
 
-    def __init__(self, db: sqlite_utils.Database, topics: Sequence[Any], *, now: datetime) -> None:
+    def __init__(self, db: Database, topics: Sequence[Any], *, now: datetime) -> None:
         self.db = db
         self.topics = topics
         self.now = now
@@ -283,7 +281,7 @@ class _Writer:
         return self._engine
 
 
-def settle_replacements(db: sqlite_utils.Database) -> None:
+def settle_replacements(db: Database) -> None:
     """After placement: stories holding re-placed articles take the alerts of the stories they left."""
     from store.db import write_batch
 

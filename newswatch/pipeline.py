@@ -23,16 +23,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
-from feeds.files import SUPPORTED_SUFFIXES, JsonlReader, read_path
 from feeds.limits import FetchLimits
 from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
 from newswatch.workers import WorkerPool, feature_blobs, parse_with_features
 from store import sources as source_store
 from store.articles import UpsertResult, existing_articles, features_pending, upsert_articles
-from store.db import CommitGroups, from_db_time, utc_now, write_batch
+from store.db import CommitGroups, Database, from_db_time, utc_now, write_batch
 from store.sources import FileFingerprint, SourceSpec
 from topics.tagging import Topic, sync_and_retag, tag_articles
 
@@ -114,13 +111,13 @@ class IngestOptions:
     progress: Callable[[int, int, str], None] | None = None
     # Called once at the end of a run that stored new articles (or found features of a killed run waiting);
     # places every article with an `article_features` row, in its own transactions.
-    place_stories: Callable[[sqlite_utils.Database], None] | None = None
+    place_stories: Callable[[Database], None] | None = None
     # Full text of summary-only feed items (newswatch.fulltext_pass.FulltextOptions); None: never fetched.
     fulltext: Any = None
 
 
 def sync_config(
-    db: sqlite_utils.Database, specs: Sequence[SourceSpec], topics: Sequence[Topic], *, now: datetime
+    db: Database, specs: Sequence[SourceSpec], topics: Sequence[Topic], *, now: datetime
 ) -> list[str]:
     """Bring sources and topics in the database in line with the config; returns re-tagged topic names."""
     with write_batch(db):
@@ -128,9 +125,7 @@ def sync_config(
         return sync_and_retag(db, topics, now=now)
 
 
-def run_ingest(
-    db: sqlite_utils.Database, options: IngestOptions, *, now: datetime | None = None
-) -> IngestSummary:
+def run_ingest(db: Database, options: IngestOptions, *, now: datetime | None = None) -> IngestSummary:
     """One pass over every active source. The caller holds the ingest lock and has synced the config."""
     now = now or utc_now()
     run_started = time.monotonic()
@@ -201,6 +196,8 @@ def _is_due(row: dict[str, Any], options: IngestOptions, now: datetime) -> bool:
 
 def expand_path_source(location: str) -> list[Path]:
     """A glob, a folder (its supported files, recursively) or a single file -> sorted files."""
+    from feeds.files import SUPPORTED_SUFFIXES
+
     path = Path(location).expanduser()
     if path.is_dir():
         candidates = [p for p in path.rglob("*") if p.is_file()]
@@ -212,7 +209,7 @@ def expand_path_source(location: str) -> list[Path]:
 
 
 def _ingest_path_source(
-    db: sqlite_utils.Database,
+    db: Database,
     groups: CommitGroups,
     pool: WorkerPool,
     row: dict[str, Any],
@@ -220,6 +217,9 @@ def _ingest_path_source(
     *,
     now: datetime,
 ) -> SourceOutcome:
+    # Only passes with a path source read files: a feeds-only pass (cron) never loads the file readers.
+    from feeds.files import JsonlReader, read_path
+
     outcome = SourceOutcome(row["name"])
     files = expand_path_source(row["location"])
     root = source_root(row["location"])
@@ -310,7 +310,7 @@ def _executor(pool: WorkerPool) -> Executor | None:
 
 
 def _slice_features(
-    db: sqlite_utils.Database, pool: WorkerPool, source_id: int, records: list[ArticleRecord]
+    db: Database, pool: WorkerPool, source_id: int, records: list[ArticleRecord]
 ) -> _Features:
     """Story features of a slice's new records: submitted to the worker pool (computed while earlier slices
     are written) when there are enough, else computed inline when the slice is stored."""
@@ -375,7 +375,7 @@ class _Features:
 
 
 def _ingest_feeds(
-    db: sqlite_utils.Database,
+    db: Database,
     groups: CommitGroups,
     pool: WorkerPool,
     rows: list[dict[str, Any]],
@@ -393,7 +393,6 @@ def _ingest_feeds(
     The run deadline stops fetching (feeds left get "not fetched: run deadline reached"); bodies already
     fetched are still parsed and stored, which the body, entry and field caps keep short."""
     from feeds.fetch import FetchRequest, FetchResult, fetch_all
-    from feeds.parse import parse_feed
 
     Parsed = tuple[ParseResult, list[bytes]]
 
@@ -410,7 +409,7 @@ def _ingest_feeds(
         first = by_url.setdefault(row["location"], row)
         if first is not row:
             same_url.append((row, first))
-    executor = pool.get() if pool.started or len(rows) >= _POOL_THRESHOLD else None
+    use_pool = pool.started or len(rows) >= _POOL_THRESHOLD
     finished: queue.Queue[tuple[FetchResult, Future[Parsed] | ParseResult | None] | None] = queue.Queue()
 
     def on_result(result: FetchResult) -> None:
@@ -423,10 +422,17 @@ def _ingest_feeds(
                 "fetched_at": now,
                 "response_headers": {"content-type": result.content_type} if result.content_type else None,
             }
+            # The pool is made for the first body, not before: a pass of 304s starts no processes (and
+            # does not import multiprocessing). Only this thread asks for it until the fetcher is done.
+            executor = _executor(pool) if use_pool else None
             if executor is not None:
                 parsed = executor.submit(parse_with_features, result.body, **kwargs)
                 result.body = None  # the worker has its copy; don't hold thousands of bodies twice
             else:
+                # Imported here, not with the fetcher: a pass whose feeds all answer 304 parses nothing,
+                # and one with a pool parses in the workers (feedparser and selectolax are ~40 ms).
+                from feeds.parse import parse_feed
+
                 parsed = parse_feed(result.body, **kwargs)
         finished.put((result, parsed))
 
@@ -492,7 +498,7 @@ def _next_parsed(finished: queue.Queue[Any], groups: CommitGroups) -> Any:
 
 
 def _store_feed(
-    db: sqlite_utils.Database,
+    db: Database,
     row: dict[str, Any],
     result: Any,
     parsed: ParseResult | None,
@@ -574,7 +580,7 @@ def _poll_hint(result: Any, parsed: ParseResult | None, row: dict[str, Any]) -> 
 
 
 def _store_records(
-    db: sqlite_utils.Database,
+    db: Database,
     source_id: int,
     records: list[ArticleRecord],
     options: IngestOptions,

@@ -14,11 +14,9 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
-import sqlite_utils
-
 from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store import grouping_state, story_rows
-from store.db import from_db_time, write_batch
+from store.db import Database, from_db_time, write_batch
 from stories.engine import EngineSettings, PlaceInput, StoryEngine
 from stories.features import ArticleFeatures, extract_features
 
@@ -29,7 +27,7 @@ CHUNK = 2000
 _POOL_THRESHOLD = 2000
 
 
-def _inputs(db: sqlite_utils.Database, article_ids: Sequence[int]) -> list[PlaceInput]:
+def _inputs(db: Database, article_ids: Sequence[int]) -> list[PlaceInput]:
     rows = grouping_state.features_of(db, article_ids)
     out = []
     for aid in article_ids:
@@ -48,7 +46,7 @@ def _inputs(db: sqlite_utils.Database, article_ids: Sequence[int]) -> list[Place
     return out
 
 
-def _place_chunk(db: sqlite_utils.Database, engine: StoryEngine, ids: Sequence[int], chunk: int) -> None:
+def _place_chunk(db: Database, engine: StoryEngine, ids: Sequence[int], chunk: int) -> None:
     # Placing is the slow part (CPU over the engine's memory; one ingest at a time holds the ingest lock, so
     # nothing else changes what it reads): only its results are written under the write lock, so an
     # interface's read/star waits for a save, not for a placement.
@@ -66,7 +64,7 @@ def _place_chunk(db: sqlite_utils.Database, engine: StoryEngine, ids: Sequence[i
         story_rows.refresh_stories(db, [s.story_id for s in result.stories])
 
 
-def place_pending(db: sqlite_utils.Database, progress: Callable[[int, int], None] | None = None) -> int:
+def place_pending(db: Database, progress: Callable[[int, int], None] | None = None) -> int:
     """Place every stored article that is not placed yet; returns how many were placed."""
     meta = grouping_state.read_meta(db)
     if meta["rebuild"]:
@@ -88,7 +86,7 @@ def _features_row(row: tuple[int, str, str]) -> tuple[int, bytes]:
     return row[0], extract_features(row[1], row[2]).to_bytes()
 
 
-def regroup_all(db: sqlite_utils.Database) -> int:
+def regroup_all(db: Database) -> int:
     """Forget every placement and place all articles again: the chunks already placed are replayed as they
     were placed (so a regroup equals the incremental passes), the rest follow in canonical order."""
     replay = grouping_state.placement_replay(db)

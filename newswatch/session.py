@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import sqlite_utils
-
     from newswatch.config import Config
     from newswatch.fulltext_pass import FulltextOptions
     from newswatch.pipeline import IngestOptions, IngestSummary
+    from store.db import Database
     from topics.query import CompiledQuery
     from topics.tagging import Topic
 
@@ -36,11 +35,11 @@ class Session:
     def __init__(self, config: Config, db_path: Path) -> None:
         self.config = config
         self.db_path = Path(db_path)
-        self._db: sqlite_utils.Database | None = None
+        self._db: Database | None = None
         self._topics: list[Topic] | None = None
 
     @property
-    def db(self) -> sqlite_utils.Database:
+    def db(self) -> Database:
         if self._db is None:
             from store.db import open_db
 

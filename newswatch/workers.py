@@ -11,10 +11,12 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feeds.records import ParseResult
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 
 def exit_with_parent(parent_pid: int) -> None:
@@ -66,6 +68,10 @@ class WorkerPool:
 
     def get(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            # Here, not at the top: multiprocessing is ~10 ms to import, and a pass with nothing to parse
+            # (every feed 304) never starts the pool.
+            from concurrent.futures import ProcessPoolExecutor
+
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, initializer=exit_with_parent, initargs=(os.getpid(),)
             )

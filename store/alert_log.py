@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from store.values import to_db_time
 
+if TYPE_CHECKING:
+    from store.db import Database
+
 
 def pending_alerts(
-    db: sqlite_utils.Database,
+    db: Database,
     *,
     since: datetime | None = None,
     topic: str | None = None,
@@ -55,7 +56,7 @@ def pending_alerts(
     return [_pending_row(db, story_id, topic_id) for story_id, topic_id in pairs]
 
 
-def _pending_row(db: sqlite_utils.Database, story_id: int, topic_id: int) -> dict[str, Any]:
+def _pending_row(db: Database, story_id: int, topic_id: int) -> dict[str, Any]:
     [row] = db.query(
         """SELECT st.id AS story_id, t.id AS topic_id, t.name AS topic, st.title, st.size, st.outlets,
                   st.first_seen, st.first_origin, st.last_seen, st.lead_article_id, lead.url, lead.outlet,
@@ -83,7 +84,7 @@ def _pending_row(db: sqlite_utils.Database, story_id: int, topic_id: int) -> dic
     return row
 
 
-def remember_alerts(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]], *, now: datetime) -> None:
+def remember_alerts(db: Database, rows: Sequence[dict[str, Any]], *, now: datetime) -> None:
     db.conn.executemany(
         """INSERT INTO alerts (story_id, topic_id, article_id, alerted_at, size_at_alert) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (story_id, topic_id) DO UPDATE SET alerted_at = excluded.alerted_at,

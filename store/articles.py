@@ -6,12 +6,13 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from feeds.records import ArticleRecord
 from store.values import chunks, to_db_time
+
+if TYPE_CHECKING:
+    from store.db import Database
 
 
 @dataclass(slots=True)
@@ -29,9 +30,7 @@ _INSERT_SQL = """INSERT INTO articles (source_id, guid, title, body, url, author
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 
-def existing_articles(
-    db: sqlite_utils.Database, source_id: int, guids: Sequence[str]
-) -> dict[str, tuple[int, str]]:
+def existing_articles(db: Database, source_id: int, guids: Sequence[str]) -> dict[str, tuple[int, str]]:
     """guid -> (article id, content hash) for the given guids already stored for a source."""
     existing: dict[str, tuple[int, str]] = {}
     for chunk in chunks(list(guids)):
@@ -45,7 +44,7 @@ def existing_articles(
 
 
 def upsert_articles(
-    db: sqlite_utils.Database,
+    db: Database,
     source_id: int,
     records: Sequence[ArticleRecord],
     *,
@@ -161,7 +160,7 @@ def _index_new(conn: Any, ids: Sequence[int]) -> None:
         )
 
 
-def features_pending(db: sqlite_utils.Database) -> bool:
+def features_pending(db: Database) -> bool:
     """Are there stored articles whose story features wait for placement (e.g. from a killed run)?"""
     return db.execute("SELECT 1 FROM article_features LIMIT 1").fetchone() is not None
 
@@ -224,7 +223,7 @@ _ARTICLE_COLUMNS = """a.id, a.title, a.url, a.author, a.outlet, a.published, a.u
 
 
 def list_articles(
-    db: sqlite_utils.Database, filters: ArticleFilter | None = None, *, limit: int = 50, offset: int = 0
+    db: Database, filters: ArticleFilter | None = None, *, limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
     """Articles newest first, each with the names of its topics."""
     where, params = _where(filters or ArticleFilter())
@@ -244,7 +243,7 @@ def list_articles(
     return rows
 
 
-def count_matching(db: sqlite_utils.Database, filters: ArticleFilter) -> tuple[int, int]:
+def count_matching(db: Database, filters: ArticleFilter) -> tuple[int, int]:
     """(articles, distinct stories) matching a filter, counted in SQLite."""
     where, params = _where(filters)
     articles, stories = db.execute(
@@ -253,7 +252,7 @@ def count_matching(db: sqlite_utils.Database, filters: ArticleFilter) -> tuple[i
     return int(articles), int(stories)
 
 
-def get_article(db: sqlite_utils.Database, article_id: int) -> dict[str, Any] | None:
+def get_article(db: Database, article_id: int) -> dict[str, Any] | None:
     """One article with its body and, per topic, the terms that matched."""
     rows = list(
         db.query(
@@ -277,7 +276,7 @@ def get_article(db: sqlite_utils.Database, article_id: int) -> dict[str, Any] | 
     return article
 
 
-def set_read(db: sqlite_utils.Database, article_ids: Iterable[int], read: bool = True) -> None:
+def set_read(db: Database, article_ids: Iterable[int], read: bool = True) -> None:
     ids = list(article_ids)
     for chunk in chunks(ids):
         db.conn.execute(
@@ -285,5 +284,5 @@ def set_read(db: sqlite_utils.Database, article_ids: Iterable[int], read: bool =
         )
 
 
-def set_starred(db: sqlite_utils.Database, article_id: int, starred: bool) -> None:
+def set_starred(db: Database, article_id: int, starred: bool) -> None:
     db.conn.execute("UPDATE articles SET starred = ? WHERE id = ?", [int(starred), article_id])

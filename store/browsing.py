@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store.articles import ArticleFilter, article_conditions
 from store.values import chunks, to_db_time
+
+if TYPE_CHECKING:
+    from store.db import Database
 
 ORDERS = ("newest", "outlets")
 
@@ -81,9 +82,7 @@ def _order_by(order: str) -> str:
     return "st.first_seen DESC, st.id DESC"
 
 
-def story_ids(
-    db: sqlite_utils.Database, query: StoryQuery, *, limit: int | None = None, offset: int = 0
-) -> list[int]:
+def story_ids(db: Database, query: StoryQuery, *, limit: int | None = None, offset: int = 0) -> list[int]:
     """Ids of the stories matching `query`, in display order: the snapshot the interface pages over, and the
     one story listing (the CLI's `stories` lists these ids too)."""
     clauses: list[str] = []
@@ -103,7 +102,7 @@ def story_ids(
     return [row[0] for row in db.execute(sql, params)]
 
 
-def first_story_ids(db: sqlite_utils.Database, query: StoryQuery, *, count: int = 200) -> list[int] | None:
+def first_story_ids(db: Database, query: StoryQuery, *, count: int = 200) -> list[int] | None:
     """A quick first screen before the exact snapshot, or None when only the full snapshot can answer.
 
     The full snapshot gathers every matching member before sorting; a first screen needs only the newest
@@ -157,7 +156,7 @@ class StoryRow:
     topics: list[str] = field(default_factory=list)
 
 
-def stories_by_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, StoryRow]:
+def stories_by_ids(db: Database, ids: Sequence[int]) -> dict[int, StoryRow]:
     """Rows for one page of the list, keyed by story id (ids missing from the table are absent)."""
     rows: dict[int, StoryRow] = {}
     for chunk in chunks(list(ids)):
@@ -183,7 +182,7 @@ def stories_by_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, S
     return rows
 
 
-def story_member_rows(db: sqlite_utils.Database, story_id: int) -> list[dict[str, Any]]:
+def story_member_rows(db: Database, story_id: int) -> list[dict[str, Any]]:
     """A story's articles for the expanded list and "also reported by": lead first, then by time."""
     return list(
         db.query(
@@ -198,7 +197,7 @@ def story_member_rows(db: sqlite_utils.Database, story_id: int) -> list[dict[str
     )
 
 
-def set_story_read(db: sqlite_utils.Database, story_id: int, read: bool) -> int:
+def set_story_read(db: Database, story_id: int, read: bool) -> int:
     """Mark every article of a story read (or unread); returns how many rows changed."""
     cursor = db.conn.execute(
         "UPDATE articles SET read = ? WHERE story_id = ? AND read != ?", [int(read), story_id, int(read)]
@@ -206,7 +205,7 @@ def set_story_read(db: sqlite_utils.Database, story_id: int, read: bool) -> int:
     return cursor.rowcount
 
 
-def set_story_starred(db: sqlite_utils.Database, story_id: int, lead_article_id: int, starred: bool) -> None:
+def set_story_starred(db: Database, story_id: int, lead_article_id: int, starred: bool) -> None:
     """Star a story by starring its lead; unstarring clears the star from every member."""
     if starred:
         db.conn.execute("UPDATE articles SET starred = 1 WHERE id = ?", [lead_article_id])
@@ -214,7 +213,7 @@ def set_story_starred(db: sqlite_utils.Database, story_id: int, lead_article_id:
         db.conn.execute("UPDATE articles SET starred = 0 WHERE story_id = ? AND starred = 1", [story_id])
 
 
-def mark_opened(db: sqlite_utils.Database, article_id: int, *, whole_story: bool) -> None:
+def mark_opened(db: Database, article_id: int, *, whole_story: bool) -> None:
     """An article was opened: it is read; with `whole_story` (the `mark_story_read` setting) so is every
     copy and rewrite of its story, whichever member was opened: the analyst has read the event."""
     db.conn.execute("UPDATE articles SET read = 1 WHERE id = ? AND read = 0", [article_id])
@@ -224,7 +223,7 @@ def mark_opened(db: sqlite_utils.Database, article_id: int, *, whole_story: bool
             set_story_read(db, row[0], True)
 
 
-def set_stories_read(db: sqlite_utils.Database, story_ids: Sequence[int], read: bool = True) -> int:
+def set_stories_read(db: Database, story_ids: Sequence[int], read: bool = True) -> int:
     """Mark every article of these stories read (or unread): "mark all read" over a view; returns how
     many articles changed."""
     changed = 0
@@ -237,7 +236,7 @@ def set_stories_read(db: sqlite_utils.Database, story_ids: Sequence[int], read: 
     return changed
 
 
-def existing_ids(db: sqlite_utils.Database, ids: Sequence[int], *, stories: bool = False) -> set[int]:
+def existing_ids(db: Database, ids: Sequence[int], *, stories: bool = False) -> set[int]:
     """Which of `ids` are stored articles (or stories)."""
     table = "stories" if stories else "articles"
     found: set[int] = set()
@@ -249,7 +248,7 @@ def existing_ids(db: sqlite_utils.Database, ids: Sequence[int], *, stories: bool
     return found
 
 
-def set_stories_starred(db: sqlite_utils.Database, story_ids: Sequence[int], starred: bool) -> None:
+def set_stories_starred(db: Database, story_ids: Sequence[int], starred: bool) -> None:
     """Star stories through their leads, or clear every star in them (see `set_story_starred`)."""
     for chunk in chunks(list(story_ids)):
         marks = ",".join("?" * len(chunk))
@@ -259,7 +258,7 @@ def set_stories_starred(db: sqlite_utils.Database, story_ids: Sequence[int], sta
             set_story_starred(db, story_id, lead, starred)
 
 
-def first_unread(db: sqlite_utils.Database, story_ids: Sequence[int]) -> int | None:
+def first_unread(db: Database, story_ids: Sequence[int]) -> int | None:
     """The first of `story_ids` (in the order given) with an unread article, or None."""
     for chunk in chunks(list(story_ids)):
         unread = {
@@ -276,7 +275,7 @@ def first_unread(db: sqlite_utils.Database, story_ids: Sequence[int]) -> int | N
     return None
 
 
-def topic_queries(db: sqlite_utils.Database) -> dict[str, str]:
+def topic_queries(db: Database) -> dict[str, str]:
     """Topic name -> its query text as stored by the last config sync."""
     return dict(db.execute("SELECT name, query FROM topics").fetchall())
 
@@ -291,7 +290,7 @@ class TopicSummary:
 
 
 def topic_summaries(
-    db: sqlite_utils.Database, *, today: datetime, days: int = 14, utc: bool = False
+    db: Database, *, today: datetime, days: int = 14, utc: bool = False
 ) -> list[TopicSummary]:
     """Every topic with its unread count and its daily volume over the last `days` days (for a sparkline).
 
@@ -344,7 +343,7 @@ class SourceSummary:
     last_success_at: str | None
 
 
-def source_summaries(db: sqlite_utils.Database) -> list[SourceSummary]:
+def source_summaries(db: Database) -> list[SourceSummary]:
     """Every source with its article count (from the index alone) and how its last fetch went."""
     return [
         SourceSummary(*row[:2], bool(row[2]), *row[3:])
@@ -357,7 +356,7 @@ def source_summaries(db: sqlite_utils.Database) -> list[SourceSummary]:
     ]
 
 
-def library_size(db: sqlite_utils.Database) -> tuple[int, int]:
+def library_size(db: Database) -> tuple[int, int]:
     """(sources, articles) without counting every row: enough to tell a first run from an empty filter."""
     sources = db.execute("SELECT count(*) FROM sources").fetchone()[0]
     has_articles = db.execute("SELECT EXISTS (SELECT 1 FROM articles)").fetchone()[0]

@@ -17,9 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-import sqlite_utils
-
-from store.db import data_version, describe_db_error, open_db, write_batch
+from store.db import Database, data_version, describe_db_error, open_db, write_batch
 
 T = TypeVar("T")
 
@@ -91,7 +89,7 @@ class InterfaceConnections:
         """Abort the snapshot query in flight, if any (safe to call from any thread)."""
         self._snapshot_db.conn.interrupt()
 
-    def snapshot(self, query: Callable[[sqlite_utils.Database], T]) -> T:
+    def snapshot(self, query: Callable[[Database], T]) -> T:
         with self._snapshot_lock:
             try:
                 return query(self._snapshot_db)
@@ -102,7 +100,7 @@ class InterfaceConnections:
             except sqlite3.DatabaseError as error:
                 raise QueryFailed(_query_failure(self.path, error)) from error
 
-    def read(self, query: Callable[[sqlite_utils.Database], T]) -> T:
+    def read(self, query: Callable[[Database], T]) -> T:
         with self._rows_lock:
             return query(self._rows_db)
 
@@ -123,13 +121,11 @@ class InterfaceConnections:
         with self._poll_lock:
             return data_version(self._poll_db)
 
-    def side(self, query: Callable[[sqlite_utils.Database], T]) -> T:
+    def side(self, query: Callable[[Database], T]) -> T:
         with self._side_lock:
             return query(self._side_db)
 
-    def write(
-        self, change: Callable[[sqlite_utils.Database], T], *, on_wait: Callable[[], None] | None = None
-    ) -> T:
+    def write(self, change: Callable[[Database], T], *, on_wait: Callable[[], None] | None = None) -> T:
         """Run `change` in one write transaction, retrying while another process holds the write lock.
 
         `on_wait` is called once, when the first attempt found the database locked. Raises WriteFailed

@@ -6,10 +6,9 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-import sqlite_utils
+from typing import Any
 
 from store.schema import SCHEMA_VERSION, migrate
 
@@ -26,7 +25,44 @@ class StoreError(RuntimeError):
     """A database problem worth one clear line to the user (unwritable file, full disk, corrupt file)."""
 
 
-def open_db(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Database:
+class Database:
+    """An open database: its sqlite3 connection (`conn`), and `execute` and `query` as sqlite-utils has them.
+
+    That is all store/ asks of sqlite-utils' Database, and importing sqlite-utils costs more CPU than all
+    the SQL of a cron pass whose feeds answer 304 (it brings numpy, dateutil, click and pluggy: ~60-130 ms).
+    Anything else asked of this object (sqlite-utils' table API, `db.table_names()`, for tests and one-off
+    tools) goes to a sqlite_utils.Database made on the same connection on first use.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._sqlite_utils: Any = None
+
+    def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] | None = None) -> sqlite3.Cursor:
+        # The connection is in autocommit mode (open_db): no implicit transaction for sqlite-utils to settle.
+        return self.conn.execute(sql) if parameters is None else self.conn.execute(sql, parameters)
+
+    def query(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of `sql` as dicts by column name (the statement runs now, rows are read as iterated)."""
+        cursor = self.execute(sql, params if params is not None else ())
+        if cursor.description is None:
+            raise ValueError("query() is for SQL that returns rows: use execute()")
+        keys = [column[0] for column in cursor.description]
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # ours, or a dunder looked up by copy/pickle: never sqlite-utils'
+            raise AttributeError(name)
+        if self._sqlite_utils is None:
+            import sqlite_utils
+
+            self._sqlite_utils = sqlite_utils.Database(self.conn)
+        return getattr(self._sqlite_utils, name)
+
+
+def open_db(path: str | Path, *, readonly: bool = False) -> Database:
     """Open (creating and migrating if needed) the database at `path`.
 
     The connection runs in autocommit mode: every batch is an explicit transaction (`write_batch`), so a
@@ -46,6 +82,9 @@ def open_db(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
         conn.execute("PRAGMA foreign_keys = ON")
         # The per-batch tagging index (store.topic_tags.BatchIndex) is a temp table: keep it off the disk.
         conn.execute("PRAGMA temp_store = MEMORY")
+        # What sqlite_utils.Database(conn) did when it wrapped every connection; the schema's triggers were
+        # written and tested with it on.
+        conn.execute("PRAGMA recursive_triggers = ON")
         # Before anything is written (the journal mode included): a newer newswatch's file stays as it is.
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
@@ -59,7 +98,7 @@ def open_db(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
             # WAL + NORMAL is durable across application crashes (kill -9); only an OS crash can lose the
             # last commits, never corrupt the file.
             conn.execute("PRAGMA synchronous = NORMAL")
-        db = sqlite_utils.Database(conn)
+        db = Database(conn)
         if not readonly:
             migrate(db)
         return db
@@ -130,7 +169,7 @@ def _why_unwritable(path: Path) -> str | None:
 
 
 @contextlib.contextmanager
-def write_batch(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def write_batch(db: Database) -> Iterator[Database]:
     """One all-or-nothing write transaction, taking the write lock up front.
 
     BEGIN IMMEDIATE rather than sqlite-utils' deferred BEGIN: a deferred transaction that reads and then
@@ -149,7 +188,7 @@ def write_batch(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
 
 
 @contextlib.contextmanager
-def read_snapshot(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def read_snapshot(db: Database) -> Iterator[Database]:
     """Several reads that see one committed state, without taking the write lock (a deferred BEGIN that
     only reads never asks for it): what a read-only command uses instead of `write_batch`."""
     conn = db.conn
@@ -172,14 +211,14 @@ class CommitGroups:
     nothing. On an exception the transaction in flight rolls back; everything committed before stays.
     """
 
-    def __init__(self, db: sqlite_utils.Database, seconds: float):
+    def __init__(self, db: Database, seconds: float):
         self.db = db
         self.seconds = seconds
         self.started: float | None = None
         self.commits = 0
 
     @contextlib.contextmanager
-    def unit(self) -> Iterator[sqlite_utils.Database]:
+    def unit(self) -> Iterator[Database]:
         if self.started is None:
             self.db.conn.execute("BEGIN IMMEDIATE")
             self.started = time.monotonic()
@@ -213,6 +252,6 @@ class CommitGroups:
             self.db.conn.execute("ROLLBACK")
 
 
-def data_version(db: sqlite_utils.Database) -> int:
+def data_version(db: Database) -> int:
     """Changes whenever another connection commits: a cheap 'is there anything new?' poll for the TUI."""
     return int(db.execute("PRAGMA data_version").fetchone()[0])

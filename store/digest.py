@@ -7,17 +7,18 @@ holds exactly what `newswatch stories --topic T --since … --sort outlets` list
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from store.values import chunks
+
+if TYPE_CHECKING:
+    from store.db import Database
 
 # The extract is a sentence or two of the lead: its first few thousand characters are plenty.
 LEAD_HEAD_CHARS = 4000
 
 
-def digest_story_rows(db: sqlite_utils.Database, story_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+def digest_story_rows(db: Database, story_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Story id -> the story row, its lead's url, outlet and opening text, its outlets (earliest report
     first) and its topics. Ids missing from the table are absent."""
     found: dict[int, dict[str, Any]] = {}

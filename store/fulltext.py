@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from store.values import chunks, to_db_time
+
+if TYPE_CHECKING:
+    from store.db import Database
 
 # Backoff after a failed page: 1, 2, 4 … hours (or what Retry-After asks, if longer), at most a day; after
 # `MAX_ATTEMPTS` failures the page is given up (the article keeps its feed text).
@@ -30,7 +31,7 @@ class PageWanted:
     title: str
 
 
-def page_candidates(db: sqlite_utils.Database, article_ids: Sequence[int]) -> list[tuple[int, str, int]]:
+def page_candidates(db: Database, article_ids: Sequence[int]) -> list[tuple[int, str, int]]:
     """(id, url, body length) of the given articles whose body is still their feed's text."""
     out: list[tuple[int, str, int]] = []
     for chunk in chunks(list(article_ids)):
@@ -44,7 +45,7 @@ def page_candidates(db: sqlite_utils.Database, article_ids: Sequence[int]) -> li
     return out
 
 
-def queue_pages(db: sqlite_utils.Database, article_ids: Sequence[int]) -> None:
+def queue_pages(db: Database, article_ids: Sequence[int]) -> None:
     """Queue these articles' pages (pending, fetched newest first); an article already queued stays as is."""
     for chunk in chunks(list(article_ids)):
         marks = ",".join("?" * len(chunk))
@@ -55,7 +56,7 @@ def queue_pages(db: sqlite_utils.Database, article_ids: Sequence[int]) -> None:
         )
 
 
-def due_pages(db: sqlite_utils.Database, *, now: datetime, limit: int) -> tuple[list[PageWanted], int]:
+def due_pages(db: Database, *, now: datetime, limit: int) -> tuple[list[PageWanted], int]:
     """The pages to fetch this run, newest article first, at most `limit`; and how many are due in all."""
     now_text = to_db_time(now)
     due = """FROM article_fulltext f JOIN articles a ON a.id = f.article_id
@@ -68,7 +69,7 @@ def due_pages(db: sqlite_utils.Database, *, now: datetime, limit: int) -> tuple[
     return [PageWanted(*row) for row in rows], int(total)
 
 
-def store_page_text(db: sqlite_utils.Database, article_id: int, text: str, *, now: datetime) -> bool:
+def store_page_text(db: Database, article_id: int, text: str, *, now: datetime) -> bool:
     """The page's text becomes the body; the feed's text is kept as the summary. False when the article
     is gone (its source removed while the page was fetched)."""
     cursor = db.conn.execute(
@@ -87,7 +88,7 @@ def store_page_text(db: sqlite_utils.Database, article_id: int, text: str, *, no
 
 
 def record_page_failure(
-    db: sqlite_utils.Database,
+    db: Database,
     article_id: int,
     error: str,
     *,
@@ -112,7 +113,7 @@ def record_page_failure(
     )
 
 
-def fulltext_status(db: sqlite_utils.Database, article_id: int) -> dict[str, Any] | None:
+def fulltext_status(db: Database, article_id: int) -> dict[str, Any] | None:
     """What the reader says about an article's page: state, attempts, last error, when fetched."""
     rows = list(
         db.query(
@@ -124,13 +125,13 @@ def fulltext_status(db: sqlite_utils.Database, article_id: int) -> dict[str, Any
     return rows[0] if rows else None
 
 
-def article_summary(db: sqlite_utils.Database, article_id: int) -> str | None:
+def article_summary(db: Database, article_id: int) -> str | None:
     """The feed's own text of an article whose body is its page's text; None when the body is the feed's."""
     row = db.execute("SELECT summary FROM articles WHERE id = ?", [article_id]).fetchone()
     return row[0] if row else None
 
 
-def article_text(db: sqlite_utils.Database, article_id: int) -> tuple[str, str] | None:
+def article_text(db: Database, article_id: int) -> tuple[str, str] | None:
     row = db.execute("SELECT title, body FROM articles WHERE id = ?", [article_id]).fetchone()
     return (row[0], row[1]) if row else None
 
@@ -138,18 +139,18 @@ def article_text(db: sqlite_utils.Database, article_id: int) -> tuple[str, str] 
 # --- placing again ---------------------------------------------------------------------------------------
 
 
-def is_waiting_for_placement(db: sqlite_utils.Database, article_id: int) -> bool:
+def is_waiting_for_placement(db: Database, article_id: int) -> bool:
     """Stored with features but not placed yet: its features can simply be replaced."""
     return (
         db.execute("SELECT 1 FROM article_features WHERE article_id = ?", [article_id]).fetchone() is not None
     )
 
 
-def replace_features(db: sqlite_utils.Database, rows: Sequence[tuple[int, bytes]]) -> None:
+def replace_features(db: Database, rows: Sequence[tuple[int, bytes]]) -> None:
     db.conn.executemany("INSERT OR REPLACE INTO article_features (article_id, blob) VALUES (?, ?)", rows)
 
 
-def withdraw_from_story(db: sqlite_utils.Database, article_id: int, settings: Any, engine: Any) -> list[int]:
+def withdraw_from_story(db: Database, article_id: int, settings: Any, engine: Any) -> list[int]:
     """Take a placed article (and its copies) out of its story so that the next placement places it again,
     with features computed from its new text. Returns the articles taken out ([] when it stays put).
 
@@ -228,7 +229,7 @@ def withdraw_from_story(db: sqlite_utils.Database, article_id: int, settings: An
     return ids
 
 
-def share_alerts_of_replaced(db: sqlite_utils.Database) -> int:
+def share_alerts_of_replaced(db: Database) -> int:
     """After placement: each story that now holds an article placed again takes the alerts of the story
     that article left, so an event already announced is not announced again under another id. Returns
     how many articles were settled (those not placed yet wait for the next placement)."""
@@ -248,11 +249,11 @@ def share_alerts_of_replaced(db: sqlite_utils.Database) -> int:
     return len(rows)
 
 
-def replacements_waiting(db: sqlite_utils.Database) -> bool:
+def replacements_waiting(db: Database) -> bool:
     return db.execute("SELECT 1 FROM article_replacements LIMIT 1").fetchone() is not None
 
 
-def postpone_host(db: sqlite_utils.Database, host: str, *, until: datetime) -> int:
+def postpone_host(db: Database, host: str, *, until: datetime) -> int:
     """Pending pages on `host` wait until `until` (the host answered 429/503, with Retry-After or not);
     their attempts are not counted: asking them would only be refused. Returns how many were postponed."""
     escaped = host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -15,14 +15,16 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sqlite_utils
 
 from store.values import chunks
 from stories.engine import ChunkResult, EngineSettings, PlacedArticle, StateSource, Story, StoryEngine
 from stories.features import pack_arrays, unpack_arrays
+
+if TYPE_CHECKING:
+    from store.db import Database
 
 _ARTICLE = struct.Struct("<dBHBHHH")  # published, certain, months, weekdays, terms, signature, dims
 # size, members, first, last, months, weekdays, terms, dims, first seq, long members
@@ -94,7 +96,7 @@ def decode_story(story_id: int, blob: bytes) -> Story:
 class SqliteStateSource(StateSource):
     """What the engine reads on demand: document frequencies of terms, stories it does not hold."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.conn = db.conn
 
     def document_frequencies(self, terms: np.ndarray) -> np.ndarray:
@@ -121,26 +123,26 @@ class SqliteStateSource(StateSource):
         return out
 
 
-def read_meta(db: sqlite_utils.Database) -> dict[str, int]:
+def read_meta(db: Database) -> dict[str, int]:
     meta = dict.fromkeys(_META_KEYS, 0)
     meta.update(db.conn.execute("SELECT key, value FROM grouping_meta WHERE key != 'embedding_sum'"))
     return meta
 
 
-def _embedding_sum(db: sqlite_utils.Database) -> np.ndarray | None:
+def _embedding_sum(db: Database) -> np.ndarray | None:
     """The engine's running sum of embeddings (float64 blob; the column takes any type)."""
     row = db.conn.execute("SELECT value FROM grouping_meta WHERE key = 'embedding_sum'").fetchone()
     return np.frombuffer(row[0], "<f8").copy() if row and isinstance(row[0], bytes) else None
 
 
-def write_meta(db: sqlite_utils.Database, **values: int) -> None:
+def write_meta(db: Database, **values: int) -> None:
     db.conn.executemany(
         "INSERT INTO grouping_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         sorted(values.items()),
     )
 
 
-def load_engine(db: sqlite_utils.Database, settings: EngineSettings) -> StoryEngine:
+def load_engine(db: Database, settings: EngineSettings) -> StoryEngine:
     """An engine holding the persisted window: the last `memory_articles` placements."""
     meta = read_meta(db)
     engine = StoryEngine(settings, SqliteStateSource(db))
@@ -164,7 +166,7 @@ def load_engine(db: sqlite_utils.Database, settings: EngineSettings) -> StoryEng
     return engine
 
 
-def pending_article_ids(db: sqlite_utils.Database) -> list[int]:
+def pending_article_ids(db: Database) -> list[int]:
     """Articles stored with features but not placed yet, in canonical order: time, then source and guid, so
     the same feeds give the same stories whatever order their fetches finished in."""
     return [
@@ -176,7 +178,7 @@ def pending_article_ids(db: sqlite_utils.Database) -> list[int]:
     ]
 
 
-def features_of(db: sqlite_utils.Database, article_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+def features_of(db: Database, article_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
     """article id -> (published, date_origin, features blob)."""
     out: dict[int, tuple[Any, ...]] = {}
     for chunk in chunks(list(article_ids)):
@@ -190,7 +192,7 @@ def features_of(db: sqlite_utils.Database, article_ids: Sequence[int]) -> dict[i
     return out
 
 
-def placement_replay(db: sqlite_utils.Database) -> list[tuple[int, int]]:
+def placement_replay(db: Database) -> list[tuple[int, int]]:
     """(article id, chunk) of every placement, in placement order: what a regroup replays."""
     return list(db.conn.execute("SELECT article_id, chunk FROM grouping_articles ORDER BY seq"))
 
@@ -198,7 +200,7 @@ def placement_replay(db: sqlite_utils.Database) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------------------- writing
 
 
-def save_chunk(db: sqlite_utils.Database, engine: StoryEngine, result: ChunkResult, chunk: int) -> None:
+def save_chunk(db: Database, engine: StoryEngine, result: ChunkResult, chunk: int) -> None:
     """Persist one placed chunk (inside the caller's transaction)."""
     conn = db.conn
     dup_of = {p.article_id: p.duplicate_of for p in result.placements}
@@ -242,11 +244,11 @@ def save_chunk(db: sqlite_utils.Database, engine: StoryEngine, result: ChunkResu
     )
 
 
-def clear_grouping_state(db: sqlite_utils.Database) -> None:
+def clear_grouping_state(db: Database) -> None:
     """For a full regroup: the engine starts from nothing (features of unplaced articles stay)."""
     for table in ("grouping_articles", "grouping_stories", "grouping_df", "grouping_meta"):
         db.conn.execute(f"DELETE FROM {table}")
 
 
-def store_features(db: sqlite_utils.Database, rows: Sequence[tuple[int, bytes]]) -> None:
+def store_features(db: Database, rows: Sequence[tuple[int, bytes]]) -> None:
     db.conn.executemany("INSERT OR REPLACE INTO article_features (article_id, blob) VALUES (?, ?)", rows)

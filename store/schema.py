@@ -9,8 +9,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    from store.db import Database
+
 
 # FTS5 over the text a user searches. No stemmer in the index: the query language expands a word into its
 # inflections at query time (troop -> troops, trooped), which keeps prefixes (deploy*) exact, where porter
@@ -39,7 +42,7 @@ END;
 """
 
 
-def _run_script(db: sqlite_utils.Database, script: str) -> None:
+def _run_script(db: Database, script: str) -> None:
     """Run statements one by one: sqlite3's executescript() would COMMIT the migration's transaction first."""
     statement = ""
     for line in script.splitlines(keepends=True):
@@ -51,7 +54,7 @@ def _run_script(db: sqlite_utils.Database, script: str) -> None:
         raise ValueError(f"incomplete SQL statement in migration: {statement.strip()[:60]}")
 
 
-def _v1_initial(db: sqlite_utils.Database) -> None:
+def _v1_initial(db: Database) -> None:
     _run_script(
         db,
         """
@@ -154,7 +157,7 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
     _run_script(db, _FTS_SQL)
 
 
-def _v2_grouping_state(db: sqlite_utils.Database) -> None:
+def _v2_grouping_state(db: Database) -> None:
     """The story grouper's index (store.grouping_state), so placement is incremental across runs."""
     _run_script(
         db,
@@ -178,7 +181,7 @@ def _v2_grouping_state(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v3_compact_grouping_state(db: sqlite_utils.Database) -> None:
+def _v3_compact_grouping_state(db: Database) -> None:
     """The second story engine: stateless features per article, compact binary placed state, no JSON.
 
     The old JSON index cannot be converted (its terms were strings, the new ones are hashes), so it is
@@ -216,7 +219,7 @@ def _v3_compact_grouping_state(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v4_bulk_fts_insert(db: sqlite_utils.Database) -> None:
+def _v4_bulk_fts_insert(db: Database) -> None:
     """New articles are indexed in FTS by `store.articles.upsert_articles`, one statement per batch.
 
     The row-by-row insert trigger cost twice as much: 15,000 articles of ~1.7 KB in batches of 256, executemany
@@ -226,7 +229,7 @@ def _v4_bulk_fts_insert(db: sqlite_utils.Database) -> None:
     _run_script(db, "DROP TRIGGER IF EXISTS articles_fts_insert;")
 
 
-def _v5_story_dates(db: sqlite_utils.Database) -> None:
+def _v5_story_dates(db: Database) -> None:
     """A story is dated by its first report (stand-in dates only when no member has a real one), sorted by
     it, and says where its first and last dates came from, so a stand-in is shown as one. A feed keeps its
     last polling hint across 304s."""
@@ -248,7 +251,7 @@ def _v5_story_dates(db: sqlite_utils.Database) -> None:
     refresh_stories(db, [row[0] for row in db.execute("SELECT id FROM stories")])
 
 
-def _v6_local_guids_are_relative_paths(db: sqlite_utils.Database) -> None:
+def _v6_local_guids_are_relative_paths(db: Database) -> None:
     """A local file's guid becomes its path relative to the source root (`feeds.paths.local_guid`); it was
     the file name, so `2023/index.md` and `2024/index.md` in one folder overwrote each other.
 
@@ -289,7 +292,7 @@ def fts_outlet(outlet: str, source_id: str) -> str:
     )
 
 
-def _v7_source_names_in_the_index(db: sqlite_utils.Database) -> None:
+def _v7_source_names_in_the_index(db: Database) -> None:
     """The index reads an article's outlet through `articles_fts_content`, which adds the source's name
     (`fts_outlet`); the index is rebuilt from it once. Source names never change (a renamed source is a new
     source), and a source's articles are deleted before the source, so deletes repeat what was indexed."""
@@ -323,7 +326,7 @@ def _v7_source_names_in_the_index(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v8_full_text(db: sqlite_utils.Database) -> None:
+def _v8_full_text(db: Database) -> None:
     """Full text of summary-only feed items (issue 15). `articles.summary` keeps the feed's own text once
     the page's text has become the body (NULL: the body is the feed's text). `article_fulltext` is the
     state of each article that wants its page: pending until fetched, its attempts, when it may be tried
@@ -357,7 +360,7 @@ def _v8_full_text(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_grouping_state,
     _v3_compact_grouping_state,
@@ -374,11 +377,11 @@ class SchemaTooNew(RuntimeError):
     pass
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
+def schema_version(db: Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(db: sqlite_utils.Database) -> int:
+def migrate(db: Database) -> int:
     """Bring the schema up to date; returns the version. Each step commits with its version bump."""
     current = schema_version(db)
     if current > SCHEMA_VERSION:

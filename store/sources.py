@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from store.values import to_db_time
+
+if TYPE_CHECKING:
+    from store.db import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,7 @@ class SourceError(ValueError):
     pass
 
 
-def sync_sources(db: sqlite_utils.Database, specs: Iterable[SourceSpec], *, now: datetime) -> None:
+def sync_sources(db: Database, specs: Iterable[SourceSpec], *, now: datetime) -> None:
     """Make the table agree with the config: add new sources, update changed ones, deactivate dropped ones.
 
     Sources added from the command line or an OPML import are kept; a config source that disappears is
@@ -66,11 +67,11 @@ def sync_sources(db: sqlite_utils.Database, specs: Iterable[SourceSpec], *, now:
     )
 
 
-def active_sources(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+def active_sources(db: Database) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM sources WHERE active = 1 ORDER BY name COLLATE NOCASE"))
 
 
-def add_source(db: sqlite_utils.Database, spec: SourceSpec, *, now: datetime) -> int:
+def add_source(db: Database, spec: SourceSpec, *, now: datetime) -> int:
     existing = db.execute(
         "SELECT name FROM sources WHERE name = ? COLLATE NOCASE OR (kind = ? AND location = ?)",
         [spec.name, spec.kind, spec.location],
@@ -85,7 +86,7 @@ def add_source(db: sqlite_utils.Database, spec: SourceSpec, *, now: datetime) ->
     return int(cursor.lastrowid or 0)
 
 
-def source_reading(db: sqlite_utils.Database, kind: str, location: str, *, besides: int) -> str | None:
+def source_reading(db: Database, kind: str, location: str, *, besides: int) -> str | None:
     """The name of a source other than `besides` that reads `location`, if any."""
     row = db.execute(
         "SELECT name FROM sources WHERE kind = ? AND location = ? AND id != ? ORDER BY id LIMIT 1",
@@ -95,7 +96,7 @@ def source_reading(db: sqlite_utils.Database, kind: str, location: str, *, besid
 
 
 def add_sources(
-    db: sqlite_utils.Database, specs: Iterable[SourceSpec], *, now: datetime
+    db: Database, specs: Iterable[SourceSpec], *, now: datetime
 ) -> tuple[list[SourceSpec], list[SourceSpec]]:
     """Add many sources at once (an OPML import); returns (added, already present).
 
@@ -135,7 +136,7 @@ def add_sources(
     return added, present
 
 
-def remove_source(db: sqlite_utils.Database, name: str) -> int:
+def remove_source(db: Database, name: str) -> int:
     """Delete a source added from the command line or OPML, with its articles; returns how many went."""
     row = db.execute("SELECT id, origin, name FROM sources WHERE name = ? COLLATE NOCASE", [name]).fetchone()
     if row is None:
@@ -150,11 +151,11 @@ def remove_source(db: sqlite_utils.Database, name: str) -> int:
     return count
 
 
-def article_count(db: sqlite_utils.Database, source_id: int) -> int:
+def article_count(db: Database, source_id: int) -> int:
     return int(db.execute("SELECT count(*) FROM articles WHERE source_id = ?", [source_id]).fetchone()[0])
 
 
-def source_overview(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+def source_overview(db: Database) -> list[dict[str, Any]]:
     """Every source with its article counts and the outcome of its last fetch."""
     return list(
         db.query(
@@ -169,7 +170,7 @@ def source_overview(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 def record_success(
-    db: sqlite_utils.Database,
+    db: Database,
     source_id: int,
     *,
     now: datetime,
@@ -201,7 +202,7 @@ def record_success(
 
 
 def record_failure(
-    db: sqlite_utils.Database,
+    db: Database,
     source_id: int,
     reason: str,
     *,
@@ -224,7 +225,7 @@ class FileFingerprint:
     articles: int = 0
 
 
-def known_files(db: sqlite_utils.Database, source_id: int) -> dict[str, FileFingerprint]:
+def known_files(db: Database, source_id: int) -> dict[str, FileFingerprint]:
     """The files this source read last time, by path."""
     return {
         row[0]: FileFingerprint(*row)
@@ -234,7 +235,7 @@ def known_files(db: sqlite_utils.Database, source_id: int) -> dict[str, FileFing
     }
 
 
-def remember_files(db: sqlite_utils.Database, source_id: int, files: Iterable[FileFingerprint]) -> None:
+def remember_files(db: Database, source_id: int, files: Iterable[FileFingerprint]) -> None:
     db.conn.executemany(
         """INSERT INTO source_files (source_id, path, mtime_ns, size, articles) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (source_id, path) DO UPDATE SET mtime_ns = excluded.mtime_ns, size = excluded.size,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store.values import chunks
 
+if TYPE_CHECKING:
+    from store.db import Database
+
 
 def assign_stories(
-    db: sqlite_utils.Database, rows: Sequence[tuple[int, int, int | None]], *, keep_duplicate_of: bool = False
+    db: Database, rows: Sequence[tuple[int, int, int | None]], *, keep_duplicate_of: bool = False
 ) -> None:
     """(article id, story id, duplicate_of) for each placed article; `keep_duplicate_of` moves articles to
     another story without touching what they are copies of."""
@@ -24,7 +25,7 @@ def assign_stories(
         )
 
 
-def share_alerts(db: sqlite_utils.Database, source: int, story_id: int) -> None:
+def share_alerts(db: Database, source: int, story_id: int) -> None:
     """A story split off `source` was already announced if the article an alert of `source` printed is now
     in it: that alert is its too, so the headline is never printed twice. (Call after moving articles.)"""
     db.conn.execute(
@@ -35,7 +36,7 @@ def share_alerts(db: sqlite_utils.Database, source: int, story_id: int) -> None:
     )
 
 
-def merge_stories(db: sqlite_utils.Database, keep: int, absorbed: Sequence[int]) -> None:
+def merge_stories(db: Database, keep: int, absorbed: Sequence[int]) -> None:
     """Move the members of `absorbed` stories into `keep` (then `refresh_stories` both).
 
     Their alerts move too: a (story, topic) pair already printed for the absorbed story is not news when
@@ -52,7 +53,7 @@ def merge_stories(db: sqlite_utils.Database, keep: int, absorbed: Sequence[int])
     conn.execute(f"DELETE FROM alerts WHERE story_id IN ({marks})", list(absorbed))
 
 
-def refresh_stories(db: sqlite_utils.Database, story_ids: Iterable[int]) -> None:
+def refresh_stories(db: Database, story_ids: Iterable[int]) -> None:
     """Recompute each story's row from its members.
 
     The lead is the fullest text, the earliest report on a tie, so a reader opens the most complete text;
@@ -135,14 +136,14 @@ def _choose_canonical_copies(conn: Any, members: list[Any]) -> list[Any]:
     return [(*m[:5], chosen.get(m[0], m[5]), *m[6:]) if m[0] in chosen else m for m in members]
 
 
-def clear_all_stories(db: sqlite_utils.Database) -> None:
+def clear_all_stories(db: Database) -> None:
     """For a full regroup: forget every placement (article rows stay)."""
     db.conn.execute("UPDATE articles SET story_id = NULL, duplicate_of = NULL")
     db.conn.execute("DELETE FROM stories")
 
 
 def list_stories(
-    db: sqlite_utils.Database,
+    db: Database,
     *,
     fts: str | None = None,
     topic: str | None = None,
@@ -204,6 +205,6 @@ def list_stories(
     return stories
 
 
-def all_article_texts(db: sqlite_utils.Database) -> list[tuple[int, str, str]]:
+def all_article_texts(db: Database) -> list[tuple[int, str, str]]:
     """(id, title, body) of every article, for recomputing story features."""
     return [tuple(row) for row in db.execute("SELECT id, title, body FROM articles ORDER BY id")]

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from store.schema import FTS_TOKENIZE
 from store.values import chunks, to_db_time
 
+if TYPE_CHECKING:
+    from store.db import Database
 
-def sync_topics(
-    db: sqlite_utils.Database, topics: Iterable[tuple[str, str, str, bool]]
-) -> list[tuple[int, str]]:
+
+def sync_topics(db: Database, topics: Iterable[tuple[str, str, str, bool]]) -> list[tuple[int, str]]:
     """Make the topics table match the config, given (name, query, query_hash, alert) tuples.
 
     Returns (id, name) of the topics that are new or whose query changed: only those need re-tagging.
@@ -45,23 +44,23 @@ def sync_topics(
     return changed
 
 
-def topic_ids(db: sqlite_utils.Database) -> dict[str, int]:
+def topic_ids(db: Database) -> dict[str, int]:
     return {name: topic_id for topic_id, name in db.execute("SELECT id, name FROM topics")}
 
 
-def stored_query_hashes(db: sqlite_utils.Database) -> dict[str, str]:
+def stored_query_hashes(db: Database) -> dict[str, str]:
     """Topic name -> the hash of the query its stored tags were made with."""
     return dict(db.execute("SELECT name, query_hash FROM topics").fetchall())
 
 
-def set_topic_hash(db: sqlite_utils.Database, topic_id: int, query_hash: str, *, now: datetime) -> None:
+def set_topic_hash(db: Database, topic_id: int, query_hash: str, *, now: datetime) -> None:
     db.conn.execute(
         "UPDATE topics SET query_hash = ?, tagged_at = ? WHERE id = ?",
         [query_hash, to_db_time(now), topic_id],
     )
 
 
-def fts_matching_ids(db: sqlite_utils.Database, fts: str) -> list[int]:
+def fts_matching_ids(db: Database, fts: str) -> list[int]:
     """Ids of all stored articles matching an FTS5 expression (a full re-tag of one topic)."""
     return [row[0] for row in db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [fts])]
 
@@ -74,7 +73,7 @@ class BatchIndex:
     staging index has the same columns and tokenizer, so a topic's compiled query means the same thing.
     """
 
-    def __init__(self, db: sqlite_utils.Database, article_ids: Sequence[int]):
+    def __init__(self, db: Database, article_ids: Sequence[int]):
         self.db = db
         conn = db.conn
         # Dropped and made again for each batch: deleting an FTS5 table's rows costs as much as indexing them.
@@ -100,9 +99,7 @@ class BatchIndex:
         self.db.conn.execute("DROP TABLE IF EXISTS temp.batch_fts")
 
 
-def clear_tags(
-    db: sqlite_utils.Database, *, topic_id: int | None = None, article_ids: Sequence[int] = ()
-) -> None:
+def clear_tags(db: Database, *, topic_id: int | None = None, article_ids: Sequence[int] = ()) -> None:
     if topic_id is not None:
         db.conn.execute("DELETE FROM article_topics WHERE topic_id = ?", [topic_id])
     for chunk in chunks(list(article_ids)):
@@ -110,14 +107,14 @@ def clear_tags(
         db.conn.execute(f"DELETE FROM article_topics WHERE article_id IN ({marks})", list(chunk))
 
 
-def add_tags(db: sqlite_utils.Database, topic_id: int, matches: Iterable[tuple[int, list[str]]]) -> None:
+def add_tags(db: Database, topic_id: int, matches: Iterable[tuple[int, list[str]]]) -> None:
     db.conn.executemany(
         "INSERT OR REPLACE INTO article_topics (article_id, topic_id, matched_terms) VALUES (?, ?, ?)",
         [(article_id, topic_id, json.dumps(terms, ensure_ascii=False)) for article_id, terms in matches],
     )
 
 
-def topic_overview(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+def topic_overview(db: Database) -> list[dict[str, Any]]:
     """Each topic with article, story and unread counts and the time of its newest match."""
     return list(
         db.query(

@@ -53,6 +53,7 @@ class FeedServer:
         self.requests: dict[str, list[dict[str, str]]] = defaultdict(list)
         self._active: dict[str, int] = defaultdict(int)
         self._peak: dict[str, int] = defaultdict(int)
+        self._connections = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._httpd: _Server | None = None
@@ -99,6 +100,11 @@ class FeedServer:
     def max_concurrent(self, prefix: str) -> int:
         with self._lock:
             return self._peak.get(prefix, 0)
+
+    def connections(self) -> int:
+        """TCP connections accepted so far (a kept-alive connection serves several requests)."""
+        with self._lock:
+            return self._connections
 
     # --- routes ----------------------------------------------------------------------------------------
 
@@ -204,6 +210,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        owner = self.server.feed_server
+        with owner._lock:
+            owner._connections += 1
 
     def do_GET(self) -> None:
         owner = self.server.feed_server

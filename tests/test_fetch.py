@@ -253,3 +253,44 @@ def test_keep_alive_reuses_connections(feed_server):
     assert all(
         h.get("connection", "keep-alive").lower() != "close" for h in feed_server.requests_for("/k/0.xml")
     )
+    assert feed_server.connections() == 1
+
+
+def test_304s_and_redirects_keep_their_connection(feed_server):
+    """A warm pass (every feed 304) and redirects reuse connections: their bodies are read, not dropped."""
+    for n in range(10):
+        feed_server.feed(f"/w/{n}.xml", make_rss("W", 1), etag=ETAG)
+    feed_server.redirect("/moved.xml", "/w/0.xml", code=302)
+    requests = [FetchRequest(feed_server.url(f"/w/{n}.xml"), etag=ETAG) for n in range(10)]
+    requests.append(FetchRequest(feed_server.url("/moved.xml"), etag=ETAG))
+    results = fetch_all(requests, FetchLimits(per_host=1))
+    assert all(r.not_modified and r.error is None for r in results)
+    assert feed_server.connections() == 1
+
+
+def test_idle_connections_are_capped_at_the_concurrency():
+    """A pass over many hosts keeps at most `concurrency` idle connections, not one per host."""
+    with FeedServer() as a, FeedServer() as b, FeedServer() as c:
+        for server in (a, b, c):
+            server.feed("/f.xml", make_rss("F", 1))
+        order = [a, b, c, a, a]
+        results = fetch_all([FetchRequest(s.url("/f.xml")) for s in order], FetchLimits(concurrency=1))
+        assert all(r.error is None for r in results)
+        # a's idle connection was closed for c's (one kept idle), then a's second one was reused.
+        assert (a.connections(), b.connections(), c.connections()) == (2, 1, 1)
+
+
+def test_every_connection_verifies_tls_and_the_ca_bundle_loads_only_for_https():
+    import ssl
+
+    from feeds.fetch import _Connections
+
+    connections = _Connections(keep_idle=1)
+    plain = connections._context(tls=False)
+    assert connections.tls is None  # no https URL yet: the CA bundle is not loaded
+    secure = connections._context(tls=True)
+    for context in (plain, secure):
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert secure.cert_store_stats()["x509_ca"] > 0
+    assert plain.cert_store_stats()["x509_ca"] == 0  # trusts nothing, should it ever be used
+    assert connections._context(tls=True) is secure

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from testkit.feedserver import FeedServer, make_rss
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 ETAG = '"v1"'
 LAST_MODIFIED = "Tue, 05 Nov 2024 10:00:00 GMT"
@@ -152,3 +155,31 @@ def test_json_summary(feed_server: FeedServer, tmp_path: Path, db_path: Path) ->
     summary = json.loads(run_cli("--config", str(config), "--db", str(db_path), "ingest", "--json").stdout)
     assert summary["new"] == 2
     assert [f["source"] for f in summary["failed_sources"]] == ["Beta"]
+
+
+def test_a_pass_of_304s_loads_no_parser_no_sqlite_utils_and_reuses_connections(
+    feed_server: FeedServer, tmp_path: Path, db_path: Path
+) -> None:
+    # The warm cron pass: every feed answers 304. Nothing is parsed, stored or placed, so the parsers,
+    # sqlite-utils (and the numpy it brings) and the story engine stay unloaded; asserted on what is
+    # imported rather than on a noisy clock (bench/story_engine.py times it against newsboat).
+    feeds = {f"Feed {n}": feed_server.url(f"/{n}.xml") for n in range(10)}  # enough for the worker pool
+    for n in range(10):
+        feed_server.feed(f"/{n}.xml", make_rss(f"Feed {n}", 2, feed_id=str(n)), etag=ETAG)
+    config = _config(tmp_path, feeds, "\n[fetch]\nper_host = 2\n")
+    base = ["--config", str(config), "--db", str(db_path)]
+    assert run_cli(*base, "ingest", "--quiet").status == 0
+    connections = feed_server.connections()
+    probe = (
+        "import sys\nfrom newswatch.cli import main\n"
+        f"main({[*base, 'ingest', '--force']!r})\n"
+        "heavy = ('sqlite_utils', 'numpy', 'feedparser', 'selectolax', 'trafilatura', 'feeds.parse',\n"
+        "         'feeds.files', 'stories.engine', 'multiprocessing')\n"
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["0 new, 0 updated, 20 unchanged, 0 failed sources", "[]"]
+    assert all(request.get("if-none-match") == ETAG for request in feed_server.requests_for("/9.xml")[1:])
+    assert feed_server.connections() - connections <= 2

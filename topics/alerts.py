@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from newswatch.timefmt import format_when, is_stand_in
 from store import alert_log
 from store.articles import set_read
-from store.db import read_snapshot, utc_now, write_batch
+from store.db import Database, read_snapshot, utc_now, write_batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +58,7 @@ class Alert:
 
 
 def collect_alerts(
-    db: sqlite_utils.Database,
+    db: Database,
     *,
     since: datetime | None = None,
     topic: str | None = None,

@@ -10,11 +10,13 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from store import topic_tags
 from topics.query import CompiledQuery, compile_query
+
+if TYPE_CHECKING:
+    from store.db import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,7 @@ def compile_topics(
     return [Topic(name, compile_query(text, term_lists), alert) for name, text, alert in topics]
 
 
-def sync_and_retag(db: sqlite_utils.Database, topics: Sequence[Topic], *, now: datetime) -> list[str]:
+def sync_and_retag(db: Database, topics: Sequence[Topic], *, now: datetime) -> list[str]:
     """Store the topic definitions; re-tag all stored articles for new or changed topics only.
 
     Must run inside a write batch. Returns the names of the topics that were re-tagged.
@@ -55,7 +57,7 @@ def sync_and_retag(db: sqlite_utils.Database, topics: Sequence[Topic], *, now: d
 
 
 def tag_articles(
-    db: sqlite_utils.Database, topics: Sequence[Topic], article_ids: Sequence[int], *, replace: bool = False
+    db: Database, topics: Sequence[Topic], article_ids: Sequence[int], *, replace: bool = False
 ) -> dict[int, list[str]]:
     """Tag the given articles against every topic; `replace` drops their old tags first (updated articles).
 
