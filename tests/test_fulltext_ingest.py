@@ -213,13 +213,13 @@ def _replacement_scenario(server: FeedServer, tmp_path: Path, db: Path) -> list[
     outlet = rss_with_links(
         "Outlet",
         [
-            ("g7", "Rome meeting ends", server.url("/news/g7.html"), "Talks are over."),
+            ("g7", "Ministerial closes", server.url("/news/g7.html"), "Talks are over."),
             ("other", "Harbour strike ends", server.url("/news/other.html"), "The strike is over."),
         ],
     )
     server.feed("/wire.xml", wire)
     server.feed("/outlet.xml", outlet)
-    topics = '[topics.Rome]\nquery = "Rome"\nalert = true\n'
+    topics = '[topics.Rome]\nquery = "Rome OR ministerial"\nalert = true\n'
     config = _config(
         tmp_path,
         {"Wire": server.url("/wire.xml"), "Outlet": server.url("/outlet.xml")},
