@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite file per test, the repo's paths, and a helper to run the CLI in-process."""
+"""Shared fixtures: a real SQLite file per test, a real PostgreSQL database per test (where a server can be
+started), the repo's paths, and a helper to run the CLI in-process."""
 
 from __future__ import annotations
 
@@ -29,6 +30,28 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "news.db"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[object]:
+    """One throwaway PostgreSQL server per test process (tests/pgcluster.py); skips, saying why, where
+    PostgreSQL cannot be started."""
+    from tests.pgcluster import ClusterUnavailable, start_cluster
+
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as error:
+        pytest.skip(f"PostgreSQL unavailable: {error}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """The URL of a fresh database on the test server."""
+    return pg_cluster.new_database()
 
 
 @pytest.fixture
