@@ -52,7 +52,12 @@ def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Accepted before or after the subcommand; SUPPRESS keeps a subcommand from erasing the top-level value.
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--config", metavar="FILE", default=default, help="config file (default: see below)")
-    parser.add_argument("--db", metavar="FILE", default=default, help="SQLite database file")
+    parser.add_argument(
+        "--db",
+        metavar="FILE",
+        default=default,
+        help="SQLite database file, or postgresql://user@host/dbname for a team store",
+    )
     parser.add_argument(
         "--utc",
         action="store_true",
@@ -259,7 +264,7 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
 @dataclass
 class Context:
     config: Any
-    db_path: Path
+    db_path: Path | str  # a file, or a postgresql:// URL
     _db: Any = None
     _topics: Any = None
 
@@ -302,10 +307,13 @@ def _context(args: argparse.Namespace) -> Context:
     config = load_config(resolve_config_path(getattr(args, "config", None)))
     if getattr(args, "utc", False):
         config.utc = True
-    db_path = resolve_db_path(getattr(args, "db", None), config)
+    try:
+        db_path = resolve_db_path(getattr(args, "db", None), config)
+    except ValueError as error:
+        raise CliError(f"--db / $NEWSWATCH_DB: {error}", EXIT_CONFIG) from None
     # Only the default data dir is created; a database the user named goes in a folder that exists, so a
     # typo in --db is reported instead of silently growing a new tree (and an empty database) somewhere.
-    if db_path != default_db_path() and not db_path.parent.exists():
+    if isinstance(db_path, Path) and db_path != default_db_path() and not db_path.parent.exists():
         raise CliError(
             f"database folder {db_path.parent} does not exist (from --db, $NEWSWATCH_DB or the config)",
             EXIT_CONFIG,

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from store.backends import database_target
 from store.sources import SourceSpec
 
 APP_NAME = "newswatch"
@@ -116,7 +117,7 @@ class Config:
     path: Path
     sources: list[SourceSpec] = field(default_factory=list)
     source_outlets: dict[str, str] = field(default_factory=dict)
-    database: Path | None = None
+    database: Path | str | None = None  # a file, or a postgresql:// URL
     terms: dict[str, list[str]] = field(default_factory=dict)
     topics: list[TopicConfig] = field(default_factory=list)
     realert_sizes: list[int] = field(default_factory=list)
@@ -191,11 +192,12 @@ def resolve_config_path(explicit: str | None) -> Path:
     return user if user.exists() else BUNDLED_CONFIG
 
 
-def resolve_db_path(explicit: str | None, config: Config | None) -> Path:
+def resolve_db_path(explicit: str | None, config: Config | None) -> Path | str:
+    """The database: a file path, or a postgresql:// URL (a str). Raises ValueError for another URL."""
     if explicit:
-        return Path(explicit).expanduser()
+        return database_target(explicit)
     if env := os.environ.get("NEWSWATCH_DB"):
-        return Path(env).expanduser()
+        return database_target(env)
     if config is not None and config.database is not None:
         return config.database
     return default_db_path()
@@ -257,7 +259,13 @@ def load_config(path: Path) -> Config:
     check.unknown_keys(raw, _TOP_KEYS, "")
 
     if (database := check.typed(raw, "database", str, "")) is not None:
-        config.database = (base / Path(database).expanduser()).resolve()
+        try:
+            target = database_target(database)
+        except ValueError as error:
+            check.problem("database", str(error))
+        else:
+            # A file is relative to the config file; a server URL is taken as written.
+            config.database = target if isinstance(target, str) else (base / target).resolve()
 
     names: set[str] = set()
     sources = raw.get("sources", [])

@@ -11,6 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from feeds.records import ArticleRecord
+from store.backends import backend_of
 from store.db import to_db_time
 
 # SQLite's default limit on host parameters is 32766 since 3.32; stay well below it.
@@ -104,8 +105,7 @@ def upsert_articles(
 
     conn = db.conn
     if inserts:
-        result.new_ids = _insert_rows(conn, source_id, inserts)
-        _index_new(conn, result.new_ids)
+        result.new_ids = backend_of(db).insert_articles(db, source_id, inserts)
         if features is not None:
             blobs = features(new_records)
             conn.executemany(
@@ -120,6 +120,7 @@ def upsert_articles(
         updates,
     )
     result.updated_ids.extend(update[-1] for update in updates)
+    backend_of(db).reindex_articles(db, result.updated_ids)
     return result
 
 

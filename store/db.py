@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from store.backends import backend_of, is_postgres_url
 from store.schema import SCHEMA_VERSION, migrate
 
 # Long enough to ride out another process's batch commit; short enough that a stuck writer is reported.
@@ -27,7 +28,12 @@ def open_db(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
 
     The connection runs in autocommit mode: every batch is an explicit transaction (`write_batch`), so a
     reader never sees half of one and sqlite3's implicit transactions never hold a write lock by surprise.
+    A `postgresql://` URL opens the team store on a server instead (`store.backends`).
     """
+    if is_postgres_url(path):
+        from store.backends.postgres import open_postgres
+
+        return open_postgres(str(path), readonly=readonly)  # type: ignore[return-value]
     db_path = Path(path).expanduser()
     try:
         if readonly:
@@ -228,4 +234,4 @@ def from_db_time(value: str | None) -> datetime | None:
 
 def data_version(db: sqlite_utils.Database) -> int:
     """Changes whenever another connection commits: a cheap 'is there anything new?' poll for the TUI."""
-    return int(db.execute("PRAGMA data_version").fetchone()[0])
+    return backend_of(db).data_version(db)

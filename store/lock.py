@@ -12,6 +12,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from store.backends import is_postgres_url
+
 
 class IngestBusy(RuntimeError):
     """Another ingest holds the lock."""
@@ -24,7 +26,15 @@ def lock_path_for(db_path: str | Path) -> Path:
 
 @contextlib.contextmanager
 def ingest_lock(db_path: str | Path, *, wait: bool = False) -> Iterator[None]:
-    """Hold the ingest lock for the block; raise IngestBusy if another process has it (unless `wait`)."""
+    """Hold the ingest lock for the block; raise IngestBusy if another process has it (unless `wait`).
+
+    For a PostgreSQL store the lock is on the server (an advisory lock), shared by every machine."""
+    if is_postgres_url(db_path):
+        from store.backends.postgres import ingest_lock as server_lock
+
+        with server_lock(str(db_path), wait=wait):
+            yield
+        return
     path = lock_path_for(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")  # noqa: SIM115 - held for the whole block

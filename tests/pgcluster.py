@@ -108,10 +108,22 @@ class PgCluster:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(sql)
 
-    def new_database(self) -> str:
-        """A fresh, empty database, as a URL."""
-        name = "t_" + uuid.uuid4().hex[:16]
+    def empty_database(self) -> str:
+        """A fresh database without the newswatch schema, as a URL."""
+        name = "e_" + uuid.uuid4().hex[:16]
         self.admin(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def new_database(self) -> str:
+        """A fresh database holding the current schema, copied from a template migrated once, as a URL."""
+        if self.template is None:
+            from store.db import open_db
+
+            self.admin("CREATE DATABASE nw_template")
+            open_db(self.url("nw_template")).close()
+            self.template = "nw_template"
+        name = "t_" + uuid.uuid4().hex[:16]
+        self.admin(f"CREATE DATABASE {name} TEMPLATE {self.template} STRATEGY FILE_COPY")
         return self.url(name)
 
     def stop(self) -> None:
