@@ -54,6 +54,14 @@ def pg_url(pg_cluster) -> str:
     return pg_cluster.new_database()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on both stores: a fresh SQLite file's path, or a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "news.db")
+    return request.getfixturevalue("pg_cluster").new_database()
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     """The interface tests run on asyncio, Textual's loop."""

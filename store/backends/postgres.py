@@ -102,9 +102,10 @@ _RULES: list[tuple[re.Pattern[str], Any, str]] = [
         "SQLite's OR IGNORE",
     ),
     (
-        re.compile(r"SELECT rowid FROM articles_fts WHERE articles_fts MATCH \?( ORDER BY rowid DESC)?"),
+        re.compile(r"SELECT rowid FROM articles_fts WHERE articles_fts MATCH \?( ORDER BY rowid( DESC)?)?"),
         lambda m: (
-            "SELECT id FROM articles WHERE fts @@ ?::tsquery" + (" ORDER BY id DESC" if m.group(1) else "")
+            "SELECT id FROM articles WHERE fts @@ ?::tsquery"
+            + (f" ORDER BY id{m.group(2) or ''}" if m.group(1) else "")
         ),
         "the index is a column of articles; the FTS5 parameter becomes a tsquery (see PgConnection)",
     ),
