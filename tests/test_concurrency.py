@@ -2,14 +2,14 @@
 
 Real processes throughout: `newswatch ingest` / `watch` / `alerts` / `articles` as child processes, a
 simulated TUI (a child process with its own connections that holds read transactions, polls
-`PRAGMA data_version` and marks articles read, as tui/data.py does) and a local HTTP server.
+`PRAGMA data_version` and marks articles read, as tui/data.py does) and a local HTTP server. Each test runs
+on an SQLite file and on a PostgreSQL database (`store_target`).
 """
 
 from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -40,7 +40,7 @@ def _serve(server: FeedServer, tmp_path: Path, *, delay: float = 0.0) -> Path:
     return config
 
 
-def _cli(config: Path, db: Path, *args: str) -> subprocess.Popen[str]:
+def _cli(config: Path, db: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         newswatch_command(config, db, *args),
         cwd=REPO,
@@ -61,15 +61,19 @@ def _no_lock_errors(*texts: str) -> None:
         assert "Traceback" not in text, text
 
 
-def _exact(db: Path) -> None:
+def _exact(target: str) -> None:
     """Every item once, every article tagged and placed; integrity intact."""
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    from store.db import open_db
+
+    conn = open_db(target)
+    try:
+        if not target.startswith("postgresql://"):
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert conn.execute("SELECT count(*) FROM articles").fetchone() == (EXPECTED,)
         assert conn.execute("SELECT count(DISTINCT source_id || '/' || guid) FROM articles").fetchone() == (
             EXPECTED,
         )
-        per_source = conn.execute("SELECT count(*) FROM articles GROUP BY source_id").fetchall()
+        per_source = [tuple(row) for row in conn.execute("SELECT count(*) FROM articles GROUP BY source_id")]
         assert per_source == [(ITEMS,)] * FEEDS
         assert conn.execute("SELECT count(*) FROM articles WHERE story_id IS NULL").fetchone() == (0,)
         # Every item says "report on events": one Events tag per article, no more.
@@ -77,7 +81,9 @@ def _exact(db: Path) -> None:
             "SELECT count(*), count(DISTINCT at.article_id) FROM article_topics at JOIN topics t "
             "ON t.id = at.topic_id WHERE t.name = 'Events'"
         ).fetchone()
-        assert events == (EXPECTED, EXPECTED)
+        assert tuple(events) == (EXPECTED, EXPECTED)
+    finally:
+        conn.conn.close()
 
 
 # A stand-in for the TUI: read transactions held for a while, data_version polls, and user-state writes
@@ -91,7 +97,7 @@ from store.db import data_version, open_db, write_batch
 
 db_path, stop, out, items = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 report = {"reads": 0, "writes": 0, "errors": [], "torn": [], "versions": 0, "max_seen": 0}
-while not Path(db_path).exists() and not stop.exists():
+while not db_path.startswith("postgresql://") and not Path(db_path).exists() and not stop.exists():
     time.sleep(0.01)
 try:
     reader, writer = open_db(db_path), open_db(db_path)
@@ -131,7 +137,7 @@ Path(out).write_text(json.dumps(report))
 
 
 class Reader:
-    def __init__(self, db: Path, tmp_path: Path) -> None:
+    def __init__(self, db: str, tmp_path: Path) -> None:
         self.stop_file = tmp_path / "reader.stop"
         self.out_file = tmp_path / "reader.json"
         self.process = subprocess.Popen(
@@ -148,9 +154,11 @@ class Reader:
         return json.loads(self.out_file.read_text())
 
 
-def test_cron_ingests_while_the_tui_reads_and_writes(feed_server: FeedServer, tmp_path: Path) -> None:
+def test_cron_ingests_while_the_tui_reads_and_writes(
+    feed_server: FeedServer, tmp_path: Path, store_target: str
+) -> None:
     config = _serve(feed_server, tmp_path, delay=0.05)
-    db = tmp_path / "news.db"
+    db = store_target
     reader = Reader(db, tmp_path)
     runs = []
     for _attempt in range(2):  # the first stores everything, the second finds it all unchanged
@@ -169,9 +177,9 @@ def test_cron_ingests_while_the_tui_reads_and_writes(feed_server: FeedServer, tm
     _exact(db)
 
 
-def test_two_ingests_started_at_once(feed_server: FeedServer, tmp_path: Path) -> None:
+def test_two_ingests_started_at_once(feed_server: FeedServer, tmp_path: Path, store_target: str) -> None:
     config = _serve(feed_server, tmp_path, delay=0.1)
-    db = tmp_path / "news.db"
+    db = store_target
     skipped = 0
     for _round in range(2):  # round 1 on a fresh database: both race to create it
         first, second = _cli(config, db, "ingest", "--force"), _cli(config, db, "ingest", "--force")
@@ -185,10 +193,12 @@ def test_two_ingests_started_at_once(feed_server: FeedServer, tmp_path: Path) ->
     assert skipped >= 1
 
 
-def test_watch_with_a_manual_ingest_and_other_commands(feed_server: FeedServer, tmp_path: Path) -> None:
+def test_watch_with_a_manual_ingest_and_other_commands(
+    feed_server: FeedServer, tmp_path: Path, store_target: str
+) -> None:
     # Slow responses: the watch's first pass holds the ingest lock for ~2 s.
     config = _serve(feed_server, tmp_path, delay=0.5)
-    db = tmp_path / "news.db"
+    db = store_target
     seen_first = []
     # Know when the watch's first pass is fetching, to start the others in the middle of it.
     inner = feed_server.routes["/c/0.xml"]
