@@ -143,10 +143,32 @@ def remove_source(db: sqlite_utils.Database, name: str) -> int:
     if row[1] == "config":
         raise SourceError(f"source {row[2]!r} is defined in the config file: remove it there")
     count = int(db.execute("SELECT count(*) FROM articles WHERE source_id = ?", [row[0]]).fetchone()[0])
+    stories = [
+        story_id
+        for (story_id,) in db.execute(
+            "SELECT DISTINCT story_id FROM articles WHERE source_id = ? AND story_id IS NOT NULL", [row[0]]
+        )
+    ]
+    # The grouper forgets them too: left in its window they were found as the originals of later copies (on
+    # SQLite, which reuses ids, an article became a copy of itself), and their vectors stay summed in their
+    # stories. So its placements lose them and the next placement regroups from what remains (a regroup
+    # replays the recorded chunks, so the stories are those the remaining articles would have formed).
+    for table in ("grouping_articles", "article_features"):
+        db.conn.execute(
+            f"DELETE FROM {table} WHERE article_id IN (SELECT id FROM articles WHERE source_id = ?)", [row[0]]
+        )
+    db.conn.execute(
+        "INSERT INTO grouping_meta (key, value) VALUES ('rebuild', 1)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    )
     # Its articles first, while the source still names them: the search index is told exactly what it
     # indexed (the source's name included, see store.schema.fts_outlet).
     db.conn.execute("DELETE FROM articles WHERE source_id = ?", [row[0]])
     db.conn.execute("DELETE FROM sources WHERE id = ?", [row[0]])
+    from store.stories import refresh_stories
+
+    # Stories left without members go; the others get their lead, size and dates from what remains.
+    refresh_stories(db, stories)
     return count
 
 
