@@ -9,6 +9,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,6 +61,18 @@ def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "news.db")
     return request.getfixturevalue("pg_cluster").new_database()
+
+
+@contextlib.contextmanager
+def connect_store(target: str | Path) -> Iterator[Any]:
+    """The store at `target` (file or URL) for a test's own SQL, in SQLite's dialect on either backend."""
+    from store.db import open_db
+
+    db = open_db(target)
+    try:
+        yield db
+    finally:
+        db.conn.close()
 
 
 @pytest.fixture

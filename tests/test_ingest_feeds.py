@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
-from conftest import run_cli
+import pytest
+from conftest import connect_store, run_cli
 from feedserver import FeedServer, make_rss
+
+
+@pytest.fixture
+def db_path(store_target: str) -> str:
+    """Every test here runs on an SQLite file and on a PostgreSQL database."""
+    return store_target
+
 
 ETAG = '"v1"'
 LAST_MODIFIED = "Tue, 05 Nov 2024 10:00:00 GMT"
@@ -42,7 +49,7 @@ def test_second_ingest_sends_validators_and_adds_nothing(
     assert "if-none-match" not in a_requests[0] and a_requests[1]["if-none-match"] == ETAG
     assert b_requests[1]["if-modified-since"] == LAST_MODIFIED
     assert "newswatch/" in a_requests[0]["user-agent"]
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 8
 
 
@@ -110,7 +117,7 @@ def test_permanent_redirect_updates_the_stored_url(
     config = _config(tmp_path, {"Moved": feed_server.url("/old.xml"), "Temp": feed_server.url("/temp.xml")})
     db = ("--db", str(db_path))
     run_cli("--config", str(config), *db, "ingest", "--quiet")
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         locations = dict(conn.execute("SELECT name, location FROM sources"))
     assert locations["Moved"] == feed_server.url("/new.xml")
     assert locations["Temp"] == feed_server.url("/temp.xml")
@@ -152,3 +159,26 @@ def test_json_summary(feed_server: FeedServer, tmp_path: Path, db_path: Path) ->
     summary = json.loads(run_cli("--config", str(config), "--db", str(db_path), "ingest", "--json").stdout)
     assert summary["new"] == 2
     assert [f["source"] for f in summary["failed_sources"]] == ["Beta"]
+
+
+def test_a_removed_sources_articles_leave_the_grouper_too(
+    feed_server: FeedServer, tmp_path: Path, db_path: str
+) -> None:
+    """Removed and added again, a feed's items are new articles: not copies of the deleted ones (nor, on
+    SQLite, which reuses ids, of themselves), grouped as the first time."""
+    feed_server.feed("/a.xml", make_rss("A", 2, feed_id="a"))
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    base = ("--config", str(config), "--db", str(db_path))
+    assert run_cli(*base, "sources", "add", feed_server.url("/a.xml"), "--name", "Alpha").status == 0
+    assert run_cli(*base, "ingest").stdout.startswith("2 new")
+    before = run_cli(*base, "stories", "--json").json_lines()
+    assert run_cli(*base, "sources", "remove", "Alpha").status == 0
+    assert run_cli(*base, "stories", "--json").json_lines() == []
+    assert run_cli(*base, "sources", "add", feed_server.url("/a.xml"), "--name", "Alpha").status == 0
+    assert run_cli(*base, "ingest").stdout.startswith("2 new")
+    articles = run_cli(*base, "articles", "--json").json_lines()
+    assert [a["duplicate_of"] for a in articles] == [None, None]
+    after = run_cli(*base, "stories", "--json").json_lines()
+    assert [(s["size"], s["title"]) for s in after] == [(s["size"], s["title"]) for s in before]
+    assert sorted(i for s in after for i in s["article_ids"]) == sorted(a["id"] for a in articles)
