@@ -75,9 +75,9 @@ class _PgDocs:
         from store.backends.postgres import article_vector
 
         raw = self.db.conn.raw
-        raw.execute("TRUNCATE articles CASCADE")
+        raw.execute("TRUNCATE article_rows CASCADE")
         raw.cursor().executemany(
-            """INSERT INTO articles (id, source_id, guid, title, body, outlet, date_origin, sort_time,
+            """INSERT INTO article_rows (id, source_id, guid, title, body, outlet, date_origin, sort_time,
                    content_hash, body_chars, first_seen, changed_at, fts)
                VALUES (%s, 1, %s, %s, %s, %s, 'feed', '', '', 0, '', '', %s::tsvector)""",
             [(i, str(i), *doc, article_vector(*doc)) for i, doc in enumerate(docs)],

@@ -148,7 +148,7 @@ def test_postgresql_schema_is_versioned_and_not_migrated_again(pg_url: str) -> N
     db = open_db(pg_url)
     assert postgres.migrate(db.conn.raw) == postgres.SCHEMA_VERSION
     assert db.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 1
-    assert {"articles", "sources", "stories", "alerts", "topics", "article_topics"} <= set(db.table_names())
+    assert {"article_rows", "user_state", "sources", "stories", "alerts", "topics"} <= set(db.table_names())
 
 
 def test_sqlite_dialect_is_translated_for_postgresql() -> None:

@@ -20,6 +20,7 @@ psycopg is imported only here, and this module only for a `postgresql://` databa
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ _REPLACE_KEYS = {
     "article_topics": ("article_id", "topic_id"),
 }
 # Tables with a generated id: a single-row INSERT returns it, for `cursor.lastrowid`.
-_ID_TABLES = ("sources", "topics", "articles")
+_ID_TABLES = ("sources", "topics", "article_rows")
 
 
 def _replace_upsert(match: re.Match[str]) -> str:
@@ -128,6 +129,16 @@ _RULES: list[tuple[re.Pattern[str], Any, str]] = [
         "see above",
     ),
     (re.compile(r"DROP TABLE IF EXISTS temp\.batch_fts"), "DROP TABLE IF EXISTS batch_fts", "see above"),
+    (
+        re.compile(r"^(\s*)UPDATE articles SET (?!read |starred )"),
+        lambda m: f"{m.group(1)}UPDATE article_rows SET ",
+        "`articles` is a view adding the user's read/starred state; other columns are written to the table",
+    ),
+    (
+        re.compile(r"^(\s*)DELETE FROM articles\b"),
+        lambda m: f"{m.group(1)}DELETE FROM article_rows",
+        "see above",
+    ),
     (
         re.compile(r"\bjson_each\(\?\) j\b"),
         "nw_json_ints(?::text) j",
@@ -477,7 +488,7 @@ class PgDatabase:
 
 # --- the backend ----------------------------------------------------------------------------------------------
 
-_INSERT_ARTICLE = """INSERT INTO articles (source_id, guid, title, body, url, author, outlet, published, updated,
+_INSERT_ARTICLE = """INSERT INTO article_rows (source_id, guid, title, body, url, author, outlet, published, updated,
     date_origin, content_hash, body_chars, sort_time, first_seen, changed_at, fts)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::tsvector) RETURNING id"""
 
@@ -512,7 +523,7 @@ class PostgresBackend:
                 [list(article_ids)],
             ).fetchall()
             db.conn.raw.cursor().executemany(
-                "UPDATE articles SET fts = %s::tsvector WHERE id = %s",
+                "UPDATE article_rows SET fts = %s::tsvector WHERE id = %s",
                 [
                     (article_vector(title, body, outlet_text(outlet, name)), aid)
                     for aid, title, body, outlet, name in rows
@@ -673,7 +684,58 @@ def _v1_initial(conn: psycopg.Connection[Any]) -> None:
     )
 
 
-MIGRATIONS = [_v1_initial]
+# The columns of article_rows, in order: the `articles` view repeats them (a view's * is fixed when made).
+_ARTICLE_ROW_COLUMNS = """id, source_id, guid, title, body, url, author, outlet, published, updated, date_origin,
+    sort_time, content_hash, body_chars, first_seen, changed_at, story_id, duplicate_of, fts"""
+
+
+def _v2_per_user_state(conn: psycopg.Connection[Any]) -> None:
+    """Read and starred are kept per user (`NEWSWATCH_USER`, else the login name); stories and the alert log
+    stay shared. The store's SQL keeps reading and writing `articles.read` and `articles.starred`: `articles`
+    becomes a view of the shared rows joined with the session user's state, and writing those two columns
+    through it writes that user's state (an INSTEAD OF trigger). Other writes go to `article_rows` directly
+    (`translate`). State already stored (one user's, from v1) becomes the migrating user's."""
+    conn.execute(
+        f"""
+        ALTER TABLE articles RENAME TO article_rows;
+        CREATE TABLE user_state (
+            user_name text NOT NULL,
+            article_id bigint NOT NULL REFERENCES article_rows(id) ON DELETE CASCADE,
+            read integer NOT NULL DEFAULT 0,
+            starred integer NOT NULL DEFAULT 0,
+            PRIMARY KEY (user_name, article_id)
+        );
+        CREATE INDEX user_state_by_article ON user_state (article_id);
+        INSERT INTO user_state (user_name, article_id, read, starred)
+            SELECT current_setting('newswatch.user'), id, read, starred FROM article_rows
+            WHERE read != 0 OR starred != 0;
+        ALTER TABLE article_rows DROP COLUMN read, DROP COLUMN starred;
+        CREATE VIEW articles AS
+            SELECT {", ".join("r." + c.strip() for c in _ARTICLE_ROW_COLUMNS.split(","))},
+                   coalesce(u.read, 0) AS read, coalesce(u.starred, 0) AS starred
+            FROM article_rows r
+            LEFT JOIN user_state u ON u.article_id = r.id AND u.user_name = current_setting('newswatch.user');
+        CREATE FUNCTION nw_user_state_write() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF (NEW.read, NEW.starred) IS DISTINCT FROM (OLD.read, OLD.starred) THEN
+                INSERT INTO user_state (user_name, article_id, read, starred)
+                VALUES (current_setting('newswatch.user'), OLD.id, NEW.read, NEW.starred)
+                ON CONFLICT (user_name, article_id)
+                    DO UPDATE SET read = excluded.read, starred = excluded.starred;
+            END IF;
+            IF (NEW.story_id, NEW.duplicate_of) IS DISTINCT FROM (OLD.story_id, OLD.duplicate_of) THEN
+                UPDATE article_rows SET story_id = NEW.story_id, duplicate_of = NEW.duplicate_of
+                WHERE id = OLD.id;
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER articles_user_state INSTEAD OF UPDATE ON articles
+            FOR EACH ROW EXECUTE FUNCTION nw_user_state_write();
+        """
+    )
+
+
+MIGRATIONS = [_v1_initial, _v2_per_user_state]
 SCHEMA_VERSION = len(MIGRATIONS)
 # pg_advisory_xact_lock key for migrations: two processes opening a new database migrate it once.
 _MIGRATION_LOCK = 0x6E77_0001
@@ -705,10 +767,19 @@ def migrate(conn: psycopg.Connection[Any]) -> int:
     return SCHEMA_VERSION
 
 
+def current_user() -> str:
+    """Whose read and starred state a connection sees and writes: $NEWSWATCH_USER, else the login name."""
+    import getpass
+
+    return os.environ.get("NEWSWATCH_USER") or getpass.getuser()
+
+
 def connect(url: str) -> psycopg.Connection[Any]:
-    """A connection in autocommit mode, or a PgStoreError naming the URL and why not."""
+    """A connection in autocommit mode for the current user, or a PgStoreError naming the URL and why not."""
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="newswatch")
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="newswatch")
+        conn.execute("SELECT set_config('newswatch.user', %s, false)", [current_user()])
+        return conn
     except psycopg.ProgrammingError as error:
         raise PgStoreError(f"{redact(url)}: not a valid PostgreSQL URL: {_one_line(error)}") from None
     except psycopg.Error as error:
