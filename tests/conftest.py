@@ -93,6 +93,16 @@ def seeds_db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def seeds_store(store_target: str) -> str:
+    """`seeds_db` on either store: the seeds in an SQLite file or a PostgreSQL database."""
+    from tests.test_tui import add_articles, check_seed_stories, seed_records
+
+    add_articles(store_target, "Samples", seed_records())
+    check_seed_stories(store_target)
+    return store_target
+
+
+@pytest.fixture
 def seed_config(tmp_path: Path) -> Path:
     """A copy of the bundled config with its own copy of the seeds, so tests may touch files."""
     workdir = tmp_path / "project"

@@ -29,10 +29,11 @@ class NewswatchApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
-    def __init__(self, config: Any, db_path: Path) -> None:
+    def __init__(self, config: Any, db_path: Path | str) -> None:
         super().__init__()
         self.config = config
-        self.db_path = Path(db_path)
+        # A path, or a server URL kept as text (Path() would fold its "//").
+        self.db_path = db_path if isinstance(db_path, str) and "://" in db_path else Path(db_path)
         self.library: Library | None = None
         self._library_lock = threading.Lock()
 

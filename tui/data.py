@@ -41,7 +41,9 @@ class WriteFailed(RuntimeError):
     """A user's change could not be saved; str() is one line naming the database and the reason."""
 
 
-def _file_identity(path: Path) -> tuple[int, int] | None:
+def _file_identity(path: Path | str) -> tuple[int, int] | None:
+    if isinstance(path, str) and "://" in path:
+        return None
     try:
         info = os.stat(path)
     except OSError:
@@ -66,7 +68,7 @@ class Interrupted(Exception):
 
 
 class Library:
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path | str) -> None:
         self.path = db_path
         self._snapshot_db = open_db(db_path)
         # Which file we opened: deleted or replaced, it is no longer the database anyone else sees.
@@ -111,6 +113,8 @@ class Library:
 
         SQLite keeps writing to a deleted file through its open descriptors, where nothing will ever read
         it again: the interface must say so rather than look fine."""
+        if self._identity is None:
+            return None  # not a file: a database server keeps its own
         now = _file_identity(self.path)
         if now is None:
             return f"{self.path}: the database file was deleted while open; changes are not saved. Restart newswatch."

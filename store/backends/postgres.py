@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,8 +55,18 @@ def _one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
-class PgStoreError(StoreError):
+# The store's callers (the interface's connections, the CLI) know sqlite3's DB-API exception classes; a server
+# error is raised as one of them too, so they need not know which backend they talk to.
+class PgStoreError(StoreError, sqlite3.DatabaseError):
     """A PostgreSQL error, as one line naming the database."""
+
+
+class PgBusy(PgStoreError, sqlite3.OperationalError):
+    """A lock wait ran out (`lock_timeout`): what SQLite calls "database is locked"."""
+
+
+class PgInterrupted(PgStoreError, sqlite3.OperationalError):
+    """A query cancelled by `PgConnection.interrupt`, as sqlite3's "interrupted"."""
 
 
 # --- SQL translation ---------------------------------------------------------------------------------------
@@ -129,6 +140,11 @@ _RULES: list[tuple[re.Pattern[str], Any, str]] = [
         "see above",
     ),
     (re.compile(r"DROP TABLE IF EXISTS temp\.batch_fts"), "DROP TABLE IF EXISTS batch_fts", "see above"),
+    (
+        re.compile(r"^PRAGMA busy_timeout = (\d+)$"),
+        lambda m: f"SET lock_timeout = {int(m.group(1))}",
+        "how long a write waits for another's row locks (the interface's short attempts)",
+    ),
     (
         re.compile(r"^(\s*)UPDATE articles SET (?!read |starred )"),
         lambda m: f"{m.group(1)}UPDATE article_rows SET ",
@@ -456,6 +472,12 @@ class PgConnection:
     def _errors(self) -> Iterator[None]:
         try:
             yield
+        except psycopg.errors.QueryCanceled as error:
+            if isinstance(error, psycopg.errors.LockNotAvailable) or "lock timeout" in str(error):
+                raise PgBusy(f"{redact(self.url)}: the database stayed locked: {_one_line(error)}") from error
+            raise PgInterrupted(f"{redact(self.url)}: interrupted") from error
+        except psycopg.errors.LockNotAvailable as error:
+            raise PgBusy(f"{redact(self.url)}: the database stayed locked: {_one_line(error)}") from error
         except psycopg.Error as error:
             raise PgStoreError(f"{redact(self.url)}: {_one_line(error)}") from error
 
