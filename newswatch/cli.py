@@ -925,7 +925,9 @@ def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:
     from store.lock import IngestBusy, ingest_lock
 
     try:
-        with ingest_lock(ctx.db_path):
+        # Exclusive: no ingest stores articles while every story is rebuilt (on a server store ingests
+        # otherwise share the lock).
+        with ingest_lock(ctx.db_path, exclusive=True):
             count = regroup_all(ctx.db)
     except IngestBusy as busy:
         raise CliError(str(busy)) from None

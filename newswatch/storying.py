@@ -20,6 +20,7 @@ from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store import grouping_state
 from store import stories as story_store
 from store.db import from_db_time, write_batch
+from store.lock import placement_lock
 from stories.engine import EngineSettings, PlaceInput, StoryEngine
 from stories.features import ArticleFeatures, extract_features
 
@@ -72,10 +73,18 @@ def _place_chunk(db: sqlite_utils.Database, engine: StoryEngine, ids: Sequence[i
 
 
 def place_pending(db: sqlite_utils.Database, progress: Callable[[int, int], None] | None = None) -> int:
-    """Place every stored article that is not placed yet; returns how many were placed."""
+    """Place every stored article that is not placed yet; returns how many were placed.
+
+    One placer at a time (`placement_lock`): with several ingest processes on a server store, the others
+    wait, then place what is still pending, so every article is placed once, in canonical order."""
+    with placement_lock(db):
+        return _place_pending(db, progress)
+
+
+def _place_pending(db: sqlite_utils.Database, progress: Callable[[int, int], None] | None) -> int:
     meta = grouping_state.read_meta(db)
     if meta["rebuild"]:
-        return regroup_all(db)
+        return _regroup_all(db)
     ids = grouping_state.pending_article_ids(db)
     if not ids:
         return 0
@@ -96,6 +105,11 @@ def _features_row(row: tuple[int, str, str]) -> tuple[int, bytes]:
 def regroup_all(db: sqlite_utils.Database) -> int:
     """Forget every placement and place all articles again: the chunks already placed are replayed as they
     were placed (so a regroup equals the incremental passes), the rest follow in canonical order."""
+    with placement_lock(db):
+        return _regroup_all(db)
+
+
+def _regroup_all(db: sqlite_utils.Database) -> int:
     replay = grouping_state.placement_replay(db)
     with write_batch(db):
         # Features of every article, computed again from its text (the placed state keeps only vectors).

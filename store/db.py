@@ -232,6 +232,13 @@ def from_db_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def exclusive(db: sqlite_utils.Database, name: str) -> None:
+    """Inside a write transaction: no other process runs a transaction that asked for `name` until this one
+    ends. What several ingest processes at once must do one at a time (syncing the config, printing alerts);
+    on SQLite, where a write transaction already excludes every other writer, it costs nothing."""
+    backend_of(db).exclusive(db, name)
+
+
 def data_version(db: sqlite_utils.Database) -> int:
     """Changes whenever another connection commits: a cheap 'is there anything new?' poll for the TUI."""
     return backend_of(db).data_version(db)

@@ -11,8 +11,9 @@ import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from store.backends import is_postgres_url
+from store.backends import backend_of, is_postgres_url
 
 
 class IngestBusy(RuntimeError):
@@ -25,14 +26,16 @@ def lock_path_for(db_path: str | Path) -> Path:
 
 
 @contextlib.contextmanager
-def ingest_lock(db_path: str | Path, *, wait: bool = False) -> Iterator[None]:
+def ingest_lock(db_path: str | Path, *, wait: bool = False, exclusive: bool = False) -> Iterator[None]:
     """Hold the ingest lock for the block; raise IngestBusy if another process has it (unless `wait`).
 
-    For a PostgreSQL store the lock is on the server (an advisory lock), shared by every machine."""
+    For a PostgreSQL store the lock is on the server (an advisory lock), for every machine; ingests share
+    it and claim sources one by one, and only `exclusive` (a regroup) keeps the others out. On SQLite every
+    holder is exclusive."""
     if is_postgres_url(db_path):
         from store.backends.postgres import ingest_lock as server_lock
 
-        with server_lock(str(db_path), wait=wait):
+        with server_lock(str(db_path), wait=wait, exclusive=exclusive):
             yield
         return
     path = lock_path_for(db_path)
@@ -58,3 +61,8 @@ def ingest_lock(db_path: str | Path, *, wait: bool = False) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
         handle.close()
+
+
+def placement_lock(db: Any) -> Any:
+    """A context manager: one story placer at a time for this store (on SQLite the ingest lock is already)."""
+    return backend_of(db).placement_lock(db)

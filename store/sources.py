@@ -70,6 +70,42 @@ def active_sources(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM sources WHERE active = 1 ORDER BY name COLLATE NOCASE"))
 
 
+class SourceClaims:
+    """The sources one ingest pass reads, claimed in batches so that several processes (on a server store)
+    never read the same source at once; on SQLite the one ingest gets every active source in one batch.
+
+    `next_batch()` releases the previous batch (call it after committing that batch's writes) and claims
+    more; `release()` lets the last ones go. A killed process releases its claims with its connection."""
+
+    BATCH = 32
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        from store.backends import backend_of
+
+        self.db = db
+        self.round_start = backend_of(db).claim_round(db)
+        self.after = 0
+        self.held: list[int] = []
+
+    def next_batch(self) -> list[dict[str, Any]]:
+        self.release()
+        from store.backends import backend_of
+
+        rows = backend_of(self.db).claim_sources(
+            self.db, after=self.after, round_start=self.round_start, limit=self.BATCH
+        )
+        self.held = [row["id"] for row in rows]
+        if rows:
+            self.after = max(self.held)
+        return rows
+
+    def release(self) -> None:
+        from store.backends import backend_of
+
+        held, self.held = self.held, []
+        backend_of(self.db).release_sources(self.db, held)
+
+
 def add_source(db: sqlite_utils.Database, spec: SourceSpec, *, now: datetime) -> int:
     existing = db.execute(
         "SELECT name FROM sources WHERE name = ? COLLATE NOCASE OR (kind = ? AND location = ?)",

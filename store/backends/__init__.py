@@ -20,7 +20,11 @@ full-text matching         `articles_fts MATCH <fts5>`                 `fts @@ <
                                                                        expression (`fts5_to_tsquery`)
 a batch's tagging index    a temp FTS5 table                           the main index restricted to the batch
 "anything new?"            PRAGMA data_version                         the cluster's next transaction id
-one ingest at a time       flock() on a file beside the database       a session advisory lock
+one ingest at a time       flock() on a file beside the database       ingests run together (a shared advisory
+                                                                       lock: `regroup` takes it exclusively)
+claiming sources           all of them (one ingest at a time)          advisory lock per source, SKIP-style
+one placer                 the ingest lock already                     a session advisory lock
+serialized sections        BEGIN IMMEDIATE already                     pg_advisory_xact_lock (config, alerts)
 =========================  ==========================================  ==========================================
 
 Nothing outside `store/` imports from here except through `store.db.open_db` (which takes a path or a
@@ -71,6 +75,24 @@ class Backend(Protocol):
 
     def data_version(self, db: Any) -> int:
         """A number that changes when another connection commits."""
+        ...
+
+    def exclusive(self, db: Any, name: str) -> None:
+        """Inside a write transaction: no other process runs one that asked for `name` until it ends."""
+        ...
+
+    def claim_round(self, db: Any) -> Any:
+        """When this pass began, for `claim_sources`: what peers claimed since is theirs this round."""
+        ...
+
+    def claim_sources(self, db: Any, *, after: int, round_start: Any, limit: int) -> list[dict[str, Any]]:
+        """Active sources this process may read now (ids above `after`), held until `release_sources`."""
+        ...
+
+    def release_sources(self, db: Any, ids: list[int]) -> None: ...
+
+    def placement_lock(self, db: Any) -> Any:
+        """A context manager: one story placer at a time for this store."""
         ...
 
 

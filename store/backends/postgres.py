@@ -569,8 +569,73 @@ class PostgresBackend:
                 db.conn.raw.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()[0]
             )
 
+    def exclusive(self, db: PgDatabase, name: str) -> None:
+        with db.conn._errors():
+            db.conn.raw.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_LOCK_SPACE, name])
+
+    def claim_round(self, db: PgDatabase) -> Any:
+        with db.conn._errors():
+            return db.conn.raw.execute("SELECT clock_timestamp()").fetchone()[0]
+
+    def claim_sources(
+        self, db: PgDatabase, *, after: int, round_start: Any, limit: int
+    ) -> list[dict[str, Any]]:
+        # Each source is held by a session advisory lock while one process reads it: another process skips
+        # it, and a killed process's locks go with its connection. A source claimed since this pass began
+        # (server clock) was read by another process in this round: skipped too, checked again once locked.
+        with db.conn._errors():
+            raw = db.conn.raw
+            locked = [
+                row[0]
+                for row in raw.execute(
+                    """WITH candidates AS MATERIALIZED (
+                           SELECT id FROM sources
+                           WHERE active = 1 AND id > %s AND (claimed_at IS NULL OR claimed_at < %s)
+                           ORDER BY id)
+                       SELECT id FROM candidates WHERE pg_try_advisory_lock(%s, id::int) LIMIT %s""",
+                    [after, round_start, _SOURCE_LOCK_SPACE, limit],
+                )
+            ]
+            if not locked:
+                return []
+            cursor = raw.cursor(row_factory=dict_row)
+            cursor.execute(
+                """UPDATE sources SET claimed_at = clock_timestamp()
+                   WHERE id = ANY(%s) AND (claimed_at IS NULL OR claimed_at < %s) RETURNING *""",
+                [locked, round_start],
+            )
+            rows = sorted(cursor.fetchall(), key=lambda row: row["id"])
+        self.release_sources(db, sorted(set(locked) - {row["id"] for row in rows}))
+        if not rows and locked:
+            # All taken meanwhile: look further on rather than end the pass.
+            return self.claim_sources(db, after=max(locked), round_start=round_start, limit=limit)
+        return rows
+
+    def release_sources(self, db: PgDatabase, ids: list[int]) -> None:
+        if ids:
+            with db.conn._errors():
+                db.conn.raw.execute(
+                    "SELECT pg_advisory_unlock(%s, id::int) FROM unnest(%s::bigint[]) AS id",
+                    [_SOURCE_LOCK_SPACE, list(ids)],
+                )
+
+    @contextlib.contextmanager
+    def placement_lock(self, db: PgDatabase) -> Iterator[None]:
+        # Waits for the placer of another process: then places what it left, in the same canonical order.
+        with db.conn._errors():
+            db.conn.raw.execute("SELECT pg_advisory_lock(%s, 0)", [_PLACER_LOCK_SPACE])
+        try:
+            yield
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                db.conn.raw.execute("SELECT pg_advisory_unlock(%s, 0)", [_PLACER_LOCK_SPACE])
+
 
 POSTGRES = PostgresBackend()
+# Advisory lock key spaces (the first of two int4 keys), so newswatch's locks never meet another program's.
+_LOCK_SPACE = 0x6E77
+_SOURCE_LOCK_SPACE = 0x6E78
+_PLACER_LOCK_SPACE = 0x6E79
 
 
 # --- schema and migrations -----------------------------------------------------------------------------------
@@ -757,7 +822,13 @@ def _v2_per_user_state(conn: psycopg.Connection[Any]) -> None:
     )
 
 
-MIGRATIONS = [_v1_initial, _v2_per_user_state]
+def _v3_source_claims(conn: psycopg.Connection[Any]) -> None:
+    """When a process last claimed each source (server clock), so several ingest processes split the
+    sources of one round between them instead of reading some twice (`PostgresBackend.claim_sources`)."""
+    conn.execute("ALTER TABLE sources ADD COLUMN claimed_at timestamptz")
+
+
+MIGRATIONS = [_v1_initial, _v2_per_user_state, _v3_source_claims]
 SCHEMA_VERSION = len(MIGRATIONS)
 # pg_advisory_xact_lock key for migrations: two processes opening a new database migrate it once.
 _MIGRATION_LOCK = 0x6E77_0001
@@ -838,15 +909,19 @@ _INGEST_LOCK = 0x6E77_0002
 
 
 @contextlib.contextmanager
-def ingest_lock(url: str, *, wait: bool = False) -> Iterator[None]:
-    """Hold the store's ingest lock for the block; raise IngestBusy if another process has it."""
+def ingest_lock(url: str, *, wait: bool = False, exclusive: bool = False) -> Iterator[None]:
+    """Hold the store's ingest lock for the block; raise IngestBusy if another process has it.
+
+    Ingests share it: several run at once, on any number of machines, each claiming its own sources
+    (`claim_sources`). A regroup (`exclusive`) waits for none and lets none in."""
     from store.lock import IngestBusy
 
+    kind = "" if exclusive else "_shared"
     conn = connect(url)
     try:
         if wait:
-            conn.execute("SELECT pg_advisory_lock(%s)", [_INGEST_LOCK])
-        elif not conn.execute("SELECT pg_try_advisory_lock(%s)", [_INGEST_LOCK]).fetchone()[0]:
+            conn.execute(f"SELECT pg_advisory_lock{kind}(%s)", [_INGEST_LOCK])
+        elif not conn.execute(f"SELECT pg_try_advisory_lock{kind}(%s)", [_INGEST_LOCK]).fetchone()[0]:
             holder = conn.execute(
                 """SELECT a.pid, a.client_addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                    WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted LIMIT 1""",

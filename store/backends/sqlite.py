@@ -3,6 +3,7 @@ backends can be read side by side. Nothing here changes how SQLite is used."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -36,6 +37,28 @@ class SqliteBackend:
 
     def data_version(self, db: Any) -> int:
         return int(db.execute("PRAGMA data_version").fetchone()[0])
+
+    def exclusive(self, db: Any, name: str) -> None:
+        # BEGIN IMMEDIATE (write_batch) already excludes every other writer.
+        return None
+
+    def claim_round(self, db: Any) -> Any:
+        return None
+
+    def claim_sources(self, db: Any, *, after: int, round_start: Any, limit: int) -> list[dict[str, Any]]:
+        # One ingest at a time (the lock file): it reads every active source, in one batch.
+        if after > 0:
+            return []
+        from store.sources import active_sources
+
+        return active_sources(db)
+
+    def release_sources(self, db: Any, ids: list[int]) -> None:
+        return None
+
+    def placement_lock(self, db: Any) -> Any:
+        # The ingest lock already makes the placer the only one.
+        return contextlib.nullcontext()
 
 
 SQLITE = SqliteBackend()
