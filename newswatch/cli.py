@@ -198,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--limit", type=_positive_int, help="stories per topic (default: [digest] limit)")
 
     command("regroup", "rebuild all stories from scratch (same result as incremental ingest)")
+
+    migrate = command("migrate", "copy an SQLite store into a PostgreSQL one (resumable; counts verified)")
+    migrate.add_argument("--from", dest="source", metavar="FILE", required=True, help="the SQLite database")
+    migrate.add_argument(
+        "--to", dest="target", metavar="URL", required=True, help="postgresql://user@host/db"
+    )
+    migrate.add_argument("--quiet", action="store_true", help="no progress display")
     return parser
 
 
@@ -948,6 +955,28 @@ def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
         sys.stdout, sys.stderr = saved
 
 
+def cmd_migrate(ctx: Context, args: argparse.Namespace) -> int:
+    from store.backends import is_postgres_url
+
+    if not is_postgres_url(args.target):
+        raise CliError(f"migrate: --to must be a postgresql:// URL, got {args.target!r}", EXIT_CONFIG)
+    source = Path(args.source).expanduser()
+    if not source.is_file():
+        raise CliError(f"migrate: --from {source}: no such database file", EXIT_CONFIG)
+    from store.backends.postgres import redact
+    from store.backends.sqlite_to_postgres import migrate_store
+
+    progress = _Progress(not args.quiet)
+    counts = migrate_store(
+        source, args.target, progress=lambda table, done, total: progress(done, total, table)
+    )
+    shown = ", ".join(
+        f"{counts[t]} {t}" for t in ("sources", "article_rows", "stories", "alerts", "user_state")
+    )
+    print(f"copied {source} to {redact(args.target)}: {shown}; every table's count matches")
+    return EXIT_OK
+
+
 _COMMANDS = {
     "ingest": cmd_ingest,
     "watch": cmd_watch,
@@ -959,6 +988,7 @@ _COMMANDS = {
     "alerts": cmd_alerts,
     "stories": cmd_stories,
     "regroup": cmd_regroup,
+    "migrate": cmd_migrate,
     "read": cmd_read,
     "star": cmd_star,
     "digest": cmd_digest,
