@@ -239,6 +239,17 @@ def exclusive(db: sqlite_utils.Database, name: str) -> None:
     backend_of(db).exclusive(db, name)
 
 
+def pushes_changes(db: sqlite_utils.Database) -> bool:
+    """Can a reader wait for changes (`wait_for_change`) instead of polling `data_version`?"""
+    return backend_of(db).pushes_changes
+
+
+def wait_for_change(db: sqlite_utils.Database, timeout: float) -> bool:
+    """Block until another connection commits a change (True) or `timeout` passes; only where
+    `pushes_changes` (a server store: LISTEN/NOTIFY)."""
+    return backend_of(db).wait_for_change(db, timeout)
+
+
 def data_version(db: sqlite_utils.Database) -> int:
     """Changes whenever another connection commits: a cheap 'is there anything new?' poll for the TUI."""
     return backend_of(db).data_version(db)

@@ -657,3 +657,24 @@ async def test_fetch_now_runs_an_ingest_in_a_worker(seed_config: Path, tmp_path:
         await wait_for(pilot, lambda: app.screen.query_one(StoryList).story_count == 2, timeout=20)
         assert "5 new" in app.screen.query_one("#status").render().plain
         assert not app.screen.query_one("#first-run").display
+
+
+async def test_on_a_server_store_changes_are_pushed_not_polled(
+    pg_cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL tells the interface when another connection commits (LISTEN/NOTIFY): the poll timer stops
+    and a new story appears without one poll."""
+    url = pg_cluster.new_database()
+    add_articles(url, "Samples", seed_records())
+    polls: list[float] = []
+    monkeypatch.setattr(MainScreen, "poll_changes", lambda self: polls.append(time.monotonic()))
+    app = app_for(url)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await ready(pilot)
+        story_list = screen.query_one(StoryList)
+        await wait_for(pilot, lambda: screen._poll_timer._task is None, timeout=8)
+        polls.clear()
+        (new,) = distinct_records(1, prefix="pushed")
+        await asyncio.to_thread(add_articles, url, "Samples", [new])
+        await wait_for(pilot, lambda: story_list.story_count == 3, timeout=8)
+        assert polls == []

@@ -19,7 +19,14 @@ from typing import TypeVar
 
 import sqlite_utils
 
-from store.db import data_version, describe_db_error, open_db, write_batch
+from store.db import (
+    data_version,
+    describe_db_error,
+    open_db,
+    pushes_changes,
+    wait_for_change,
+    write_batch,
+)
 
 T = TypeVar("T")
 
@@ -88,6 +95,10 @@ class Library:
         self._write_db.conn.execute(f"PRAGMA busy_timeout = {_WRITE_ATTEMPT_MS}")
         self._write_lock = threading.Lock()
         self.write_patience = WRITE_PATIENCE_SECONDS
+        self._listen_db: sqlite_utils.Database | None = None
+        self._listener: threading.Thread | None = None
+        self._on_change: Callable[[], None] = lambda: None
+        self._closing = threading.Event()
 
     def interrupt_snapshot(self) -> None:
         """Abort the snapshot query in flight, if any (safe to call from any thread)."""
@@ -127,6 +138,33 @@ class Library:
         with self._poll_lock:
             return data_version(self._poll_db)
 
+    @property
+    def pushes_changes(self) -> bool:
+        """Does the database say when another connection commits (a server store), so that
+        `wait_for_change` can replace polling `change_counter`?"""
+        return pushes_changes(self._poll_db)
+
+    def subscribe(self, on_change: Callable[[], None]) -> None:
+        """Call `on_change` whenever another connection commits, from a thread of its own that waits for the
+        database to say so (on a connection of its own); until `close`. Only where `pushes_changes`."""
+        self._on_change = on_change
+        if self._listener is not None:
+            return
+        self._listen_db = open_db(self.path)
+        wait_for_change(self._listen_db, 0)  # starts listening before the caller's snapshot is taken
+
+        def listen() -> None:
+            while not self._closing.is_set():
+                try:
+                    changed = wait_for_change(self._listen_db, 0.5)
+                except Exception:
+                    return  # closed under the wait (the app is ending), or the server went away
+                if changed and not self._closing.is_set():
+                    self._on_change()
+
+        self._listener = threading.Thread(target=listen, name="newswatch-changes", daemon=True)
+        self._listener.start()
+
     def side(self, query: Callable[[sqlite_utils.Database], T]) -> T:
         with self._side_lock:
             return query(self._side_db)
@@ -164,6 +202,9 @@ class Library:
                 raise WriteFailed(describe_db_error(self.path, error)) from error
 
     def close(self) -> None:
+        self._closing.set()
+        if self._listener is not None:
+            self._listener.join(timeout=5)
         pairs = (
             (self._snapshot_lock, self._snapshot_db),
             (self._rows_lock, self._rows_db),
@@ -174,3 +215,5 @@ class Library:
         for lock, db in pairs:
             with lock:
                 db.conn.close()
+        if self._listen_db is not None:
+            self._listen_db.conn.close()

@@ -19,7 +19,7 @@ full-text index            FTS5 external-content table + triggers      `articles
 full-text matching         `articles_fts MATCH <fts5>`                 `fts @@ <tsquery>` compiled from the FTS5
                                                                        expression (`fts5_to_tsquery`)
 a batch's tagging index    a temp FTS5 table                           the main index restricted to the batch
-"anything new?"            PRAGMA data_version                         the cluster's next transaction id
+"anything new?"            PRAGMA data_version, polled                 LISTEN/NOTIFY: pushed (`wait_for_change`)
 one ingest at a time       flock() on a file beside the database       ingests run together (a shared advisory
                                                                        lock: `regroup` takes it exclusively)
 claiming sources           all of them (one ingest at a time)          advisory lock per source, SKIP-style
@@ -75,6 +75,13 @@ class Backend(Protocol):
 
     def data_version(self, db: Any) -> int:
         """A number that changes when another connection commits."""
+        ...
+
+    # Whether `wait_for_change` works: the server tells a waiting connection when another commits.
+    pushes_changes: bool
+
+    def wait_for_change(self, db: Any, timeout: float) -> bool:
+        """Block until another connection commits a change (True) or `timeout` seconds pass (False)."""
         ...
 
     def exclusive(self, db: Any, name: str) -> None:

@@ -489,6 +489,25 @@ class PgDatabase:
         self.conn = PgConnection(raw, url)
         self.url = url
         self.backend = POSTGRES
+        self._listening = False
+        self._changes = 0
+
+    def take_changes(self, timeout: float = 0.0) -> int:
+        """How many change notifications for this user arrived since the last call, waiting up to `timeout`
+        seconds for the first one. The first call starts listening (and counts as one change)."""
+        raw = self.conn.raw
+        with self.conn._errors():
+            if not self._listening:
+                raw.execute("LISTEN newswatch")
+                self._listening = True
+                return 1
+            mine = {"data", f"user:{current_user()}"}
+            found = 0
+            for note in raw.notifies(timeout=timeout):
+                if note.payload in mine:
+                    found += 1
+                    timeout = 0  # drain what else is there, then return
+            return found
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> PgCursor:
         return self.conn.execute(sql, params)
@@ -561,13 +580,17 @@ class PostgresBackend:
         with db.conn._errors():
             return [row[0] for row in db.conn.raw.execute(sql, params)]
 
+    pushes_changes = True
+
     def data_version(self, db: PgDatabase) -> int:
-        # The next transaction id of the whole cluster: it moves whenever anyone writes anything (a write in
-        # another database costs a needless refresh, nothing more). Read-only transactions do not move it.
-        with db.conn._errors():
-            return int(
-                db.conn.raw.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()[0]
-            )
+        # A count of the change notifications this connection received (LISTEN/NOTIFY, schema v4): asking
+        # reads what the server already sent, without a query.
+        db._changes += db.take_changes()
+        return db._changes
+
+    def wait_for_change(self, db: PgDatabase, timeout: float) -> bool:
+        """Block until another connection commits a change this user sees (True), or `timeout` passes."""
+        return db.take_changes(timeout) > 0
 
     def exclusive(self, db: PgDatabase, name: str) -> None:
         with db.conn._errors():
@@ -828,7 +851,37 @@ def _v3_source_claims(conn: psycopg.Connection[Any]) -> None:
     conn.execute("ALTER TABLE sources ADD COLUMN claimed_at timestamptz")
 
 
-MIGRATIONS = [_v1_initial, _v2_per_user_state, _v3_source_claims]
+def _v4_change_notifications(conn: psycopg.Connection[Any]) -> None:
+    """Every commit that changes what a reader shows sends a notification on channel `newswatch` (LISTEN/
+    NOTIFY): the interface waits for them instead of polling. Statement triggers, and PostgreSQL folds equal
+    notifications of one transaction into one, so an ingest's commit group costs one notification. A user's
+    read/starred change names the user: nobody else's view changed."""
+    conn.execute(
+        """
+        CREATE FUNCTION nw_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('newswatch', TG_ARGV[0]);
+            RETURN NULL;
+        END $$;
+        CREATE FUNCTION nw_notify_user() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('newswatch', 'user:' || current_setting('newswatch.user'));
+            RETURN NULL;
+        END $$;
+        """
+    )
+    for table in ("article_rows", "article_topics", "stories", "alerts", "sources", "topics"):
+        conn.execute(
+            f"CREATE TRIGGER {table}_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION nw_notify('data')"
+        )
+    conn.execute(
+        "CREATE TRIGGER user_state_notify AFTER INSERT OR UPDATE OR DELETE ON user_state"
+        " FOR EACH STATEMENT EXECUTE FUNCTION nw_notify_user()"
+    )
+
+
+MIGRATIONS = [_v1_initial, _v2_per_user_state, _v3_source_claims, _v4_change_notifications]
 SCHEMA_VERSION = len(MIGRATIONS)
 # pg_advisory_xact_lock key for migrations: two processes opening a new database migrate it once.
 _MIGRATION_LOCK = 0x6E77_0001

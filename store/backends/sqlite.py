@@ -35,6 +35,12 @@ class SqliteBackend:
         finally:
             index.close()
 
+    # Nothing tells a connection that another committed: readers poll data_version.
+    pushes_changes = False
+
+    def wait_for_change(self, db: Any, timeout: float) -> bool:
+        raise NotImplementedError("SQLite has no change notifications: poll data_version")
+
     def data_version(self, db: Any) -> int:
         return int(db.execute("PRAGMA data_version").fetchone()[0])
 
