@@ -145,3 +145,20 @@ def test_a_new_postgresql_database_is_migrated_once_by_two_openers(pg_cluster) -
     for db in dbs:
         assert {"article_rows", "user_state"} <= set(db.table_names())
         db.close()
+
+
+def test_ingests_share_the_server_lock_and_regroup_keeps_them_out(pg_url: str) -> None:
+    from store.lock import ingest_lock
+
+    with ingest_lock(pg_url):  # another ingest, on another machine
+        ingest = run_cli("--config", str(BUNDLED_CONFIG), "--db", pg_url, "ingest")
+        assert ingest.status == 0 and ingest.stdout.startswith("5 new"), ingest.stderr
+        regroup = run_cli("--config", str(BUNDLED_CONFIG), "--db", pg_url, "regroup")
+        assert regroup.status == 1 and "another ingest is running" in regroup.stderr
+    with ingest_lock(pg_url, exclusive=True):  # a regroup
+        waiting = run_cli("--config", str(BUNDLED_CONFIG), "--db", pg_url, "ingest")
+        assert waiting.status == 0 and waiting.stdout == ""
+        assert "another ingest is running" in waiting.stderr and waiting.stderr.count("\n") == 1
+    assert (
+        run_cli("--config", str(BUNDLED_CONFIG), "--db", pg_url, "regroup").stdout == "regrouped 5 articles\n"
+    )
