@@ -39,7 +39,7 @@ async def _until(condition, timeout: float = 30.0) -> float:
     return time.perf_counter()
 
 
-async def run(db_path: Path, config_path: Path, queries: list[str]) -> dict[str, object]:
+async def run(db_path: Path | str, config_path: Path, queries: list[str]) -> dict[str, object]:
     import_started = time.perf_counter()
     from newswatch.config import load_config
     from newswatch.session import Session
@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("db", type=Path)
+    # A file, or a postgresql:// URL (kept as text: Path() would fold its "//").
+    parser.add_argument("db", type=lambda text: text if "://" in text else Path(text))
     parser.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "config.toml")
     parser.add_argument("--query", action="append", help="queries to type (default: a mixed set)")
     args = parser.parse_args(argv)

@@ -54,7 +54,12 @@ def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Accepted before or after the subcommand; SUPPRESS keeps a subcommand from erasing the top-level value.
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--config", metavar="FILE", default=default, help="config file (default: see below)")
-    parser.add_argument("--db", metavar="FILE", default=default, help="SQLite database file")
+    parser.add_argument(
+        "--db",
+        metavar="FILE",
+        default=default,
+        help="SQLite database file, or postgresql://user@host/dbname for a team store",
+    )
     parser.add_argument(
         "--utc",
         action="store_true",
@@ -195,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--limit", type=_positive_int, help="stories per topic (default: [digest] limit)")
 
     command("regroup", "rebuild all stories from scratch (same result as incremental ingest)")
+
+    migrate = command("migrate", "copy an SQLite store into a PostgreSQL one (resumable; counts verified)")
+    migrate.add_argument("--from", dest="source", metavar="FILE", required=True, help="the SQLite database")
+    migrate.add_argument(
+        "--to", dest="target", metavar="URL", required=True, help="postgresql://user@host/db"
+    )
+    migrate.add_argument("--quiet", action="store_true", help="no progress display")
     return parser
 
 
@@ -282,11 +294,14 @@ def _context(args: argparse.Namespace) -> Context:
     config = load_config(resolve_config_path(getattr(args, "config", None)))
     if getattr(args, "utc", False):
         config.utc = True
-    db_path = resolve_db_path(getattr(args, "db", None), config)
+    try:
+        db_path = resolve_db_path(getattr(args, "db", None), config)
+    except ValueError as error:
+        raise CliError(f"--db / $NEWSWATCH_DB: {error}", EXIT_CONFIG) from None
     # Only the default data dir is created; a database the user named goes in a folder that exists, so a
     # typo in --db is reported instead of silently growing a new tree (and an empty database) somewhere.
     # The folder is looked at first: the default path costs an import of platformdirs.
-    if not db_path.parent.exists() and db_path != default_db_path():
+    if isinstance(db_path, Path) and not db_path.parent.exists() and db_path != default_db_path():
         raise CliError(
             f"database folder {db_path.parent} does not exist (from --db, $NEWSWATCH_DB or the config)",
             EXIT_CONFIG,
@@ -873,7 +888,9 @@ def cmd_regroup(ctx: Context, args: argparse.Namespace) -> int:
     from store.lock import IngestBusy, ingest_lock
 
     try:
-        with ingest_lock(ctx.db_path):
+        # Exclusive: no ingest stores articles while every story is rebuilt (on a server store ingests
+        # otherwise share the lock).
+        with ingest_lock(ctx.db_path, exclusive=True):
             count = regroup_all(ctx.db)
     except IngestBusy as busy:
         raise CliError(str(busy)) from None
@@ -894,6 +911,28 @@ def cmd_tui(ctx: Context, args: argparse.Namespace) -> int:
         sys.stdout, sys.stderr = saved
 
 
+def cmd_migrate(ctx: Context, args: argparse.Namespace) -> int:
+    from store.backends import is_postgres_url
+
+    if not is_postgres_url(args.target):
+        raise CliError(f"migrate: --to must be a postgresql:// URL, got {args.target!r}", EXIT_CONFIG)
+    source = Path(args.source).expanduser()
+    if not source.is_file():
+        raise CliError(f"migrate: --from {source}: no such database file", EXIT_CONFIG)
+    from store.backends.postgres import redact
+    from store.backends.sqlite_to_postgres import migrate_store
+
+    progress = _Progress(not args.quiet)
+    counts = migrate_store(
+        source, args.target, progress=lambda table, done, total: progress(done, total, table)
+    )
+    shown = ", ".join(
+        f"{counts[t]} {t}" for t in ("sources", "article_rows", "stories", "alerts", "user_state")
+    )
+    print(f"copied {source} to {redact(args.target)}: {shown}; every table's count matches")
+    return EXIT_OK
+
+
 _COMMANDS = {
     "ingest": cmd_ingest,
     "watch": cmd_watch,
@@ -905,6 +944,7 @@ _COMMANDS = {
     "alerts": cmd_alerts,
     "stories": cmd_stories,
     "regroup": cmd_regroup,
+    "migrate": cmd_migrate,
     "read": cmd_read,
     "star": cmd_star,
     "digest": cmd_digest,

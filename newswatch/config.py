@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feeds.limits import FetchLimits
+from store.backends import database_target
 from store.sources import SourceSpec
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class Config:
     # Per source `fulltext = "auto" | true | false`; a source not named here is "auto".
     source_fulltext: dict[str, str | bool] = field(default_factory=dict)
     fulltext: FulltextSettings = field(default_factory=FulltextSettings)
-    database: Path | None = None
+    database: Path | str | None = None  # a file, or a postgresql:// URL
     terms: dict[str, list[str]] = field(default_factory=dict)
     topics: list[TopicConfig] = field(default_factory=list)
     # Each topic's query, compiled once when the config is checked; the session and the reader use these.
@@ -211,11 +212,12 @@ def resolve_config_path(explicit: str | None) -> Path:
     return user if user.exists() else BUNDLED_CONFIG
 
 
-def resolve_db_path(explicit: str | None, config: Config | None) -> Path:
+def resolve_db_path(explicit: str | None, config: Config | None) -> Path | str:
+    """The database: a file path, or a postgresql:// URL (a str). Raises ValueError for another URL."""
     if explicit:
-        return Path(explicit).expanduser()
+        return database_target(explicit)
     if env := os.environ.get("NEWSWATCH_DB"):
-        return Path(env).expanduser()
+        return database_target(env)
     if config is not None and config.database is not None:
         return config.database
     return default_db_path()
@@ -277,7 +279,13 @@ def load_config(path: Path) -> Config:
     check.unknown_keys(raw, _TOP_KEYS, "")
 
     if (database := check.typed(raw, "database", str, "")) is not None:
-        config.database = (base / Path(database).expanduser()).resolve()
+        try:
+            target = database_target(database)
+        except ValueError as error:
+            check.problem("database", str(error))
+        else:
+            # A file is relative to the config file; a server URL is taken as written.
+            config.database = target if isinstance(target, str) else (base / target).resolve()
 
     names: set[str] = set()
     sources = raw.get("sources", [])

@@ -29,7 +29,7 @@ from feeds.records import ArticleRecord, ParseResult
 from newswatch.workers import WorkerPool, feature_blobs, parse_with_features
 from store import sources as source_store
 from store.articles import UpsertResult, existing_articles, features_pending, upsert_articles
-from store.db import CommitGroups, Database, from_db_time, utc_now, write_batch
+from store.db import CommitGroups, Database, exclusive, from_db_time, utc_now, write_batch
 from store.sources import FileFingerprint, SourceSpec
 from topics.tagging import Topic, sync_and_retag, tag_articles
 
@@ -121,17 +121,22 @@ def sync_config(
 ) -> list[str]:
     """Bring sources and topics in the database in line with the config; returns re-tagged topic names."""
     with write_batch(db):
+        # Several ingest processes may start together on a server store: one syncs, the others then find
+        # nothing to change.
+        exclusive(db, "config")
         source_store.sync_sources(db, specs, now=now)
         return sync_and_retag(db, topics, now=now)
 
 
 def run_ingest(db: Database, options: IngestOptions, *, now: datetime | None = None) -> IngestSummary:
-    """One pass over every active source. The caller holds the ingest lock and has synced the config."""
+    """One pass over every active source. The caller holds the ingest lock and has synced the config.
+
+    Sources are claimed in batches (`store.sources.SourceClaims`): on a server store several ingest processes
+    share the sources, each reading those no other holds; on SQLite the one ingest claims them all at once."""
     now = now or utc_now()
     run_started = time.monotonic()
     summary = IngestSummary()
-    rows = source_store.active_sources(db)
-    total = len(rows)
+    total = len(source_store.active_sources(db))
     done = 0
 
     def report(name: str) -> None:
@@ -142,32 +147,45 @@ def run_ingest(db: Database, options: IngestOptions, *, now: datetime | None = N
 
     groups = CommitGroups(db, COMMIT_GROUP_SECONDS)
     pool = WorkerPool()
-    feed_rows = []
+    claims = source_store.SourceClaims(db)
     try:
-        for row in rows:
-            if row["kind"] == "path":
-                outcome = _ingest_path_source(db, groups, pool, row, options, now=now)
-                summary.outcomes.append(outcome)
-                report(row["name"])
-            elif _is_due(row, options, now):
-                feed_rows.append(row)
-            else:
-                summary.outcomes.append(SourceOutcome(row["name"], skipped=True))
-                report(row["name"])
-        if feed_rows:
-            _ingest_feeds(
-                db, groups, pool, feed_rows, options, summary, now=now, report=report, run_started=run_started
-            )
+        # A batch's writes are committed before its claims are let go, so the next holder sees them.
+        while rows := claims.next_batch():
+            feed_rows = []
+            for row in rows:
+                if row["kind"] == "path":
+                    outcome = _ingest_path_source(db, groups, pool, row, options, now=now)
+                    summary.outcomes.append(outcome)
+                    report(row["name"])
+                elif _is_due(row, options, now):
+                    feed_rows.append(row)
+                else:
+                    summary.outcomes.append(SourceOutcome(row["name"], skipped=True))
+                    report(row["name"])
+            if feed_rows:
+                _ingest_feeds(
+                    db,
+                    groups,
+                    pool,
+                    feed_rows,
+                    options,
+                    summary,
+                    now=now,
+                    report=report,
+                    run_started=run_started,
+                )
+            groups.commit()
         if options.fulltext is not None:
             # Before placement: a page fetched now is placed once, with its text (newswatch.fulltext_pass).
             from newswatch.fulltext_pass import run_fulltext
 
             summary.fulltext = run_fulltext(db, groups, pool, options.fulltext, options.topics, now=now)
-        groups.commit()
+            groups.commit()
     except BaseException:
         groups.rollback()
         raise
     finally:
+        claims.release()
         pool.shutdown()
     if options.place_stories is not None and (summary.new or features_pending(db)):
         options.place_stories(db)

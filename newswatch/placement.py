@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store import grouping_state, story_rows
 from store.db import Database, from_db_time, write_batch
+from store.lock import placement_lock
 from stories.engine import EngineSettings, PlaceInput, StoryEngine
 from stories.features import ArticleFeatures, extract_features
 
@@ -65,10 +66,18 @@ def _place_chunk(db: Database, engine: StoryEngine, ids: Sequence[int], chunk: i
 
 
 def place_pending(db: Database, progress: Callable[[int, int], None] | None = None) -> int:
-    """Place every stored article that is not placed yet; returns how many were placed."""
+    """Place every stored article that is not placed yet; returns how many were placed.
+
+    One placer at a time (`placement_lock`): with several ingest processes on a server store, the others
+    wait, then place what is still pending, so every article is placed once, in canonical order."""
+    with placement_lock(db):
+        return _place_pending(db, progress)
+
+
+def _place_pending(db: Database, progress: Callable[[int, int], None] | None) -> int:
     meta = grouping_state.read_meta(db)
     if meta["rebuild"]:
-        return regroup_all(db)
+        return _regroup_all(db)
     ids = grouping_state.pending_article_ids(db)
     if not ids:
         return 0
@@ -89,6 +98,11 @@ def _features_row(row: tuple[int, str, str]) -> tuple[int, bytes]:
 def regroup_all(db: Database) -> int:
     """Forget every placement and place all articles again: the chunks already placed are replayed as they
     were placed (so a regroup equals the incremental passes), the rest follow in canonical order."""
+    with placement_lock(db):
+        return _regroup_all(db)
+
+
+def _regroup_all(db: Database) -> int:
     replay = grouping_state.placement_replay(db)
     with write_batch(db):
         # Features of every article, computed again from its text (the placed state keeps only vectors).

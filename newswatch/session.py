@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from store.backends import is_postgres_url
+
 if TYPE_CHECKING:
     from newswatch.config import Config
     from newswatch.fulltext_pass import FulltextOptions
@@ -32,9 +34,10 @@ class Session:
     """The config and what is built from it, each built once and on first use (the database is opened,
     and the topics compiled, only by the commands that need them: `--help` and an idle cron stay fast)."""
 
-    def __init__(self, config: Config, db_path: Path) -> None:
+    def __init__(self, config: Config, db_path: Path | str) -> None:
         self.config = config
-        self.db_path = Path(db_path)
+        # A file, or a server URL kept as text (Path() would fold its "//": store.backends).
+        self.db_path: Path | str = db_path if is_postgres_url(db_path) else Path(db_path)
         self._db: Database | None = None
         self._topics: list[Topic] | None = None
 

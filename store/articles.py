@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from feeds.records import ArticleRecord
+from store.backends import backend_of
 from store.values import chunks, to_db_time
 
 if TYPE_CHECKING:
@@ -24,10 +25,6 @@ class UpsertResult:
 
 # Computes (or looks up) the story-features blob of each new record, in order.
 FeatureBlobs = Callable[[Sequence[ArticleRecord]], Sequence[bytes]]
-
-_INSERT_SQL = """INSERT INTO articles (source_id, guid, title, body, url, author, outlet, published, updated,
-    date_origin, content_hash, body_chars, sort_time, first_seen, changed_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 
 def existing_articles(db: Database, source_id: int, guids: Sequence[str]) -> dict[str, tuple[int, str]]:
@@ -95,8 +92,7 @@ def upsert_articles(
 
     conn = db.conn
     if inserts:
-        result.new_ids = _insert_rows(conn, source_id, inserts)
-        _index_new(conn, result.new_ids)
+        result.new_ids = backend_of(db).insert_articles(db, source_id, inserts)
         if features is not None:
             blobs = features(new_records)
             conn.executemany(
@@ -106,58 +102,18 @@ def upsert_articles(
     # An article whose page text became its body (schema v8: `summary` set) keeps that body when its feed
     # item changes: the feed's new text is its summary.
     conn.executemany(
-        """UPDATE articles SET title = ?1, body = CASE WHEN summary IS NULL THEN ?2 ELSE body END,
-               summary = CASE WHEN summary IS NULL THEN NULL ELSE ?2 END, url = ?3, author = ?4,
-               outlet = ?5, published = ?6, updated = ?7, date_origin = ?8, content_hash = ?9,
-               body_chars = CASE WHEN summary IS NULL THEN ?10 ELSE body_chars END,
-               sort_time = COALESCE(?11, first_seen), changed_at = ?12
-           WHERE id = ?13""",
-        updates,
+        # Plain `?` placeholders (the body twice), which both backends read alike.
+        """UPDATE articles SET title = ?, body = CASE WHEN summary IS NULL THEN ? ELSE body END,
+               summary = CASE WHEN summary IS NULL THEN NULL ELSE ? END, url = ?, author = ?,
+               outlet = ?, published = ?, updated = ?, date_origin = ?, content_hash = ?,
+               body_chars = CASE WHEN summary IS NULL THEN ? ELSE body_chars END,
+               sort_time = COALESCE(?, first_seen), changed_at = ?
+           WHERE id = ?""",
+        [(u[0], u[1], u[1], *u[2:]) for u in updates],
     )
     result.updated_ids.extend(update[-1] for update in updates)
+    backend_of(db).reindex_articles(db, result.updated_ids)
     return result
-
-
-def _insert_rows(conn: Any, source_id: int, inserts: list[tuple[Any, ...]]) -> list[int]:
-    """executemany the inserts and return their ids in order.
-
-    Inside the write transaction a new rowid is max(rowid) + 1, so n rows that end at max + n are exactly
-    max + 1 .. max + n; anything else (SQLite's random rowids once the maximum rowid is used) is looked up.
-    executemany was ~20% faster than one execute per row (and RETURNING cannot be read from executemany).
-    """
-    before = conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
-    cursor = conn.executemany(_INSERT_SQL, inserts)
-    last = cursor.lastrowid or conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-    if last - before == len(inserts):
-        return list(range(before + 1, last + 1))
-    ids = {}
-    for chunk in chunks([values[1] for values in inserts]):
-        marks = ",".join("?" * len(chunk))
-        for guid, article_id in conn.execute(
-            f"SELECT guid, id FROM articles WHERE source_id = ? AND guid IN ({marks})", [source_id, *chunk]
-        ):
-            ids[guid] = article_id
-    return [ids[values[1]] for values in inserts]
-
-
-def _index_new(conn: Any, ids: Sequence[int]) -> None:
-    """Add new articles to the FTS index in one statement per run of ids (the insert trigger is gone, v4)."""
-    if not ids:
-        return
-    if ids[-1] - ids[0] == len(ids) - 1:
-        conn.execute(
-            "INSERT INTO articles_fts (rowid, title, body, outlet)"
-            " SELECT id, title, body, outlet FROM articles_fts_content WHERE id BETWEEN ? AND ?",
-            [ids[0], ids[-1]],
-        )
-        return
-    for chunk in chunks(list(ids)):
-        marks = ",".join("?" * len(chunk))
-        conn.execute(
-            "INSERT INTO articles_fts (rowid, title, body, outlet)"
-            f" SELECT id, title, body, outlet FROM articles_fts_content WHERE id IN ({marks})",
-            list(chunk),
-        )
 
 
 def features_pending(db: Database) -> bool:

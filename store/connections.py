@@ -17,7 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from store.db import Database, data_version, describe_db_error, open_db, write_batch
+from store.db import (
+    Database,
+    data_version,
+    describe_db_error,
+    open_db,
+    pushes_changes,
+    wait_for_change,
+    write_batch,
+)
 
 T = TypeVar("T")
 
@@ -39,7 +47,9 @@ class WriteFailed(RuntimeError):
     """A user's change could not be saved; str() is one line naming the database and the reason."""
 
 
-def _file_identity(path: Path) -> tuple[int, int] | None:
+def _file_identity(path: Path | str) -> tuple[int, int] | None:
+    if isinstance(path, str) and "://" in path:
+        return None
     try:
         info = os.stat(path)
     except OSError:
@@ -64,7 +74,7 @@ class Interrupted(Exception):
 
 
 class InterfaceConnections:
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path | str) -> None:
         self.path = db_path
         self._snapshot_db = open_db(db_path)
         # Which file we opened: deleted or replaced, it is no longer the database anyone else sees.
@@ -84,6 +94,10 @@ class InterfaceConnections:
         self._write_db.conn.execute(f"PRAGMA busy_timeout = {_WRITE_ATTEMPT_MS}")
         self._write_lock = threading.Lock()
         self.write_patience = WRITE_PATIENCE_SECONDS
+        self._listen_db: Database | None = None
+        self._listener: threading.Thread | None = None
+        self._on_change: Callable[[], None] = lambda: None
+        self._closing = threading.Event()
 
     def interrupt_snapshot(self) -> None:
         """Abort the snapshot query in flight, if any (safe to call from any thread)."""
@@ -109,6 +123,8 @@ class InterfaceConnections:
 
         SQLite keeps writing to a deleted file through its open descriptors, where nothing will ever read
         it again: the interface must say so rather than look fine."""
+        if self._identity is None:
+            return None  # not a file: a database server keeps its own
         now = _file_identity(self.path)
         if now is None:
             return f"{self.path}: the database file was deleted while open; changes are not saved. Restart newswatch."
@@ -120,6 +136,33 @@ class InterfaceConnections:
         """A number that changes whenever any other connection (ingest, watch, our writes) commits."""
         with self._poll_lock:
             return data_version(self._poll_db)
+
+    @property
+    def pushes_changes(self) -> bool:
+        """Does the database say when another connection commits (a server store), so that
+        `wait_for_change` can replace polling `change_counter`?"""
+        return pushes_changes(self._poll_db)
+
+    def subscribe(self, on_change: Callable[[], None]) -> None:
+        """Call `on_change` whenever another connection commits, from a thread of its own that waits for the
+        database to say so (on a connection of its own); until `close`. Only where `pushes_changes`."""
+        self._on_change = on_change
+        if self._listener is not None:
+            return
+        self._listen_db = open_db(self.path)
+        wait_for_change(self._listen_db, 0)  # starts listening before the caller's snapshot is taken
+
+        def listen() -> None:
+            while not self._closing.is_set():
+                try:
+                    changed = wait_for_change(self._listen_db, 0.5)
+                except Exception:
+                    return  # closed under the wait (the app is ending), or the server went away
+                if changed and not self._closing.is_set():
+                    self._on_change()
+
+        self._listener = threading.Thread(target=listen, name="newswatch-changes", daemon=True)
+        self._listener.start()
 
     def side(self, query: Callable[[Database], T]) -> T:
         with self._side_lock:
@@ -156,6 +199,9 @@ class InterfaceConnections:
                 raise WriteFailed(describe_db_error(self.path, error)) from error
 
     def close(self) -> None:
+        self._closing.set()
+        if self._listener is not None:
+            self._listener.join(timeout=5)
         pairs = (
             (self._snapshot_lock, self._snapshot_db),
             (self._rows_lock, self._rows_db),
@@ -166,3 +212,5 @@ class InterfaceConnections:
         for lock, db in pairs:
             with lock:
                 db.conn.close()
+        if self._listen_db is not None:
+            self._listen_db.conn.close()

@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from store.backends import backend_of, is_postgres_url
+from store.errors import StoreError as StoreError  # re-exported: callers catch store.db.StoreError
 from store.schema import SCHEMA_VERSION, migrate
 
 # Re-exported: callers outside store/ read times through store.db.
@@ -21,10 +23,6 @@ from store.values import utc_now as utc_now
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
-class StoreError(RuntimeError):
-    """A database problem worth one clear line to the user (unwritable file, full disk, corrupt file)."""
-
-
 class Database:
     """An open database: its sqlite3 connection (`conn`), and `execute` and `query` as sqlite-utils has them.
 
@@ -33,6 +31,9 @@ class Database:
     Anything else asked of this object (sqlite-utils' table API, `db.table_names()`, for tests and one-off
     tools) goes to a sqlite_utils.Database made on the same connection on first use.
     """
+
+    # SQLite's operations are the default (store.backends.backend_of); a server store's handle names its own.
+    backend: Any = None
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -67,7 +68,12 @@ def open_db(path: str | Path, *, readonly: bool = False) -> Database:
 
     The connection runs in autocommit mode: every batch is an explicit transaction (`write_batch`), so a
     reader never sees half of one and sqlite3's implicit transactions never hold a write lock by surprise.
+    A `postgresql://` URL opens the team store on a server instead (`store.backends`).
     """
+    if is_postgres_url(path):
+        from store.backends.postgres import open_postgres
+
+        return open_postgres(str(path), readonly=readonly)  # type: ignore[return-value]
     db_path = Path(path).expanduser()
     try:
         if readonly:
@@ -252,6 +258,24 @@ class CommitGroups:
             self.db.conn.execute("ROLLBACK")
 
 
+def exclusive(db: Database, name: str) -> None:
+    """Inside a write transaction: no other process runs a transaction that asked for `name` until this one
+    ends. What several ingest processes at once must do one at a time (syncing the config, printing alerts);
+    on SQLite, where a write transaction already excludes every other writer, it costs nothing."""
+    backend_of(db).exclusive(db, name)
+
+
+def pushes_changes(db: Database) -> bool:
+    """Can a reader wait for changes (`wait_for_change`) instead of polling `data_version`?"""
+    return backend_of(db).pushes_changes
+
+
+def wait_for_change(db: Database, timeout: float) -> bool:
+    """Block until another connection commits a change (True) or `timeout` passes; only where
+    `pushes_changes` (a server store: LISTEN/NOTIFY)."""
+    return backend_of(db).wait_for_change(db, timeout)
+
+
 def data_version(db: Database) -> int:
     """Changes whenever another connection commits: a cheap 'is there anything new?' poll for the TUI."""
-    return int(db.execute("PRAGMA data_version").fetchone()[0])
+    return backend_of(db).data_version(db)

@@ -11,10 +11,10 @@ import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-
-class IngestBusy(RuntimeError):
-    """Another ingest holds the lock."""
+from store.backends import backend_of, is_postgres_url
+from store.errors import IngestBusy as IngestBusy  # re-exported: callers catch store.lock.IngestBusy
 
 
 def lock_path_for(db_path: str | Path) -> Path:
@@ -23,8 +23,18 @@ def lock_path_for(db_path: str | Path) -> Path:
 
 
 @contextlib.contextmanager
-def ingest_lock(db_path: str | Path, *, wait: bool = False) -> Iterator[None]:
-    """Hold the ingest lock for the block; raise IngestBusy if another process has it (unless `wait`)."""
+def ingest_lock(db_path: str | Path, *, wait: bool = False, exclusive: bool = False) -> Iterator[None]:
+    """Hold the ingest lock for the block; raise IngestBusy if another process has it (unless `wait`).
+
+    For a PostgreSQL store the lock is on the server (an advisory lock), for every machine; ingests share
+    it and claim sources one by one, and only `exclusive` (a regroup) keeps the others out. On SQLite every
+    holder is exclusive."""
+    if is_postgres_url(db_path):
+        from store.backends.postgres import ingest_lock as server_lock
+
+        with server_lock(str(db_path), wait=wait, exclusive=exclusive):
+            yield
+        return
     path = lock_path_for(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")  # noqa: SIM115 - held for the whole block
@@ -48,3 +58,8 @@ def ingest_lock(db_path: str | Path, *, wait: bool = False) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
         handle.close()
+
+
+def placement_lock(db: Any) -> Any:
+    """A context manager: one story placer at a time for this store (on SQLite the ingest lock is already)."""
+    return backend_of(db).placement_lock(db)

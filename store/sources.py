@@ -71,6 +71,42 @@ def active_sources(db: Database) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM sources WHERE active = 1 ORDER BY name COLLATE NOCASE"))
 
 
+class SourceClaims:
+    """The sources one ingest pass reads, claimed in batches so that several processes (on a server store)
+    never read the same source at once; on SQLite the one ingest gets every active source in one batch.
+
+    `next_batch()` releases the previous batch (call it after committing that batch's writes) and claims
+    more; `release()` lets the last ones go. A killed process releases its claims with its connection."""
+
+    BATCH = 32
+
+    def __init__(self, db: Database) -> None:
+        from store.backends import backend_of
+
+        self.db = db
+        self.round_start = backend_of(db).claim_round(db)
+        self.after = 0
+        self.held: list[int] = []
+
+    def next_batch(self) -> list[dict[str, Any]]:
+        self.release()
+        from store.backends import backend_of
+
+        rows = backend_of(self.db).claim_sources(
+            self.db, after=self.after, round_start=self.round_start, limit=self.BATCH
+        )
+        self.held = [row["id"] for row in rows]
+        if rows:
+            self.after = max(self.held)
+        return rows
+
+    def release(self) -> None:
+        from store.backends import backend_of
+
+        held, self.held = self.held, []
+        backend_of(self.db).release_sources(self.db, held)
+
+
 def add_source(db: Database, spec: SourceSpec, *, now: datetime) -> int:
     existing = db.execute(
         "SELECT name FROM sources WHERE name = ? COLLATE NOCASE OR (kind = ? AND location = ?)",
@@ -144,10 +180,32 @@ def remove_source(db: Database, name: str) -> int:
     if row[1] == "config":
         raise SourceError(f"source {row[2]!r} is defined in the config file: remove it there")
     count = int(db.execute("SELECT count(*) FROM articles WHERE source_id = ?", [row[0]]).fetchone()[0])
+    stories = [
+        story_id
+        for (story_id,) in db.execute(
+            "SELECT DISTINCT story_id FROM articles WHERE source_id = ? AND story_id IS NOT NULL", [row[0]]
+        )
+    ]
+    # The grouper forgets them too: left in its window they were found as the originals of later copies (on
+    # SQLite, which reuses ids, an article became a copy of itself), and their vectors stay summed in their
+    # stories. So its placements lose them and the next placement regroups from what remains (a regroup
+    # replays the recorded chunks, so the stories are those the remaining articles would have formed).
+    for table in ("grouping_articles", "article_features"):
+        db.conn.execute(
+            f"DELETE FROM {table} WHERE article_id IN (SELECT id FROM articles WHERE source_id = ?)", [row[0]]
+        )
+    db.conn.execute(
+        "INSERT INTO grouping_meta (key, value) VALUES ('rebuild', 1)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    )
     # Its articles first, while the source still names them: the search index is told exactly what it
     # indexed (the source's name included, see store.schema.fts_outlet).
     db.conn.execute("DELETE FROM articles WHERE source_id = ?", [row[0]])
     db.conn.execute("DELETE FROM sources WHERE id = ?", [row[0]])
+    from store.story_rows import refresh_stories
+
+    # Stories left without members go; the others get their lead, size and dates from what remains.
+    refresh_stories(db, stories)
     return count
 
 

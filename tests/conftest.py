@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite file per test, the repo's paths, and a helper to run the CLI in-process."""
+"""Shared fixtures: a real SQLite file per test, a real PostgreSQL database per test (where a server can be
+started), the repo's paths, and a helper to run the CLI in-process."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +33,48 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "news.db"
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[object]:
+    """One throwaway PostgreSQL server per test process (tests/pgcluster.py); skips, saying why, where
+    PostgreSQL cannot be started."""
+    from testkit.pgcluster import ClusterUnavailable, start_cluster
+
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as error:
+        pytest.skip(f"PostgreSQL unavailable: {error}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """The URL of a fresh database on the test server."""
+    return pg_cluster.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on both stores: a fresh SQLite file's path, or a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "news.db")
+    return request.getfixturevalue("pg_cluster").new_database()
+
+
+@contextlib.contextmanager
+def connect_store(target: str | Path) -> Iterator[Any]:
+    """The store at `target` (file or URL) for a test's own SQL, in SQLite's dialect on either backend."""
+    from store.db import open_db
+
+    db = open_db(target)
+    try:
+        yield db
+    finally:
+        db.conn.close()
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     """The interface tests run on asyncio, Textual's loop."""
@@ -46,6 +90,16 @@ def seeds_db(tmp_path: Path) -> Path:
     add_articles(path, "Samples", seed_records())
     check_seed_stories(path)
     return path
+
+
+@pytest.fixture
+def seeds_store(store_target: str) -> str:
+    """`seeds_db` on either store: the seeds in an SQLite file or a PostgreSQL database."""
+    from tests.test_tui import add_articles, check_seed_stories, seed_records
+
+    add_articles(store_target, "Samples", seed_records())
+    check_seed_stories(store_target)
+    return store_target
 
 
 @pytest.fixture

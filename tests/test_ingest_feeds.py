@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from testkit.feedserver import FeedServer, make_rss
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, connect_store, run_cli
+
+
+@pytest.fixture
+def db_path(store_target: str) -> str:
+    """Every test here runs on an SQLite file and on a PostgreSQL database."""
+    return store_target
+
 
 ETAG = '"v1"'
 LAST_MODIFIED = "Tue, 05 Nov 2024 10:00:00 GMT"
@@ -45,7 +53,7 @@ def test_second_ingest_sends_validators_and_adds_nothing(
     assert "if-none-match" not in a_requests[0] and a_requests[1]["if-none-match"] == ETAG
     assert b_requests[1]["if-modified-since"] == LAST_MODIFIED
     assert "newswatch/" in a_requests[0]["user-agent"]
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 8
 
 
@@ -57,7 +65,7 @@ def test_changed_entry_is_updated_in_place(feed_server: FeedServer, tmp_path: Pa
     changed = make_rss("Alpha", 3, feed_id="a").replace(b"Paragraph 1 of", b"Corrected paragraph 1 of")
     feed_server.feed("/a.xml", changed)
     result = run_cli(*base, "ingest")
-    assert result.stdout.strip() == "0 new, 1 updated, 2 unchanged, 0 failed sources"
+    assert result.stdout.strip() == "0 new, 1 updated, 2 unchanged, 0 failed sources", result.stderr
     rows = run_cli(*base, "search", "corrected", "--json").json_lines()
     assert [row["title"] for row in rows] == ["Alpha item 1"]
 
@@ -113,7 +121,7 @@ def test_permanent_redirect_updates_the_stored_url(
     config = _config(tmp_path, {"Moved": feed_server.url("/old.xml"), "Temp": feed_server.url("/temp.xml")})
     db = ("--db", str(db_path))
     run_cli("--config", str(config), *db, "ingest", "--quiet")
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         locations = dict(conn.execute("SELECT name, location FROM sources"))
     assert locations["Moved"] == feed_server.url("/new.xml")
     assert locations["Temp"] == feed_server.url("/temp.xml")
@@ -158,7 +166,7 @@ def test_json_summary(feed_server: FeedServer, tmp_path: Path, db_path: Path) ->
 
 
 def test_a_pass_of_304s_loads_no_parser_no_sqlite_utils_and_reuses_connections(
-    feed_server: FeedServer, tmp_path: Path, db_path: Path
+    feed_server: FeedServer, tmp_path: Path
 ) -> None:
     # The warm cron pass: every feed answers 304. Nothing is parsed, stored or placed, so the parsers,
     # sqlite-utils (and the numpy it brings) and the story engine stay unloaded; asserted on what is
@@ -167,7 +175,7 @@ def test_a_pass_of_304s_loads_no_parser_no_sqlite_utils_and_reuses_connections(
     for n in range(10):
         feed_server.feed(f"/{n}.xml", make_rss(f"Feed {n}", 2, feed_id=str(n)), etag=ETAG)
     config = _config(tmp_path, feeds, "\n[fetch]\nper_host = 2\n")
-    base = ["--config", str(config), "--db", str(db_path)]
+    base = ["--config", str(config), "--db", str(tmp_path / "warm.db")]  # the embedded store's cron path
     assert run_cli(*base, "ingest", "--quiet").status == 0
     connections = feed_server.connections()
     probe = (
@@ -183,3 +191,26 @@ def test_a_pass_of_304s_loads_no_parser_no_sqlite_utils_and_reuses_connections(
     assert run.stdout.splitlines() == ["0 new, 0 updated, 20 unchanged, 0 failed sources", "[]"]
     assert all(request.get("if-none-match") == ETAG for request in feed_server.requests_for("/9.xml")[1:])
     assert feed_server.connections() - connections <= 2
+
+
+def test_a_removed_sources_articles_leave_the_grouper_too(
+    feed_server: FeedServer, tmp_path: Path, db_path: str
+) -> None:
+    """Removed and added again, a feed's items are new articles: not copies of the deleted ones (nor, on
+    SQLite, which reuses ids, of themselves), grouped as the first time."""
+    feed_server.feed("/a.xml", make_rss("A", 2, feed_id="a"))
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    base = ("--config", str(config), "--db", str(db_path))
+    assert run_cli(*base, "sources", "add", feed_server.url("/a.xml"), "--name", "Alpha").status == 0
+    assert run_cli(*base, "ingest").stdout.startswith("2 new")
+    before = run_cli(*base, "stories", "--json").json_lines()
+    assert run_cli(*base, "sources", "remove", "Alpha").status == 0
+    assert run_cli(*base, "stories", "--json").json_lines() == []
+    assert run_cli(*base, "sources", "add", feed_server.url("/a.xml"), "--name", "Alpha").status == 0
+    assert run_cli(*base, "ingest").stdout.startswith("2 new")
+    articles = run_cli(*base, "articles", "--json").json_lines()
+    assert [a["duplicate_of"] for a in articles] == [None, None]
+    after = run_cli(*base, "stories", "--json").json_lines()
+    assert [(s["size"], s["title"]) for s in after] == [(s["size"], s["title"]) for s in before]
+    assert sorted(i for s in after for i in s["article_ids"]) == sorted(a["id"] for a in articles)

@@ -28,8 +28,11 @@ def _source(db) -> int:
     return db.execute("SELECT id FROM sources WHERE name = 'S'").fetchone()[0]
 
 
-def _fts_ids(db, match: str) -> list[int]:
-    return [r[0] for r in db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [match])]
+def _fts_ids(db, query: str) -> list[int]:
+    from topics.query import compile_query
+
+    fts = compile_query(query).fts
+    return [r[0] for r in db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [fts])]
 
 
 def test_new_database_is_wal_versioned_with_foreign_keys(db_path: Path) -> None:
@@ -56,8 +59,8 @@ def test_a_newer_schema_is_refused(db_path: Path) -> None:
         open_db(db_path)
 
 
-def test_upsert_inserts_then_is_idempotent_then_updates_in_place(db_path: Path) -> None:
-    db = open_db(db_path)
+def test_upsert_inserts_then_is_idempotent_then_updates_in_place(store_target: str) -> None:
+    db = open_db(store_target)
     source_id = _source(db)
     with write_batch(db):
         first = upsert_articles(db, source_id, [_record("a"), _record("b")], now=NOW)
@@ -72,8 +75,8 @@ def test_upsert_inserts_then_is_idempotent_then_updates_in_place(db_path: Path) 
     assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
 
 
-def test_fts_follows_inserts_updates_and_deletes(db_path: Path) -> None:
-    db = open_db(db_path)
+def test_fts_follows_inserts_updates_and_deletes(store_target: str) -> None:
+    db = open_db(store_target)
     source_id = _source(db)
     with write_batch(db):
         [article_id] = upsert_articles(db, source_id, [_record("a", body="troops deployed")], now=NOW).new_ids
@@ -86,23 +89,32 @@ def test_fts_follows_inserts_updates_and_deletes(db_path: Path) -> None:
     assert _fts_ids(db, "sanctions") == []
 
 
-def test_read_and_star_do_not_touch_the_index_or_the_content(db_path: Path) -> None:
-    db = open_db(db_path)
+def test_read_and_star_do_not_touch_the_index_or_the_content(store_target: str) -> None:
+    db = open_db(store_target)
     source_id = _source(db)
     with write_batch(db):
         [article_id] = upsert_articles(db, source_id, [_record("a", body="troops")], now=NOW).new_ids
-    changes_before = db.conn.total_changes
+    if store_target.startswith("postgresql://"):
+        before = db.execute(
+            "SELECT fts::text, changed_at FROM articles WHERE id = ?", [article_id]
+        ).fetchone()
+    else:
+        changes_before = db.conn.total_changes
     set_read(db, [article_id])
     set_starred(db, article_id, True)
-    # One row each; an FTS re-index would have written several more rows.
-    assert db.conn.total_changes - changes_before == 2
+    if store_target.startswith("postgresql://"):
+        after = db.execute("SELECT fts::text, changed_at FROM articles WHERE id = ?", [article_id]).fetchone()
+        assert after == before and "'troops':" in after[0]
+    else:
+        # One row each; an FTS re-index would have written several more rows.
+        assert db.conn.total_changes - changes_before == 2
     [row] = list_articles(db, ArticleFilter(unread_only=False, starred_only=True))
     assert row["read"] == 1 and row["starred"] == 1
     assert list_articles(db, ArticleFilter(unread_only=True)) == []
 
 
-def test_a_failed_batch_leaves_nothing_behind(db_path: Path) -> None:
-    db = open_db(db_path)
+def test_a_failed_batch_leaves_nothing_behind(store_target: str) -> None:
+    db = open_db(store_target)
     source_id = _source(db)
     with pytest.raises(RuntimeError), write_batch(db):
         upsert_articles(db, source_id, [_record("a")], now=NOW)
@@ -125,3 +137,33 @@ def test_index_tokenizer_is_the_one_the_query_language_compiles_for() -> None:
     from topics.terms import FTS5_TOKENIZE
 
     assert schema.FTS_TOKENIZE == FTS5_TOKENIZE
+
+
+def test_postgresql_schema_is_versioned_and_not_migrated_again(pg_url: str) -> None:
+    from store.backends import postgres
+
+    db = open_db(pg_url)
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == postgres.SCHEMA_VERSION
+    db.close()
+    db = open_db(pg_url)
+    assert postgres.migrate(db.conn.raw) == postgres.SCHEMA_VERSION
+    assert db.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 1
+    assert {"article_rows", "user_state", "sources", "stories", "alerts", "topics"} <= set(db.table_names())
+
+
+def test_sqlite_dialect_is_translated_for_postgresql() -> None:
+    from store.backends.postgres import translate
+
+    assert translate("SELECT a FROM t WHERE x = ? AND y LIKE 'a%'").sql == (
+        "SELECT a FROM t WHERE x = %s AND y LIKE 'a%%'"
+    )
+    upsert = translate("INSERT OR REPLACE INTO article_features (article_id, blob) VALUES (?, ?)").sql
+    assert upsert.endswith("ON CONFLICT (article_id) DO UPDATE SET blob = excluded.blob")
+    assert translate("INSERT OR IGNORE INTO alerts (a) SELECT 1").sql.endswith("ON CONFLICT DO NOTHING")
+    search = translate(
+        "SELECT count(*) FROM articles a WHERE a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+    )
+    assert "fts @@ %s::tsquery" in search.sql and search.fts_params == (0,)
+    assert translate("INSERT INTO topics (name) VALUES (?)").returns_id
+    # A question mark inside a string literal is text, not a parameter.
+    assert translate("SELECT '?' FROM t WHERE x = ?").sql == "SELECT '?' FROM t WHERE x = %s"

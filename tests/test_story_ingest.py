@@ -17,21 +17,22 @@ from store.db import open_db, write_batch
 from store.schema import MIGRATIONS
 from store.sources import SourceSpec, add_source
 from stories.features import extract_features
-from tests.conftest import run_cli
+from tests.conftest import connect_store, run_cli
 from tests.story_helpers import QUAKE_BOTH, QUAKE_DAMAGE, QUAKE_FACTS
 
 NOW = datetime(2024, 12, 1, tzinfo=UTC)
 
 
-def _placements(db_path: Path) -> dict[str, tuple[int, int | None]]:
-    with sqlite3.connect(db_path) as conn:
+def _placements(db_path: Path | str) -> dict[str, tuple[int, int | None]]:
+    with connect_store(db_path) as conn:
         return {
             guid: (story, duplicate)
             for guid, story, duplicate in conn.execute("SELECT guid, story_id, duplicate_of FROM articles")
         }
 
 
-def test_seeds_form_two_stories(db_path: Path) -> None:
+def test_seeds_form_two_stories(store_target: str) -> None:
+    db_path = store_target
     run_cli("--db", str(db_path), "ingest", "--quiet")
     stories = run_cli("--db", str(db_path), "stories", "--json").json_lines()
     assert len(stories) == 2
@@ -50,12 +51,13 @@ def test_seeds_form_two_stories(db_path: Path) -> None:
     # Article lines carry their story and copy marks; every feature row was consumed by the placement.
     lines = run_cli("--db", str(db_path), "articles", "--json").json_lines()
     assert all("story" in line and "duplicate_of" in line for line in lines)
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM article_features").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM grouping_articles").fetchone() == (5,)
 
 
-def test_alerts_are_one_per_story_and_topic(db_path: Path) -> None:
+def test_alerts_are_one_per_story_and_topic(store_target: str) -> None:
+    db_path = store_target
     alerts = run_cli("--db", str(db_path), "ingest", "--quiet", "--alerts", "--json").json_lines()
     # One alert per story, naming every topic it newly matches.
     pairs = sorted((tuple(a["topics"]), a["size"]) for a in alerts)
@@ -92,7 +94,8 @@ def _write_corpus(path: Path, count: int, seed: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_incremental_ingest_equals_regroup(tmp_path: Path, db_path: Path) -> None:
+def test_incremental_ingest_equals_regroup(tmp_path: Path, store_target: str) -> None:
+    db_path = store_target
     corpus = tmp_path / "in"
     corpus.mkdir()
     config = tmp_path / "c.toml"
@@ -104,17 +107,18 @@ def test_incremental_ingest_equals_regroup(tmp_path: Path, db_path: Path) -> Non
         assert run_cli(*base, "ingest", "--quiet").status == 0
     incremental = _placements(db_path)
     assert len(set(story for story, _ in incremental.values())) < len(incremental)  # something grouped
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         assert conn.execute("SELECT count(DISTINCT chunk) FROM grouping_articles").fetchone() == (3,)
         stories_before = conn.execute("SELECT * FROM stories ORDER BY id").fetchall()
     regrouped = run_cli(*base, "regroup")
     assert regrouped.status == 0 and "180 articles" in regrouped.stdout
     assert _placements(db_path) == incremental
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         assert conn.execute("SELECT * FROM stories ORDER BY id").fetchall() == stories_before
 
 
-def test_a_merge_moves_the_absorbed_storys_members_and_alerts(tmp_path: Path, db_path: Path) -> None:
+def test_a_merge_moves_the_absorbed_storys_members_and_alerts(tmp_path: Path, store_target: str) -> None:
+    db_path = store_target
     corpus = tmp_path / "in"
     corpus.mkdir()
     config = tmp_path / "c.toml"
@@ -157,7 +161,7 @@ def test_a_merge_moves_the_absorbed_storys_members_and_alerts(tmp_path: Path, db
     assert run_cli(*base, "ingest", "--quiet", "--alerts", "--json").json_lines() == []
     [story] = run_cli(*base, "stories", "--json").json_lines()
     assert story["size"] == 3 and story["id"] == min(story["article_ids"])
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         assert conn.execute("SELECT story_id FROM alerts").fetchall() == [(story["id"],)]
         assert conn.execute("SELECT count(*) FROM stories WHERE id = ?", [absorbed]).fetchone() == (0,)
         assert conn.execute(

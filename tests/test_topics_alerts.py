@@ -1,12 +1,19 @@
-"""Topics on the seeds, re-tagging only what changed, and alerts printed once for cron."""
+"""Topics on the seeds, re-tagging only what changed, and alerts printed once for cron; on both stores."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
-from tests.conftest import run_cli
+import pytest
+
+from tests.conftest import connect_store, run_cli
+
+
+@pytest.fixture
+def db_path(store_target: str) -> str:
+    """Every test here runs on an SQLite file and on a PostgreSQL database."""
+    return store_target
 
 
 def _topics_by_seed(db_path: Path) -> dict[str, list[str]]:
@@ -23,7 +30,7 @@ def test_seed_tags(db_path: Path) -> None:
 
 def test_every_tag_keeps_its_matched_terms(db_path: Path) -> None:
     run_cli("--db", str(db_path), "ingest", "--quiet")
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         rows = conn.execute("SELECT matched_terms FROM article_topics").fetchall()
     assert len(rows) == 6
     for (terms,) in rows:
@@ -75,7 +82,7 @@ def test_alert_topic_filter_and_unknown_topic(db_path: Path) -> None:
 def test_changed_topic_is_retagged_alone(seed_config: Path, db_path: Path) -> None:
     base = ("--config", str(seed_config), "--db", str(db_path))
     run_cli(*base, "ingest", "--quiet")
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         before = dict(conn.execute("SELECT name, tagged_at FROM topics"))
     text = seed_config.read_text().replace(
         "(Russia OR Russian OR Moscow OR Kremlin) AND sanction*", "Moscow AND title:Pyongyang"
@@ -83,7 +90,7 @@ def test_changed_topic_is_retagged_alone(seed_config: Path, db_path: Path) -> No
     seed_config.write_text(text)
     result = run_cli(*base, "ingest", "--json")
     assert json.loads(result.stdout)["retagged_topics"] == ["Russia sanctions"]
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         after = dict(conn.execute("SELECT name, tagged_at FROM topics"))
     assert after["DPRK troops"] == before["DPRK troops"]
     tags = _topics_by_seed(db_path)
@@ -136,7 +143,7 @@ def test_escape_sequences_never_reach_the_terminal(tmp_path: Path, db_path: Path
     base = ("--config", str(config), "--db", str(db_path))
     run_cli(*base, "ingest", "--quiet")
     # Also plant raw escapes behind ingest's back: output must be safe on its own.
-    with sqlite3.connect(db_path) as conn:
+    with connect_store(db_path) as conn:
         conn.execute("UPDATE stories SET title = title || ?", [clear_screen + clipboard + "\x9b2J"])
     printed = run_cli(*base, "alerts", "--dry-run")
     assert "Pyongyang troops" in printed.stdout

@@ -1,4 +1,5 @@
-"""The interactive interface, driven with Textual's Pilot over real SQLite files.
+"""The interactive interface, driven with Textual's Pilot over real SQLite files (and, for the tests that take
+`seeds_store`, real PostgreSQL databases too).
 
 The databases are built through the same store, tagging and story-grouping functions an ingest uses,
 with a fixed clock, so the screens are deterministic. The five seeds form two stories: A = seeds
@@ -241,7 +242,8 @@ async def test_mouse_click_selects_and_double_click_opens(seeds_db: Path) -> Non
 # --- search -----------------------------------------------------------------------------------------------
 
 
-async def test_search_updates_the_list_and_count_and_a_bad_query_gets_one_line(seeds_db: Path) -> None:
+async def test_search_updates_the_list_and_count_and_a_bad_query_gets_one_line(seeds_store: str) -> None:
+    seeds_db = seeds_store  # on SQLite and on PostgreSQL
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
@@ -288,7 +290,8 @@ async def test_reader_highlights_topic_terms_and_search_terms(seeds_db: Path) ->
 # --- filters ----------------------------------------------------------------------------------------------
 
 
-async def test_topic_source_unread_and_starred_filters(seeds_db: Path) -> None:
+async def test_topic_source_unread_and_starred_filters(seeds_store: str) -> None:
+    seeds_db = seeds_store  # on SQLite and on PostgreSQL
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
@@ -353,7 +356,8 @@ async def test_filter_dialog_sets_a_date_range(seeds_db: Path) -> None:
 # --- read and star ----------------------------------------------------------------------------------------
 
 
-async def test_read_and_star_write_through_to_the_database(seeds_db: Path) -> None:
+async def test_read_and_star_write_through_to_the_database(seeds_store: str) -> None:
+    seeds_db = seeds_store  # on SQLite and on PostgreSQL
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
@@ -415,7 +419,8 @@ async def test_a_member_marked_read_or_starred_keeps_the_cursor(seeds_db: Path) 
     assert db.execute("SELECT id FROM articles WHERE read = 1 OR starred = 1").fetchall() == [(3,)]
 
 
-async def test_opening_the_lead_marks_the_whole_story_read(seeds_db: Path) -> None:
+async def test_opening_the_lead_marks_the_whole_story_read(seeds_store: str) -> None:
+    seeds_db = seeds_store  # on SQLite and on PostgreSQL
     story_id = STORY_A
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
@@ -445,7 +450,8 @@ row_placeholder = _Unknown()
 # --- stories ----------------------------------------------------------------------------------------------
 
 
-async def test_a_story_expands_to_its_articles_with_copies_marked(seeds_db: Path) -> None:
+async def test_a_story_expands_to_its_articles_with_copies_marked(seeds_store: str) -> None:
+    seeds_db = seeds_store  # on SQLite and on PostgreSQL
     story_id = STORY_A
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
@@ -565,7 +571,8 @@ async def test_hostile_titles_and_bodies_are_shown_literally(tmp_path: Path) -> 
         assert app.is_running
 
 
-async def test_new_articles_appear_without_losing_the_selection(seeds_db: Path) -> None:
+async def test_new_articles_appear_without_losing_the_selection(seeds_store: str) -> None:
+    seeds_db = seeds_store  # on SQLite and on PostgreSQL
     app = app_for(seeds_db)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await ready(pilot)
@@ -651,3 +658,24 @@ async def test_fetch_now_runs_an_ingest_in_a_worker(seed_config: Path, tmp_path:
         await wait_for(pilot, lambda: app.screen.query_one(StoryList).story_count == 2, timeout=20)
         assert "5 new" in app.screen.query_one("#status").render().plain
         assert not app.screen.query_one("#first-run").display
+
+
+async def test_on_a_server_store_changes_are_pushed_not_polled(
+    pg_cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL tells the interface when another connection commits (LISTEN/NOTIFY): the poll timer stops
+    and a new story appears without one poll."""
+    url = pg_cluster.new_database()
+    add_articles(url, "Samples", seed_records())
+    polls: list[float] = []
+    monkeypatch.setattr(MainScreen, "poll_changes", lambda self: polls.append(time.monotonic()))
+    app = app_for(url)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await ready(pilot)
+        story_list = screen.query_one(StoryList)
+        await wait_for(pilot, lambda: screen._poll_timer._task is None, timeout=8)
+        polls.clear()
+        (new,) = distinct_records(1, prefix="pushed")
+        await asyncio.to_thread(add_articles, url, "Samples", [new])
+        await wait_for(pilot, lambda: story_list.story_count == 3, timeout=8)
+        assert polls == []

@@ -13,7 +13,7 @@ from typing import Any
 from newswatch.timefmt import format_when, is_stand_in
 from store import alert_log
 from store.articles import set_read
-from store.db import Database, read_snapshot, utc_now, write_batch
+from store.db import Database, exclusive, read_snapshot, utc_now, write_batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,9 @@ def collect_alerts(
     """
     writes = remember or mark_read
     with write_batch(db) if writes else read_snapshot(db):
+        if writes:
+            # Two ingests printing alerts at once on a server store: the second sees the first's as printed.
+            exclusive(db, "alerts")
         rows = alert_log.pending_alerts(db, since=since, topic=topic, realert_sizes=realert_sizes)
         if remember and rows:
             alert_log.remember_alerts(db, rows, now=now or utc_now())

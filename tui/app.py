@@ -50,7 +50,7 @@ class NewswatchApp(App[int]):
         self.session = Session(config, self.session.db_path)
 
     @property
-    def db_path(self) -> Path:
+    def db_path(self) -> Path | str:
         return self.session.db_path
 
     def open_connections(self) -> InterfaceConnections:

@@ -192,7 +192,8 @@ class MainScreen(Screen[None]):
         self._show_status()
         self.reload()
         self.load_sidebar()
-        self.set_interval(POLL_SECONDS, self.poll_changes)
+        self._poll_timer = self.set_interval(POLL_SECONDS, self.poll_changes)
+        self.watch_changes()
 
     def on_resize(self) -> None:
         if self._sidebar_chosen is None:
@@ -333,6 +334,15 @@ class MainScreen(Screen[None]):
         sidebar.set_sources(message.sources, self.story_query.source)
 
     # --- live updates -----------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
+    def watch_changes(self) -> None:
+        """Where the database says when another connection commits (a server store's LISTEN/NOTIFY), it is
+        told instead of polled: the poll timer stops and each change refreshes the screen at once."""
+        connections = self.newswatch.open_connections()
+        if connections.pushes_changes:
+            self.app.call_from_thread(self._poll_timer.stop)
+            connections.subscribe(lambda: self.post_message(DataChanged()))
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll_changes(self) -> None:
