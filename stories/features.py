@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +26,10 @@ from stories.tokens import (
     mentioned_months,
     mentioned_weekdays,
     normalize,
-    shingle_hashes,
-    term_counts,
+    opening_words,
+    shingles_of_codes,
+    token_code,
+    word_traits,
     words,
 )
 
@@ -115,35 +118,95 @@ def _mask(values: list[int], offset: int) -> int:
     return out
 
 
+class _Vocabulary(dict[str, "str | None"]):
+    """Word as written -> its term (None: a dropped word), with everything else derived from the word alone.
+
+    A word not seen before is learned once per process (news reuses a small vocabulary, so after a few
+    thousand articles nearly every word is a hit). Being a dict, it is read at C speed by
+    `map(vocabulary.__getitem__, words)`, which calls `__missing__` for new words.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.id_of: dict[str, int] = {}  # term -> term_id(term)
+        self.code_of: dict[str, int] = {}  # word as written -> tokens.token_code (shingles)
+        self.named_of: dict[str, bool] = {}  # word with a term that may mark a name -> name-like anywhere
+
+    def __missing__(self, raw: str) -> str | None:
+        term, name_like, capital = word_traits(raw)
+        self.code_of[raw] = token_code(raw)
+        if term is not None:
+            self.id_of[term] = term_id(term)
+            if name_like or capital:
+                self.named_of[raw] = name_like
+        self[raw] = term
+        return term
+
+
+# Replaced, not cleared, when full: an article holds on to the one it started with, so every word it
+# learned is still there at its end, whatever another thread does meanwhile.
+_VOCABULARY_LIMIT = 1 << 19
+_vocabulary = _Vocabulary()
+
+
 def extract_features(title: str, body: str) -> ArticleFeatures:
     """Everything the story engine needs from one article's text that does not depend on other articles."""
+    global _vocabulary
     title, body = normalize(title), normalize(body)
-    # Headline capitals, numbers and acronyms are too inconsistent ("Apple Releases…", "$1.8B") to mark
-    # names; the body's mid-sentence capitals are reliable.
+    vocabulary = _vocabulary
+    if len(vocabulary) > _VOCABULARY_LIMIT:
+        vocabulary = _vocabulary = _Vocabulary()
     title_words, body_words = words(title), words(body)
-    title_counts, _ = term_counts(title, entities=False, tokens=title_words)
-    counts, entities = term_counts(body, tokens=body_words)
-    for term, n in title_counts.items():
-        counts[term] = counts.get(term, 0) + n
+
+    # Term counts, body first then the headline's new terms, in order of first use (term_counts' order).
+    term_of = vocabulary.__getitem__
+    counts = Counter(map(term_of, body_words))
+    counts.update(map(term_of, title_words))
+    counts.pop(None, None)
+    # Headline capitals, numbers and acronyms are too inconsistent ("Apple Releases…", "$1.8B") to mark
+    # names; the body's mid-sentence capitals are reliable. As term_counts: a body word marks its term when
+    # it is name-like, or capitalized more often than it opens a sentence.
+    names: set[str | None] = set()
+    opening_count = None
+    named_of = vocabulary.named_of
+    for raw in named_of.keys() & set(body_words):  # iterates the article's words, not the table
+        term = vocabulary[raw]
+        if named_of[raw]:
+            names.add(term)
+        elif term not in names:
+            if opening_count is None:
+                opening_count = Counter(opening_words(body))
+            opening = opening_count[raw]
+            if not opening or body_words.count(raw) > opening:
+                names.add(term)
     if counts:
-        ids = np.fromiter(map(term_id, counts), np.int64, len(counts))
-        tf = 1.0 + np.log(np.fromiter(counts.values(), np.float64, len(counts)))
-        if entities:
-            tf[np.fromiter((t in entities for t in counts), bool, len(counts))] *= ENTITY_BOOST
+        n = len(counts)
+        ids = np.fromiter(map(vocabulary.id_of.__getitem__, counts), np.int64, n)
+        tf = 1.0 + np.log(np.fromiter(counts.values(), np.float64, n))
+        if names:
+            tf[np.fromiter(map(names.__contains__, counts), bool, n)] *= ENTITY_BOOST
         if TITLE_BOOST != 1.0:
-            tf[np.fromiter((t in title_counts for t in counts), bool, len(counts))] *= TITLE_BOOST
-        # Two terms sharing an id keep the larger weight; ties broken by id, never by hash order.
+            in_title = set(map(term_of, title_words))
+            tf[np.fromiter(map(in_title.__contains__, counts), bool, n)] *= TITLE_BOOST
+        # Heaviest first, ties by id, never by hash order.
         order = np.lexsort((ids, -tf))
         ids, tf = ids[order], tf[order]
-        _, first = np.unique(ids, return_index=True)
-        first.sort()
-        terms = ids[first][:RAW_TERMS].astype(np.uint32)
-        weights = tf[first][:RAW_TERMS].astype(np.float32)
+        if len(set(ids.tolist())) < n:  # two terms share an id: the larger weight is kept
+            _, first = np.unique(ids, return_index=True)
+            first.sort()
+            ids, tf = ids[first], tf[first]
+        terms = ids[:RAW_TERMS].astype(np.uint32)
+        weights = tf[:RAW_TERMS].astype(np.float32)
     else:
         terms, weights = np.zeros(0, np.uint32), np.zeros(0, np.float32)
 
-    sh = shingle_hashes(title_words + body_words, SHINGLE_SIZE)
-    signature = _HASHER.signature(sh) if len(sh) else _EMPTY_SIG
+    # Every word of the text was learned above. Repeated shingles are kept: a MinHash takes minima.
+    all_words = title_words + body_words
+    if all_words:
+        codes = np.fromiter(map(vocabulary.code_of.__getitem__, all_words), np.uint64, len(all_words))
+        signature = _HASHER.signature(shingles_of_codes(codes, SHINGLE_SIZE))
+    else:
+        signature = _EMPTY_SIG
 
     # Only the dateline/lead: later months are usually background ("since August"), but a date with a
     # day a little further on ("on November 6", in the third paragraph) still says when it happened.
