@@ -13,6 +13,7 @@ the result is a compact blob the store keeps until the article is placed (`artic
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -118,35 +119,73 @@ def _mask(values: list[int], offset: int) -> int:
     return out
 
 
-class _Vocabulary(dict[str, "str | None"]):
-    """Word as written -> its term (None: a dropped word), with everything else derived from the word alone.
+_NAME_LIKE, _CAPITAL = 1, 2  # a word's name flag: name-like wherever it is, or capitalized (see term_counts)
 
-    A word not seen before is learned once per process (news reuses a small vocabulary, so after a few
-    thousand articles nearly every word is a hit). Being a dict, it is read at C speed by
-    `map(vocabulary.__getitem__, words)`, which calls `__missing__` for new words.
+
+class _Vocabulary(dict[str, int]):
+    """Word as written -> its row in arrays of everything derived from the word alone: its term (a dense
+    index, -1 for a dropped word), its shingle code and its name flag; and per term, its id.
+
+    One dict lookup per word, then numpy: several dicts (term, code, id, flag) each cost a cache miss per word
+    once the tables outgrow the CPU cache. A word not seen before is learned once per process (news reuses
+    a small vocabulary, so after a few thousand articles nearly every word is a hit); being a dict, the
+    table is read at C speed by `map(vocabulary.__getitem__, words)`, which calls `__missing__` for new words.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.id_of: dict[str, int] = {}  # term -> term_id(term)
-        self.code_of: dict[str, int] = {}  # word as written -> tokens.token_code (shingles)
-        self.named_of: dict[str, bool] = {}  # word with a term that may mark a name -> name-like anywhere
+        self._lock = threading.Lock()
+        self._terms: dict[str, int] = {}
+        self._first_with_id: dict[int, int] = {}
+        self.word_term = np.empty(1024, np.int32)
+        self.word_code = np.empty(1024, np.uint64)
+        self.word_flag = np.empty(1024, np.uint8)
+        self.term_id = np.empty(1024, np.int64)
+        self.term_id_shared = np.empty(1024, bool)  # another term has the same id (crc32 collision)
 
-    def __missing__(self, raw: str) -> str | None:
+    def __missing__(self, raw: str) -> int:
         term, name_like, capital = word_traits(raw)
-        self.code_of[raw] = token_code(raw)
-        if term is not None:
-            self.id_of[term] = term_id(term)
-            if name_like or capital:
-                self.named_of[raw] = name_like
-        self[raw] = term
-        return term
+        with self._lock:  # one row per word even when two threads learn words at once
+            row = self.get(raw)
+            if row is not None:
+                return row
+            row = len(self)
+            if row == len(self.word_term):
+                self.word_term, self.word_code, self.word_flag = (
+                    _grown(a) for a in (self.word_term, self.word_code, self.word_flag)
+                )
+            t = -1 if term is None else self._term(term)
+            self.word_term[row] = t
+            self.word_code[row] = token_code(raw)
+            self.word_flag[row] = 0 if t < 0 else _NAME_LIKE if name_like else _CAPITAL if capital else 0
+            self[raw] = row  # last: a reader that finds the word finds its row filled in
+        return row
+
+    def _term(self, term: str) -> int:
+        t = self._terms.get(term)
+        if t is None:
+            t = self._terms[term] = len(self._terms)
+            if t == len(self.term_id):
+                self.term_id, self.term_id_shared = _grown(self.term_id), _grown(self.term_id_shared)
+            tid = term_id(term)
+            other = self._first_with_id.setdefault(tid, t)
+            self.term_id[t] = tid
+            self.term_id_shared[t] = other != t
+            self.term_id_shared[other] |= other != t
+        return t
+
+
+def _grown(array: np.ndarray) -> np.ndarray:
+    out = np.empty(2 * len(array), array.dtype)
+    out[: len(array)] = array
+    return out
 
 
 # Replaced, not cleared, when full: an article holds on to the one it started with, so every word it
 # learned is still there at its end, whatever another thread does meanwhile.
 _VOCABULARY_LIMIT = 1 << 19
 _vocabulary = _Vocabulary()
+_NO_ROWS = np.zeros(0, np.intp)
 
 
 def extract_features(title: str, body: str) -> ArticleFeatures:
@@ -157,41 +196,29 @@ def extract_features(title: str, body: str) -> ArticleFeatures:
     if len(vocabulary) > _VOCABULARY_LIMIT:
         vocabulary = _vocabulary = _Vocabulary()
     title_words, body_words = words(title), words(body)
+    n_body = len(body_words)
+    all_words = body_words + title_words
+    rows = np.fromiter(map(vocabulary.__getitem__, all_words), np.intp, len(all_words))
+    word_term = vocabulary.word_term  # read after every word of the text was learned
 
-    # Term counts, body first then the headline's new terms, in order of first use (term_counts' order).
-    term_of = vocabulary.__getitem__
-    counts = Counter(map(term_of, body_words))
-    counts.update(map(term_of, title_words))
-    counts.pop(None, None)
-    # Headline capitals, numbers and acronyms are too inconsistent ("Apple Releases…", "$1.8B") to mark
-    # names; the body's mid-sentence capitals are reliable. As term_counts: a body word marks its term when
-    # it is name-like, or capitalized more often than it opens a sentence.
-    names: set[str | None] = set()
-    opening_count = None
-    named_of = vocabulary.named_of
-    for raw in named_of.keys() & set(body_words):  # iterates the article's words, not the table
-        term = vocabulary[raw]
-        if named_of[raw]:
-            names.add(term)
-        elif term not in names:
-            if opening_count is None:
-                opening_count = Counter(opening_words(body))
-            opening = opening_count[raw]
-            if not opening or body_words.count(raw) > opening:
-                names.add(term)
-    if counts:
-        n = len(counts)
-        ids = np.fromiter(map(vocabulary.id_of.__getitem__, counts), np.int64, n)
-        tf = 1.0 + np.log(np.fromiter(counts.values(), np.float64, n))
-        if names:
-            tf[np.fromiter(map(names.__contains__, counts), bool, n)] *= ENTITY_BOOST
+    # Term counts over body and headline. term_counts kept them in order of first use; the weights below
+    # do not depend on that order (np.log is element-wise, the sort is total on (weight, id)).
+    term_of_word = word_term[rows]
+    terms_used, counts = np.unique(term_of_word[term_of_word >= 0], return_counts=True)
+    if len(terms_used):
+        ids = vocabulary.term_id[terms_used]
+        tf = 1.0 + np.log(counts.astype(np.float64))
+        names = _name_terms(vocabulary, rows[:n_body], body)
+        if len(names):
+            is_name = np.zeros(len(terms_used), bool)
+            is_name[np.searchsorted(terms_used, names)] = True  # every name is a term of the body
+            tf[is_name] *= ENTITY_BOOST
         if TITLE_BOOST != 1.0:
-            in_title = set(map(term_of, title_words))
-            tf[np.fromiter(map(in_title.__contains__, counts), bool, n)] *= TITLE_BOOST
+            tf[np.isin(terms_used, term_of_word[n_body:])] *= TITLE_BOOST
         # Heaviest first, ties by id, never by hash order.
         order = np.lexsort((ids, -tf))
         ids, tf = ids[order], tf[order]
-        if len(set(ids.tolist())) < n:  # two terms share an id: the larger weight is kept
+        if vocabulary.term_id_shared[terms_used].any():  # two terms may share an id: keep the heavier
             _, first = np.unique(ids, return_index=True)
             first.sort()
             ids, tf = ids[first], tf[first]
@@ -200,10 +227,9 @@ def extract_features(title: str, body: str) -> ArticleFeatures:
     else:
         terms, weights = np.zeros(0, np.uint32), np.zeros(0, np.float32)
 
-    # Every word of the text was learned above. Repeated shingles are kept: a MinHash takes minima.
-    all_words = title_words + body_words
-    if all_words:
-        codes = np.fromiter(map(vocabulary.code_of.__getitem__, all_words), np.uint64, len(all_words))
+    # Shingles of headline then body. Repeated shingles are kept: a MinHash takes minima.
+    if len(rows):
+        codes = vocabulary.word_code[np.concatenate((rows[n_body:], rows[:n_body]))]
         signature = _HASHER.signature(shingles_of_codes(codes, SHINGLE_SIZE))
     else:
         signature = _EMPTY_SIG
@@ -215,6 +241,23 @@ def extract_features(title: str, body: str) -> ArticleFeatures:
     weekdays = _mask(mentioned_weekdays(lead), 0)
     vector = embedding.embed_text(f"{title}\n{body[:EMBED_LEAD_CHARS]}")
     return ArticleFeatures(terms, weights, signature, months, weekdays, vector)
+
+
+def _name_terms(vocabulary: _Vocabulary, rows: np.ndarray, body: str) -> np.ndarray:
+    """Terms the body marks as names (term_counts' rule): a word that is name-like wherever it is, or one
+    capitalized more often than it opens a sentence. Headline capitals, numbers and acronyms are too
+    inconsistent ("Apple Releases…", "$1.8B") to mark names; the body's mid-sentence capitals are reliable."""
+    flag = vocabulary.word_flag[rows]
+    names = vocabulary.word_term[rows[flag == _NAME_LIKE]]
+    capital = rows[flag == _CAPITAL]
+    if not len(capital):
+        return names
+    words_, n = np.unique(capital, return_counts=True)
+    # A body word opening a sentence is in the vocabulary: every word of the text was learned.
+    openings = Counter(map(vocabulary.get, opening_words(body)))
+    if openings:
+        words_ = words_[n > np.array([openings[w] for w in words_.tolist()])]
+    return np.concatenate((names, vocabulary.word_term[words_]))
 
 
 def band_keys(signatures: np.ndarray) -> np.ndarray:
