@@ -111,7 +111,11 @@ class _Model:
                 ids += word_ids(word) if got is None else got
         if not ids:
             return _EMPTY
-        rows = np.array(ids, np.intp)
+        return self.embed_rows(np.array(ids, np.intp))
+
+    def embed_rows(self, rows: np.ndarray) -> np.ndarray:
+        if not len(rows):
+            return _EMPTY
         v = self.scales[rows] @ self.vectors[rows]
         norm = float(np.sqrt(v @ v))
         if norm == 0.0:
@@ -158,6 +162,23 @@ def vocabulary() -> list[str]:
     """The table's tokens in its order (WordPiece's: roughly most frequent first); empty without a model."""
     model = _model if _model is not None else _load()
     return list(model.ids) if model is not None else []
+
+
+def available() -> bool:
+    """Whether a model is installed (loading it on first use)."""
+    return (_model if _model is not None else _load()) is not None
+
+
+def ascii_ids(text: str) -> list[int]:
+    """Row ids of the words of ASCII text in order (what `embed_text` sums); empty without a model."""
+    model = _model if _model is not None else _load()
+    return model._ascii_ids(text) if model is not None else []
+
+
+def embed_rows(rows: np.ndarray) -> np.ndarray:
+    """`embed_text` of a text whose words have these row ids (from `ascii_ids`), in order."""
+    model = _model if _model is not None else _load()
+    return model.embed_rows(rows) if model is not None else _EMPTY
 
 
 def embed_text(text: str) -> np.ndarray:

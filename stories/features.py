@@ -12,6 +12,7 @@ the result is a compact blob the store keeps until the article is placed (`artic
 
 from __future__ import annotations
 
+import re
 import struct
 import threading
 import zlib
@@ -119,6 +120,7 @@ def _mask(values: list[int], offset: int) -> int:
     return out
 
 
+_DIGIT_LETTER = re.compile("[0-9][A-Za-z]")
 _NAME_LIKE, _CAPITAL = 1, 2  # a word's name flag: name-like wherever it is, or capitalized (see term_counts)
 
 
@@ -141,6 +143,11 @@ class _Vocabulary(dict[str, int]):
         self.word_code = np.empty(1024, np.uint64)
         self.word_flag = np.empty(1024, np.uint8)
         self.term_id = np.empty(1024, np.int64)
+        # The static embedding's row ids of an ASCII word (embedding.ascii_ids of it), in `embed_ids`.
+        self.word_embed_start = np.empty(1024, np.int64)
+        self.word_embed_len = np.empty(1024, np.int64)
+        self.embed_ids = np.empty(4096, np.intp)
+        self._embed_used = 0
         self.term_id_shared = np.empty(1024, bool)  # another term has the same id (crc32 collision)
 
     def __missing__(self, raw: str) -> int:
@@ -151,9 +158,24 @@ class _Vocabulary(dict[str, int]):
                 return row
             row = len(self)
             if row == len(self.word_term):
-                self.word_term, self.word_code, self.word_flag = (
-                    _grown(a) for a in (self.word_term, self.word_code, self.word_flag)
+                self.word_term, self.word_code, self.word_flag, self.word_embed_start, self.word_embed_len = (
+                    _grown(a)
+                    for a in (
+                        self.word_term,
+                        self.word_code,
+                        self.word_flag,
+                        self.word_embed_start,
+                        self.word_embed_len,
+                    )
                 )
+            pieces = embedding.ascii_ids(raw) if raw.isascii() else []  # only ASCII leads use them
+            used = self._embed_used
+            while used + len(pieces) > len(self.embed_ids):
+                self.embed_ids = _grown(self.embed_ids)
+            self.embed_ids[used : used + len(pieces)] = pieces
+            self.word_embed_start[row] = used
+            self.word_embed_len[row] = len(pieces)
+            self._embed_used = used + len(pieces)
             t = -1 if term is None else self._term(term)
             self.word_term[row] = t
             self.word_code[row] = token_code(raw)
@@ -195,7 +217,28 @@ def extract_features(title: str, body: str) -> ArticleFeatures:
     vocabulary = _vocabulary
     if len(vocabulary) > _VOCABULARY_LIMIT:
         vocabulary = _vocabulary = _Vocabulary()
-    title_words, body_words = words(title), words(body)
+    # The embedding's words are those of the headline and the body's first EMBED_LEAD_CHARS characters,
+    # lowercased and split at every non-alphanumeric character. On ASCII text they are the tokens' parts,
+    # unless a number runs into a word ("1990s" is two tokens, one embedding word), so the tokens serve
+    # both when the body is tokenized in two at a space before that limit (no token spans a space) and no
+    # digit is followed by a letter; the few characters between the space and the limit are split apart.
+    cut = len(body) if len(body) <= EMBED_LEAD_CHARS else body.rfind(" ", 0, EMBED_LEAD_CHARS)
+    embed_tokens = (
+        cut >= 0
+        and title.isascii()
+        and body[:EMBED_LEAD_CHARS].isascii()
+        and embedding.available()
+        and not _DIGIT_LETTER.search(title)
+        and not _DIGIT_LETTER.search(body, 0, cut)
+    )
+    title_words = words(title)
+    if embed_tokens and cut < len(body):
+        body_words = words(body[:cut])
+        n_lead = len(body_words)
+        body_words += words(body[cut:])
+    else:
+        body_words = words(body)
+        n_lead = len(body_words)
     n_body = len(body_words)
     all_words = body_words + title_words
     rows = np.fromiter(map(vocabulary.__getitem__, all_words), np.intp, len(all_words))
@@ -239,8 +282,26 @@ def extract_features(title: str, body: str) -> ArticleFeatures:
     lead = f"{title}\n{body[:LEAD_CHARS]}"
     months = _mask(sorted({*mentioned_months(lead), *dated_months(body[:DATED_LEAD_CHARS])}), 1)
     weekdays = _mask(mentioned_weekdays(lead), 0)
-    vector = embedding.embed_text(f"{title}\n{body[:EMBED_LEAD_CHARS]}")
+    if embed_tokens:
+        lead_rows = np.concatenate((rows[n_body:], rows[:n_lead]))
+        ids = _embed_ids(vocabulary, lead_rows)
+        if cut < EMBED_LEAD_CHARS and cut < len(body):
+            ids = np.concatenate((ids, np.array(embedding.ascii_ids(body[cut:EMBED_LEAD_CHARS]), np.intp)))
+        vector = embedding.embed_rows(ids)
+    else:
+        vector = embedding.embed_text(f"{title}\n{body[:EMBED_LEAD_CHARS]}")
     return ArticleFeatures(terms, weights, signature, months, weekdays, vector)
+
+
+def _embed_ids(vocabulary: _Vocabulary, rows: np.ndarray) -> np.ndarray:
+    """The embedding row ids of these words, in order (each word has zero or more)."""
+    starts, lens = vocabulary.word_embed_start[rows], vocabulary.word_embed_len[rows]
+    if (lens == 1).all():
+        return vocabulary.embed_ids[starts]
+    ends = np.cumsum(lens)
+    return vocabulary.embed_ids[
+        np.repeat(starts - (ends - lens), lens) + np.arange(ends[-1] if len(ends) else 0)
+    ]
 
 
 def _name_terms(vocabulary: _Vocabulary, rows: np.ndarray, body: str) -> np.ndarray:
