@@ -16,6 +16,7 @@ from collections.abc import Collection
 import numpy as np
 
 _BLOCK = 2048  # shingles hashed at once (a 2 MB buffer per thread); long texts take several blocks
+_HALF = np.uint64(32)
 _SEED = 20241105  # fixed: signatures and band keys must be identical in every run
 
 
@@ -51,10 +52,11 @@ class MinHasher:
             block = x[start : start + _BLOCK]
             h = buf[: len(block)]
             np.multiply(block[:, None], self._a, out=h)
-            np.add(h, self._b, out=h)
+            h += self._b
             m = h.min(axis=0)
-            low = m if low is None else np.minimum(low, m)
-        return (low >> np.uint64(32)).astype(np.uint32)
+            low = m if low is None else np.minimum(low, m, out=low)
+        low >>= _HALF
+        return low.astype(np.uint32)
 
     def band_keys(self, sig: np.ndarray) -> list[int]:
         """One signed 64-bit key per band (fits an SQLite INTEGER); the band number is hashed in

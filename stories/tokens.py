@@ -434,12 +434,18 @@ def shingles_of_codes(codes: np.ndarray, k: int) -> np.ndarray:
         return np.zeros(0, np.uint64)
     k = min(k, len(codes))
     n = len(codes) - k + 1
-    with np.errstate(over="ignore"):
-        h = np.zeros(n, np.uint64)
-        for i in range(k):
-            h = h * np.uint64(0x100000001B3) + codes[i : n + i]
-            h ^= h >> np.uint64(31)
+    # h = (h * prime + code) with h ^= h >> 31 after each word, from h = 0; in place, wrapping (numpy never
+    # checks overflow of integer arrays, only of scalars).
+    h = codes[:n] ^ (codes[:n] >> _SHIFT)
+    for i in range(1, k):
+        h *= _PRIME
+        h += codes[i : n + i]
+        h ^= h >> _SHIFT
     return h
+
+
+_PRIME = np.uint64(0x100000001B3)
+_SHIFT = np.uint64(31)
 
 
 # Capitalized month names (feeds.dates' table, longest first); abbreviations and the words that are also
