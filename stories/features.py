@@ -322,7 +322,7 @@ def _distinct(terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not len(ordered):
         return ordered, ordered
     starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    return ordered[starts], np.diff(starts, append=len(ordered))
+    return ordered[starts], np.concatenate((starts[1:], [len(ordered)])) - starts
 
 
 def _embed_ids(vocabulary: _Vocabulary, rows: np.ndarray) -> np.ndarray:

@@ -10,13 +10,16 @@ change meant to alter features must update them on purpose and show its effect w
 from __future__ import annotations
 
 import hashlib
+import random
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from stories import embedding
+from stories import embedding, features
 from stories.features import extract_features
+from stories.tokens import _OPENING_RE, normalize, opening_words
 from testkit.story_eval import load_seeds
 
 pytestmark = pytest.mark.skipif(
@@ -113,3 +116,35 @@ def test_same_blobs_in_a_fresh_process_and_with_warm_caches() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == expected
+
+
+def _fuzz(n: int, seed: int) -> list[str]:
+    # Short texts from the characters the tokenizer and the sentence-opening rule decide on.
+    rng = random.Random(seed)
+    alphabet = [*"aAz1_ \n\t.!?:;\"'-,éΣİ", "\u2028", "\x1c", "U.S.", "\n\n", ". ", '." ', "5G", "1990s"]
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(n)]
+
+
+def test_fast_sentence_openings_match_the_pattern() -> None:
+    for text in [*_fuzz(20000, seed=1), *(b for _, b, _ in PINNED)]:
+        text = normalize(text)
+        assert opening_words(text) == _OPENING_RE.findall(text), text
+
+
+def test_same_blobs_when_the_vocabulary_is_replaced_mid_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [(t, b) for t, b, _ in PINNED] + [
+        (a, b) for a, b in zip(_fuzz(200, 2), _fuzz(200, 3), strict=True)
+    ]
+    expected = [extract_features(t, b).to_bytes() for t, b in texts]
+    monkeypatch.setattr(features, "_VOCABULARY_LIMIT", 16)
+    monkeypatch.setattr(features, "_vocabulary", features._Vocabulary())
+    assert [extract_features(t, b).to_bytes() for t, b in texts] == expected
+
+
+def test_same_blobs_from_concurrent_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [(a, b) for a, b in zip(_fuzz(300, 4), _fuzz(300, 5), strict=True)]
+    expected = [extract_features(t, b).to_bytes() for t, b in texts]
+    monkeypatch.setattr(features, "_vocabulary", features._Vocabulary())  # every thread learns words at once
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: [extract_features(t, b).to_bytes() for t, b in texts], range(4)))
+    assert all(run == expected for run in runs)
