@@ -126,12 +126,12 @@ _NAME_LIKE, _CAPITAL = 1, 2  # a word's name flag: name-like wherever it is, or 
 
 class _Vocabulary(dict[str, int]):
     """Word as written -> its row in arrays of everything derived from the word alone: its term (a dense
-    index, -1 for a dropped word), its shingle code and its name flag; and per term, its id.
+    index, -1 for a dropped word), its shingle code, its name flag and its embedding row ids; per term, its
+    id. Texts are read through `chunks` (see _Chunks).
 
-    One dict lookup per word, then numpy: several dicts (term, code, id, flag) each cost a cache miss per word
+    One lookup per word, then numpy: several dicts (term, code, id, flag) each cost a cache miss per word
     once the tables outgrow the CPU cache. A word not seen before is learned once per process (news reuses
-    a small vocabulary, so after a few thousand articles nearly every word is a hit); being a dict, the
-    table is read at C speed by `map(vocabulary.__getitem__, words)`, which calls `__missing__` for new words.
+    a small vocabulary, so after a few thousand articles nearly every word is a hit) by `__missing__`.
     """
 
     def __init__(self) -> None:
@@ -231,7 +231,6 @@ def _grown(array: np.ndarray) -> np.ndarray:
 # learned is still there at its end, whatever another thread does meanwhile.
 _VOCABULARY_LIMIT = 1 << 19
 _vocabulary = _Vocabulary()
-_NO_ROWS = np.zeros(0, np.intp)
 
 
 def extract_features(title: str, body: str) -> ArticleFeatures:
@@ -239,7 +238,7 @@ def extract_features(title: str, body: str) -> ArticleFeatures:
     global _vocabulary
     title, body = normalize(title), normalize(body)
     vocabulary = _vocabulary
-    if len(vocabulary.chunks) > _VOCABULARY_LIMIT:  # chunks outnumber words
+    if max(len(vocabulary.chunks), len(vocabulary)) > _VOCABULARY_LIMIT:
         vocabulary = _vocabulary = _Vocabulary()
     # The embedding's words are those of the headline and the body's first EMBED_LEAD_CHARS characters,
     # lowercased and split at every non-alphanumeric character. On ASCII text they are the tokens' parts,
@@ -256,9 +255,9 @@ def extract_features(title: str, body: str) -> ArticleFeatures:
         and not _DIGIT_LETTER.search(body, 0, cut)
     )
     if embed_tokens and cut < len(body):
-        lead_rows = vocabulary.rows(body[:cut])
-        body_rows = np.concatenate((lead_rows, vocabulary.rows(body[cut:])))
-        n_lead = len(lead_rows)
+        head_rows = vocabulary.rows(body[:cut])
+        body_rows = np.concatenate((head_rows, vocabulary.rows(body[cut:])))
+        n_lead = len(head_rows)
     else:
         body_rows = vocabulary.rows(body)
         n_lead = len(body_rows)
@@ -305,9 +304,8 @@ def extract_features(title: str, body: str) -> ArticleFeatures:
     months = _mask(sorted({*mentioned_months(lead), *dated_months(body[:DATED_LEAD_CHARS])}), 1)
     weekdays = _mask(mentioned_weekdays(lead), 0)
     if embed_tokens:
-        lead_rows = np.concatenate((rows[n_body:], rows[:n_lead]))
-        ids = _embed_ids(vocabulary, lead_rows)
-        if cut < EMBED_LEAD_CHARS and cut < len(body):
+        ids = _embed_ids(vocabulary, np.concatenate((rows[n_body:], rows[:n_lead])))
+        if cut < len(body):  # the lead ends within the body: its last characters after the cut
             ids = np.concatenate((ids, np.array(embedding.ascii_ids(body[cut:EMBED_LEAD_CHARS]), np.intp)))
         vector = embedding.embed_rows(ids)
     else:
