@@ -11,6 +11,7 @@ Nothing is read at import: the table (~8 MB) is loaded on the first call, once p
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import unicodedata
@@ -28,10 +29,11 @@ _CACHE_LIMIT = 1 << 18  # per-word id cache entries before it is cleared
 # Same split as BERT's basic tokenizer for the text this sees: runs of letters and digits; punctuation
 # and underscores separate words and are not embedded themselves.
 _WORD_RE = re.compile(r"[^\W_]+")
+_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+")  # the same split on ASCII text
 
 
 class _Model:
-    __slots__ = ("cache", "ids", "scales", "subwords", "vectors")
+    __slots__ = ("cache", "ids", "scales", "subwords", "vectors", "written")
 
     def __init__(self, path: Path, *, subwords: bool = True) -> None:
         self.subwords = subwords  # split out-of-vocabulary words into WordPiece pieces (else skip them)
@@ -45,7 +47,8 @@ class _Model:
         if self.vectors.shape != (len(words), dims) or self.scales.shape != (len(words),):
             raise ValueError(f"{path}: table shapes do not match")
         self.ids: dict[str, int] = {w: i for i, w in enumerate(words)}
-        self.cache: dict[str, tuple[int, ...]] = {}
+        self.cache: dict[str, tuple[int, ...]] = {}  # lowercased word -> row ids
+        self.written = _WrittenIds(self)  # ASCII word as written -> row ids of it lowercased
 
     def word_ids(self, word: str) -> tuple[int, ...]:
         """Row ids for one lowercased word: itself, else its greedy WordPiece split, else nothing."""
@@ -63,6 +66,15 @@ class _Model:
             self.cache.clear()
         self.cache[word] = pieces
         return pieces
+
+    def _ascii_ids(self, text: str) -> list[int]:
+        """Row ids of ASCII text's words. Lowercasing ASCII is per character, so words can be split as
+        written and lowercased one distinct word at a time (cached), and the ids gathered without a Python
+        loop per word: the same ids as lowercasing the whole text first."""
+        written = self.written
+        if len(written) >= _CACHE_LIMIT:
+            written.clear()
+        return list(itertools.chain.from_iterable(map(written.__getitem__, _ASCII_WORD_RE.findall(text))))
 
     def _wordpiece(self, word: str) -> tuple[int, ...]:
         if not word or len(word) > _MAX_WORD:
@@ -88,18 +100,40 @@ class _Model:
         return tuple(out)
 
     def embed(self, text: str) -> np.ndarray:
-        ids: list[int] = []
-        cached, word_ids = self.cache.get, self.word_ids
-        for word in _WORD_RE.findall(normalize(text).lower()):
-            got = cached(word)
-            ids += word_ids(word) if got is None else got
+        text = normalize(text)
+        if text.isascii():
+            ids = self._ascii_ids(text)
+        else:
+            ids = []
+            cached, word_ids = self.cache.get, self.word_ids
+            for word in _WORD_RE.findall(text.lower()):
+                got = cached(word)
+                ids += word_ids(word) if got is None else got
         if not ids:
             return _EMPTY
-        v = self.scales[ids] @ self.vectors[ids]
+        return self.embed_rows(np.array(ids, np.intp))
+
+    def embed_rows(self, rows: np.ndarray) -> np.ndarray:
+        if not len(rows):
+            return _EMPTY
+        v = self.scales[rows] @ self.vectors[rows]
         norm = float(np.sqrt(v @ v))
         if norm == 0.0:
             return _EMPTY
         return (v / norm).astype(np.float16)
+
+
+class _WrittenIds(dict[str, tuple[int, ...]]):
+    """ASCII word as written -> row ids of it lowercased; a dict, so `map(ids.__getitem__, words)` reads it
+    at C speed, calling `__missing__` only for a word not seen before."""
+
+    def __init__(self, model: _Model) -> None:
+        super().__init__()
+        self.model = model
+
+    def __missing__(self, word: str) -> tuple[int, ...]:
+        ids = self[word] = self.model.word_ids(word.lower())
+        return ids
 
 
 def _strip_accents(word: str) -> str:
@@ -128,6 +162,23 @@ def vocabulary() -> list[str]:
     """The table's tokens in its order (WordPiece's: roughly most frequent first); empty without a model."""
     model = _model if _model is not None else _load()
     return list(model.ids) if model is not None else []
+
+
+def available() -> bool:
+    """Whether a model is installed (loading it on first use)."""
+    return (_model if _model is not None else _load()) is not None
+
+
+def ascii_ids(text: str) -> list[int]:
+    """Row ids of the words of ASCII text in order (what `embed_text` sums); empty without a model."""
+    model = _model if _model is not None else _load()
+    return model._ascii_ids(text) if model is not None else []
+
+
+def embed_rows(rows: np.ndarray) -> np.ndarray:
+    """`embed_text` of a text whose words have these row ids (from `ascii_ids`), in order."""
+    model = _model if _model is not None else _load()
+    return model.embed_rows(rows) if model is not None else _EMPTY
 
 
 def embed_text(text: str) -> np.ndarray:
