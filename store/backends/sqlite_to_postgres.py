@@ -133,9 +133,8 @@ def copy_store(
                 f" greatest((SELECT max({column}) FROM {table}), 1))"
             )
         counts = verify(sqlite, pg, user)
-        # Planner statistics now, not whenever autovacuum gets to it: without them the first searches over a
-        # freshly copied million articles took seconds (a GIN scan sorted in full instead of a walk back
-        # through the newest ids).
+        # Planner statistics now, not whenever autovacuum gets to it: a freshly copied store has none, and its
+        # first searches would be planned without row estimates.
         raw.execute("ANALYZE")
         return counts
 
