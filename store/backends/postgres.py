@@ -116,14 +116,14 @@ _RULES: list[tuple[re.Pattern[str], Any, str]] = [
     (
         re.compile(r"SELECT rowid FROM articles_fts WHERE articles_fts MATCH \?( ORDER BY rowid( DESC)?)?"),
         lambda m: (
-            "SELECT id FROM articles WHERE fts @@ ?::tsquery"
+            "SELECT id FROM article_rows WHERE fts @@ ?::tsquery"
             + (f" ORDER BY id{m.group(2) or ''}" if m.group(1) else "")
         ),
-        "the index is a column of articles; the FTS5 parameter becomes a tsquery (see PgConnection)",
+        "the index is a column of the shared rows (no need to join the user's state); the FTS5 parameter becomes a tsquery",
     ),
     (
         re.compile(r"SELECT rowid FROM temp\.batch_fts WHERE batch_fts MATCH \?"),
-        "SELECT b.id FROM batch_fts b JOIN articles a ON a.id = b.id WHERE a.fts @@ ?::tsquery",
+        "SELECT b.id FROM batch_fts b JOIN article_rows a ON a.id = b.id WHERE a.fts @@ ?::tsquery",
         "a batch's tagging index is the main index restricted to the batch's ids",
     ),
     (
@@ -573,9 +573,9 @@ class PostgresBackend:
 
     def fts_ids(self, db: PgDatabase, fts: str, article_ids: list[int] | None = None) -> list[int]:
         if article_ids is None:
-            sql, params = "SELECT id FROM articles WHERE fts @@ %s::tsquery", [fts5_to_tsquery(fts)]
+            sql, params = "SELECT id FROM article_rows WHERE fts @@ %s::tsquery", [fts5_to_tsquery(fts)]
         else:
-            sql = "SELECT id FROM articles WHERE id = ANY(%s) AND fts @@ %s::tsquery"
+            sql = "SELECT id FROM article_rows WHERE id = ANY(%s) AND fts @@ %s::tsquery"
             params = [list(article_ids), fts5_to_tsquery(fts)]
         with db.conn._errors():
             return [row[0] for row in db.conn.raw.execute(sql, params)]

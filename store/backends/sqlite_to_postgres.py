@@ -134,7 +134,11 @@ def copy_store(
                 f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
                 f" greatest((SELECT max({column}) FROM {table}), 1))"
             )
-        return verify(sqlite, pg, user)
+        counts = verify(sqlite, pg, user)
+        # Planner statistics now, not whenever autovacuum gets to it: a freshly copied store has none, and its
+        # first searches would be planned without row estimates.
+        raw.execute("ANALYZE")
+        return counts
 
 
 def _row(
