@@ -35,7 +35,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[object]:
-    """One throwaway PostgreSQL server per test process (tests/pgcluster.py); skips, saying why, where
+    """One throwaway PostgreSQL server per test process (testkit/pgcluster.py); skips, saying why, where
     PostgreSQL cannot be started."""
     from testkit.pgcluster import ClusterUnavailable, start_cluster
 
