@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from store.backends import backend_of
 from store.values import chunks, to_db_time
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ def store_page_text(db: Database, article_id: int, text: str, *, now: datetime) 
     )
     if cursor.rowcount == 0:
         return False
+    # SQLite's FTS trigger has already re-indexed it; a server store indexes from Python.
+    backend_of(db).reindex_articles(db, [article_id])
     db.conn.execute(
         """UPDATE article_fulltext SET state = 'done', fetched_at = ?, last_error = NULL,
                next_attempt_after = NULL, attempts = attempts + 1
@@ -261,10 +264,13 @@ def postpone_host(db: Database, host: str, *, until: datetime) -> int:
     patterns += [f"{scheme}://{escaped}" for scheme in ("http", "https")]
     matches = " OR ".join(["lower(a.url) LIKE ? ESCAPE '\\'"] * len(patterns))
     cursor = db.conn.execute(
-        f"""UPDATE article_fulltext SET next_attempt_after = max(coalesce(next_attempt_after, ''), ?)
+        # The later of the two times, written so both backends read it (SQLite's two-argument max is
+        # PostgreSQL's greatest).
+        f"""UPDATE article_fulltext SET next_attempt_after =
+                CASE WHEN coalesce(next_attempt_after, '') > ? THEN next_attempt_after ELSE ? END
             WHERE state = 'pending' AND article_id IN (
                 SELECT a.id FROM articles a JOIN article_fulltext f ON f.article_id = a.id
                 WHERE f.state = 'pending' AND ({matches}))""",
-        [to_db_time(until), *patterns],
+        [to_db_time(until), to_db_time(until), *patterns],
     )
     return max(cursor.rowcount, 0)

@@ -3,13 +3,14 @@ serving a feed of summaries and the article pages they link to."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from testkit.article_pages import BOILERPLATE, article_page, paragraphs, rss_with_links
 from testkit.feedserver import FeedServer
-from tests.conftest import run_cli
+from tests.conftest import connect_store, run_cli
 
 HTML = "text/html; charset=utf-8"
 FIXTURES = Path(__file__).parent / "fixtures" / "fulltext"
@@ -34,9 +35,15 @@ def _config(tmp_path: Path, sources: dict[str, str], extra: str = "", fulltext: 
     return path
 
 
-def _rows(db: Path, sql: str, *params: object) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, params).fetchall()
+@pytest.fixture
+def db_path(store_target: str) -> str:
+    """The full-text pass on an SQLite file and on a PostgreSQL database."""
+    return store_target
+
+
+def _rows(db: Path | str, sql: str, *params: object) -> list[tuple]:
+    with connect_store(db) as conn:
+        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
 
 
 def _serve_pages(server: FeedServer) -> None:
@@ -290,12 +297,10 @@ def test_failures_back_off_and_are_given_up(db_path: Path) -> None:
     from store import fulltext
     from store.articles import upsert_articles
     from store.db import open_db, write_batch
-    from store.schema import migrate
     from store.sources import SourceSpec, sync_sources
 
     now = datetime(2024, 11, 5, 12, tzinfo=UTC)
-    db = open_db(db_path)
-    migrate(db)
+    db = open_db(db_path)  # created and migrated
     with write_batch(db):
         sync_sources(db, [SourceSpec("S", "url", "http://127.0.0.1:1/feed.xml", None)], now=now)
         record = ArticleRecord(guid="a", title="A", body="short", url="http://127.0.0.1:1/a.html")
@@ -334,13 +339,11 @@ def test_the_first_article_of_a_story_leaving_it_hands_the_id_to_the_next(db_pat
     from store import fulltext
     from store.articles import upsert_articles
     from store.db import open_db, write_batch
-    from store.schema import migrate
     from store.sources import SourceSpec, sync_sources
     from stories.engine import StoryEngine
 
     now = datetime(2024, 11, 6, tzinfo=UTC)
-    db = open_db(db_path)
-    migrate(db)
+    db = open_db(db_path)  # created and migrated
     records = [
         ArticleRecord(
             guid=f"r{n}",
@@ -419,7 +422,7 @@ def test_a_host_that_asks_to_wait_is_not_asked_again_until_then(
     config = _config(tmp_path, {"Busy": feed_server.url("/feed.xml")}, "[fetch]\nper_host = 1\n")
     base = ("--config", str(config), "--db", str(db_path))
     first = run_cli(*base, "ingest")
-    assert first.stdout.strip().endswith("0 pages fetched, 1 failed, 3 left for later"), first.stdout
+    assert first.stdout.strip().endswith("0 pages fetched, 1 failed, 3 left for later"), first.stderr
     assert [len(feed_server.requests_for(f"/p/{n}.html")) for n in range(4)] == [0, 0, 0, 1]
     rows = _rows(
         db_path,

@@ -78,6 +78,8 @@ _REPLACE_KEYS = {
     "grouping_articles": ("article_id",),
     "grouping_stories": ("story_id",),
     "article_topics": ("article_id", "topic_id"),
+    "article_replacements": ("article_id",),
+    "article_fulltext": ("article_id",),
 }
 # Tables with a generated id: a single-row INSERT returns it, for `cursor.lastrowid`.
 _ID_TABLES = ("sources", "topics", "article_rows")
