@@ -169,8 +169,8 @@ def match_date_line(line: str) -> DateLine | None:
     return DateLine(when=when, matched=m.group(0), month=month, day=day)
 
 
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(r"\b(" + "|".join(WEEKDAYS) + r")\b", re.IGNORECASE)
 # A stated date may be a day ahead of the file's clock (time zones, a file saved at midnight).
 _SLACK = timedelta(days=1)
 # How far back a yearless date may be placed when its weekday has to match.
@@ -180,7 +180,7 @@ _WEEKDAY_YEARS = 12
 def first_weekday(text: str) -> int | None:
     """The first weekday named in `text` (0 = Monday), e.g. "condemned this Monday"; None if none is."""
     m = _WEEKDAY.search(text)
-    return _WEEKDAYS.index(m[1].lower()) if m else None
+    return WEEKDAYS.index(m[1].lower()) if m else None
 
 
 def resolve_yearless(

@@ -190,7 +190,7 @@ def run_fulltext(
     fetcher = threading.Thread(target=fetch_pages, name="fetch-pages", daemon=True)
     fetcher.start()
     writer = _Writer(db, topics, now=now)
-    while (fetched := _next(finished, groups)) is not None:
+    while (fetched := groups.next_from(finished)) is not None:
         page, blob = None, None
         if isinstance(fetched.task, Future):
             try:
@@ -222,16 +222,6 @@ def run_fulltext(
             fulltext_store.postpone_host(db, host, until=now + min(wait, fulltext_store.MAX_BACKOFF))
     summary.replaced = writer.replaced
     return summary
-
-
-def _next(finished: queue.Queue[_Fetched | None], groups: CommitGroups) -> _Fetched | None:
-    """The next page; the open group is committed first if none arrives within its time."""
-    if groups.open:
-        try:
-            return finished.get(timeout=groups.wait_time())
-        except queue.Empty:
-            groups.commit()
-    return finished.get()
 
 
 class _Writer:

@@ -467,7 +467,7 @@ def _ingest_feeds(
     fetcher = threading.Thread(target=fetch_everything, name="fetch", daemon=True)
     fetcher.start()
     stored: set[str] = set()
-    while (item := _next_parsed(finished, groups)) is not None:
+    while (item := groups.next_from(finished)) is not None:
         result, pending = item
         features = _Features()
         parsed: ParseResult | None
@@ -503,16 +503,6 @@ def _ingest_feeds(
                 _store_feed(db, row, None, None, _Features(), options, outcome, now=now)
             summary.outcomes.append(outcome)
             report(row["name"])
-
-
-def _next_parsed(finished: queue.Queue[Any], groups: CommitGroups) -> Any:
-    """The next fetched feed; the open group is committed first if none arrives within its time."""
-    if groups.open:
-        try:
-            return finished.get(timeout=groups.wait_time())
-        except queue.Empty:
-            groups.commit()
-    return finished.get()
 
 
 def _store_feed(

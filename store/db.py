@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from store.backends import backend_of, is_postgres_url
 from store.errors import StoreError as StoreError  # re-exported: callers catch store.db.StoreError
@@ -18,6 +19,8 @@ from store.schema import SCHEMA_VERSION, migrate
 from store.values import from_db_time as from_db_time
 from store.values import to_db_time as to_db_time
 from store.values import utc_now as utc_now
+
+T = TypeVar("T")
 
 # Long enough to ride out another process's batch commit; short enough that a stuck writer is reported.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -245,6 +248,15 @@ class CommitGroups:
         if self.started is None:
             return 0.0
         return max(self.seconds - (time.monotonic() - self.started), 0.0)
+
+    def next_from(self, items: queue.Queue[T]) -> T:
+        """The next item of `items`; the open group is committed first if none arrives within its time."""
+        if self.open:
+            try:
+                return items.get(timeout=self.wait_time())
+            except queue.Empty:
+                self.commit()
+        return items.get()
 
     def commit(self) -> None:
         if self.started is not None:

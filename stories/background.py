@@ -26,14 +26,13 @@ import random
 
 import numpy as np
 
-from feeds.dates import MONTH_NUMBERS
+from feeds.dates import MONTH_NUMBERS, WEEKDAYS
 from stories import embedding
 from stories.features import term_id
 from stories.tokens import STOPWORDS, stem
 
 # The share of news articles naming a given weekday or month (roughly: one dateline in seven names the day).
 CALENDAR_SHARE = 0.15
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 # Words in a news article, headline and body: how many draws from Zipf's distribution one article makes.
 WORDS_PER_ARTICLE = 300.0

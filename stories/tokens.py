@@ -14,7 +14,7 @@ from collections import Counter
 
 import numpy as np
 
-from feeds.dates import MONTH_NUMBERS
+from feeds.dates import MONTH_NUMBERS, WEEKDAYS
 
 # Curly quotes and dashes from feeds and pasted statements must tokenize like their ASCII forms,
 # or "Russia’s" and "Russia's" become different terms.
@@ -511,7 +511,7 @@ def dated_months(text: str) -> list[int]:
     return sorted(found)
 
 
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_NAMES = tuple(day.capitalize() for day in WEEKDAYS)  # Monday = 0, as feeds.dates counts
 _WEEKDAY_RE = re.compile(rf"\b({'|'.join(_WEEKDAY_NAMES)})\b")
 _WEEKDAY_HINT = re.compile("|".join(_WEEKDAY_NAMES))  # in every match, and scans fast (see _MONTH_HINT)
 

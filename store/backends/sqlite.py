@@ -44,7 +44,8 @@ class SqliteBackend:
         return None
 
     def claim_sources(self, db: Any, *, after: int, round_start: Any, limit: int) -> list[dict[str, Any]]:
-        # One ingest at a time (the lock file): it reads every active source, in one batch.
+        # One ingest at a time (the lock file): it reads every active source, in one batch (the query of
+        # store.sources.active_sources, which imports this package: a backend does not call back into it).
         if after > 0:
             return []
         return list(db.query("SELECT * FROM sources WHERE active = 1 ORDER BY name COLLATE NOCASE"))
