@@ -23,24 +23,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from testkit.cli import newswatch_command
+from testkit.sample_config import SAMPLE_TOPICS
 
-CONFIG = """
+CONFIG = (
+    """
 [[sources]]
 name = "Wires"
 path = "wires.jsonl"
-
-[terms]
-dprk = ["DPRK", "North Korea*", "North Korean*", "Pyongyang", "KPA"]
-
-[topics."DPRK troops"]
-query = "@dprk AND (troop* OR soldier* OR deploy*)"
-
-[topics."Russia sanctions"]
-query = "(Russia OR Russian OR Moscow OR Kremlin) AND sanction*"
-
+"""
+    + SAMPLE_TOPICS
+    + """
 [topics.World]
 query = "world OR العالم"
 """
+)
 
 WIRE = (
     "North Korean troops have been deployed to the Kursk region, officials in Seoul said on Tuesday. "

@@ -60,6 +60,7 @@ from typing import Any
 
 from bench._genfeeds import EVAL, write_jsonl
 from testkit.cli import newswatch_command
+from testkit.sample_config import SAMPLE_TOPICS
 
 REPO = Path(__file__).resolve().parents[1]
 GENFEEDS = EVAL.parent / "tools" / "genfeeds.py"
@@ -67,16 +68,7 @@ ITEMS_PER_FEED = 50
 JSONL_BYTES_PER_ARTICLE = 1_750  # what bench/_genfeeds.py writes, for the disk-space check
 DISK_PER_JSONL_BYTE = 6  # the file itself, the database with FTS, its WAL: a generous estimate
 LAST_MODIFIED = "Tue, 01 Oct 2024 10:00:00 GMT"
-TOPICS = """
-[terms]
-dprk = ["DPRK", "North Korea*", "North Korean*", "Pyongyang", "KPA"]
 
-[topics."DPRK troops"]
-query = "@dprk AND (troop* OR soldier* OR deploy*)"
-
-[topics."Russia sanctions"]
-query = "(Russia OR Russian OR Moscow OR Kremlin) AND sanction*"
-"""
 
 # --------------------------------------------------------------------------------------- child processes
 
@@ -333,7 +325,7 @@ def _write_config(path: Path, sources: str, concurrency: int) -> None:
         sources
         + f"\n[fetch]\nconcurrency = {concurrency}\nper_host = {concurrency}\nhost_gap = 0\n"
         + "deadline = 600\nrun_deadline = 3600\n"
-        + TOPICS,
+        + SAMPLE_TOPICS,
         encoding="utf-8",
     )
 

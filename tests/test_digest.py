@@ -19,25 +19,21 @@ from digest.extract import lead_extract
 from digest.markdown import md_escape
 from feeds.records import DATE_FROM_FEED, DATE_FROM_FETCH
 from newswatch.config import ConfigError, load_config
+from testkit.sample_config import SAMPLE_TOPICS
 from tests.conftest import run_newswatch
 
-CONFIG = """
+CONFIG = (
+    """
 [[sources]]
 name = "Wires"
 path = "wires.jsonl"
-
-[terms]
-dprk = ["DPRK", "North Korea*", "North Korean*", "Pyongyang", "KPA"]
-
-[topics."DPRK troops"]
-query = "@dprk AND (troop* OR soldier* OR deploy*)"
-
-[topics."Russia sanctions"]
-query = "(Russia OR Russian OR Moscow OR Kremlin) AND sanction*"
-
+"""
+    + SAMPLE_TOPICS
+    + """
 [topics.Football]
 query = "football OR penalt*"
 """
+)
 
 # One wire story, reprinted by three outlets: DPRK troops, and sanctions on Russia (both topics).
 WIRE = (
