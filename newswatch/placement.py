@@ -11,14 +11,16 @@ the next pass places them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+
+import numpy as np
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
 from store import grouping_state, story_rows
 from store.db import Database, from_db_time, write_batch
 from store.lock import placement_lock
-from stories.engine import EngineSettings, PlaceInput, StoryEngine
+from stories.engine import ChunkResult, EngineSettings, PlaceInput, StateSource, Story, StoryEngine
 from stories.features import ArticleFeatures, extract_features
 
 # One set of settings for every corpus (see stories/engine.py and bench/engine_quality.py for why).
@@ -47,13 +49,9 @@ def _inputs(db: Database, article_ids: Sequence[int]) -> list[PlaceInput]:
     return out
 
 
-def _place_chunk(db: Database, engine: StoryEngine, ids: Sequence[int], chunk: int) -> None:
-    # Placing is the slow part (CPU over the engine's memory; one ingest at a time holds the ingest lock, so
-    # nothing else changes what it reads): only its results are written under the write lock, so an
-    # interface's read/star waits for a save, not for a placement.
-    result = engine.place(_inputs(db, ids))
+def _write_chunk(db: Database, rows: grouping_state.ChunkRows, result: ChunkResult) -> None:
     with write_batch(db):
-        grouping_state.save_chunk(db, engine, result, chunk)
+        grouping_state.save_chunk_rows(db, rows)
         story_rows.assign_stories(db, [(p.article_id, p.story_id, p.duplicate_of) for p in result.placements])
         for keep, absorbed in sorted(result.merged.items()):
             story_rows.merge_stories(db, keep, absorbed)
@@ -63,6 +61,66 @@ def _place_chunk(db: Database, engine: StoryEngine, ids: Sequence[int], chunk: i
         for new_id, source in sorted(result.split.items()):
             story_rows.share_alerts(db, source, new_id)
         story_rows.refresh_stories(db, [s.story_id for s in result.stories])
+
+
+class _ThroughStoreThread(StateSource):
+    """The engine's reads of the store, made on the store thread, after the writes asked for before them."""
+
+    def __init__(self, source: StateSource, store: ThreadPoolExecutor) -> None:
+        self._source, self._store = source, store
+
+    def document_frequencies(self, terms: np.ndarray) -> np.ndarray:
+        return self._store.submit(self._source.document_frequencies, terms).result()
+
+    def stories(self, story_ids: Iterable[int]) -> dict[int, Story]:
+        return self._store.submit(self._source.stories, list(story_ids)).result()
+
+
+def _place_batches(
+    db: Database,
+    engine: StoryEngine,
+    batches: Sequence[Sequence[int]],
+    first_chunk: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Place the batches in order, one chunk each, each committed in its own transaction.
+
+    Every use of the store goes to one thread of its own, in the order asked: the engine (Python and numpy,
+    holding the GIL) places a chunk while SQLite (which lets go of it) writes the chunk before and reads the
+    next one's features. Each chunk's rows are encoded when it is placed, and each write's failure is raised
+    before the next is asked for, so nothing changes but the overlap."""
+    total = sum(len(batch) for batch in batches)
+    placed = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as store:
+        source = engine.source
+        engine.source = _ThroughStoreThread(source, store)
+        try:
+            upcoming = store.submit(_inputs, db, batches[0]) if batches else None
+            written: Future[None] | None = None
+            ready: tuple[grouping_state.ChunkRows, ChunkResult] | None = None
+            for number, _batch in enumerate(batches):
+                assert upcoming is not None
+                inputs = upcoming.result()
+                # The frequencies this chunk needs that the engine does not hold are read before the last
+                # chunk's write is asked for: no chunk placed so far counted them, so it cannot change them.
+                engine.load_frequencies(inputs)
+                if ready is not None:
+                    if written is not None:
+                        written.result()
+                    written = store.submit(_write_chunk, db, *ready)
+                if number + 1 < len(batches):
+                    upcoming = store.submit(_inputs, db, batches[number + 1])
+                result = engine.place(inputs)
+                ready = (grouping_state.chunk_rows(engine, result, first_chunk + number), result)
+                placed += len(_batch)
+                if progress:
+                    progress(placed, total)
+            if written is not None:
+                written.result()
+            if ready is not None:
+                store.submit(_write_chunk, db, *ready).result()
+        finally:
+            engine.source = source
 
 
 def place_pending(db: Database, progress: Callable[[int, int], None] | None = None) -> int:
@@ -82,12 +140,8 @@ def _place_pending(db: Database, progress: Callable[[int, int], None] | None) ->
     if not ids:
         return 0
     engine = grouping_state.load_engine(db, SETTINGS)
-    chunk = meta["chunk"]
-    for start in range(0, len(ids), CHUNK):
-        chunk += 1
-        _place_chunk(db, engine, ids[start : start + CHUNK], chunk)
-        if progress:
-            progress(min(start + CHUNK, len(ids)), len(ids))
+    batches = [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
+    _place_batches(db, engine, batches, meta["chunk"] + 1, progress)
     return len(ids)
 
 
@@ -124,8 +178,7 @@ def _regroup_all(db: Database) -> int:
     rest = [aid for aid in grouping_state.pending_article_ids(db) if aid not in placed]
     chunks += [rest[start : start + CHUNK] for start in range(0, len(rest), CHUNK)]
     engine = StoryEngine(SETTINGS, grouping_state.SqliteStateSource(db))
-    for number, ids in enumerate(chunks, start=1):
-        _place_chunk(db, engine, ids, number)
+    _place_batches(db, engine, chunks, 1)
     with write_batch(db):
         grouping_state.write_meta(db, rebuild=0)
     return len(features)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -202,45 +203,77 @@ def placement_replay(db: Database) -> list[tuple[int, int]]:
 
 def save_chunk(db: Database, engine: StoryEngine, result: ChunkResult, chunk: int) -> None:
     """Persist one placed chunk (inside the caller's transaction)."""
-    conn = db.conn
+    save_chunk_rows(db, chunk_rows(engine, result, chunk))
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRows:
+    """What `save_chunk_rows` writes of one placed chunk, encoded when it was placed: the engine goes on
+    changing its stories and articles in memory while these wait to be written."""
+
+    articles: list[tuple[Any, ...]]
+    moved: list[tuple[int, int]]  # (story id, article id)
+    stories: list[tuple[int, int | None, bytes | None]]
+    singletons: list[tuple[int]]
+    df: list[tuple[int, int]]
+    placed: list[tuple[int]]
+    meta: dict[str, int]
+    embedding_sum: bytes
+
+
+def chunk_rows(engine: StoryEngine, result: ChunkResult, chunk: int) -> ChunkRows:
     dup_of = {p.article_id: p.duplicate_of for p in result.placements}
-    rows = [(a.article_id, a.seq, chunk, a.story_id, None, encode_article(a)) for a in result.articles]
-    rows += [(aid, seq, chunk, sid, dup_of[aid], b"") for aid, seq, sid in result.copies]
+    articles = [(a.article_id, a.seq, chunk, a.story_id, None, encode_article(a)) for a in result.articles]
+    articles += [(aid, seq, chunk, sid, dup_of[aid], b"") for aid, seq, sid in result.copies]
+    stories: list[tuple[int, int | None, bytes | None]] = []
+    singletons = []
+    for story in result.stories:
+        if story.merged_into is not None:
+            stories.append((story.story_id, story.merged_into, None))
+        elif story.size > 1 or story.members > 1:
+            stories.append((story.story_id, None, encode_story(story)))
+        else:
+            singletons.append((story.story_id,))
+    return ChunkRows(
+        articles=articles,
+        moved=[(sid, aid) for aid, sid in result.moved],
+        stories=stories,
+        singletons=singletons,
+        df=sorted(result.df_delta.items()),
+        placed=[(p.article_id,) for p in result.placements],
+        meta={
+            "doc_count": engine.n_docs,
+            "seq": engine.seq,
+            "chunk": chunk,
+            "embedding_count": engine.embedding_count,
+        },
+        embedding_sum=engine.embedding_sum.astype("<f8").tobytes(),
+    )
+
+
+def save_chunk_rows(db: Database, rows: ChunkRows) -> None:
+    """Write one placed chunk's rows (inside the caller's transaction)."""
+    conn = db.conn
     conn.executemany(
         "INSERT OR REPLACE INTO grouping_articles (article_id, seq, chunk, story_id, duplicate_of, blob)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
+        rows.articles,
     )
+    conn.executemany("UPDATE grouping_articles SET story_id = ? WHERE article_id = ?", rows.moved)
     conn.executemany(
-        "UPDATE grouping_articles SET story_id = ? WHERE article_id = ?",
-        [(sid, aid) for aid, sid in result.moved],
+        "INSERT OR REPLACE INTO grouping_stories (story_id, merged_into, blob) VALUES (?, ?, ?)", rows.stories
     )
-    stored, singletons = [], []
-    for story in result.stories:
-        if story.merged_into is not None:
-            stored.append((story.story_id, story.merged_into, None))
-        elif story.size > 1 or story.members > 1:
-            stored.append((story.story_id, None, encode_story(story)))
-        else:
-            singletons.append((story.story_id,))
-    conn.executemany(
-        "INSERT OR REPLACE INTO grouping_stories (story_id, merged_into, blob) VALUES (?, ?, ?)", stored
-    )
-    conn.executemany("DELETE FROM grouping_stories WHERE story_id = ?", singletons)
+    conn.executemany("DELETE FROM grouping_stories WHERE story_id = ?", rows.singletons)
     conn.executemany(
         "INSERT INTO grouping_df (term, n) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
-        sorted(result.df_delta.items()),
+        rows.df,
     )
-    conn.executemany(
-        "DELETE FROM article_features WHERE article_id = ?", [(p.article_id,) for p in result.placements]
-    )
-    write_meta(
-        db, doc_count=engine.n_docs, seq=engine.seq, chunk=chunk, embedding_count=engine.embedding_count
-    )
+    conn.executemany("DELETE FROM article_features WHERE article_id = ?", rows.placed)
+    write_meta(db, **rows.meta)
     conn.execute(
         "INSERT INTO grouping_meta (key, value) VALUES ('embedding_sum', ?)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [engine.embedding_sum.astype("<f8").tobytes()],
+        [rows.embedding_sum],
     )
 
 

@@ -640,6 +640,11 @@ class StoryEngine:
             df_delta=df_delta,
         )
 
+    def load_frequencies(self, chunk: Sequence[PlaceInput]) -> None:
+        """Read the document frequencies of the chunk's terms the engine does not hold yet (`place` does
+        this itself; a caller may do it earlier)."""
+        self._load_df(chunk)
+
     def _load_df(self, chunk: Sequence[PlaceInput]) -> None:
         if not chunk:
             return
