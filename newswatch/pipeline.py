@@ -26,9 +26,16 @@ from typing import Any
 from feeds.limits import FetchLimits
 from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
-from newswatch.workers import WorkerPool, feature_blobs, parse_with_features
+from newswatch.workers import WorkerPool, feature_blobs
 from store import sources as source_store
-from store.articles import UpsertResult, existing_articles, features_pending, upsert_articles
+from store.articles import (
+    FEATURES_AT_PLACEMENT,
+    FeatureBlobs,
+    UpsertResult,
+    existing_articles,
+    features_pending,
+    upsert_articles,
+)
 from store.db import CommitGroups, Database, exclusive, from_db_time, utc_now, write_batch
 from store.sources import FileFingerprint, SourceSpec
 from topics.tagging import Topic, sync_and_retag, tag_articles
@@ -412,8 +419,6 @@ def _ingest_feeds(
     fetched are still parsed and stored, which the body, entry and field caps keep short."""
     from feeds.fetch import FetchRequest, FetchResult, fetch_all
 
-    Parsed = tuple[ParseResult, list[bytes]]
-
     limits = options.fetch_limits
     if limits.run_deadline is not None:
         # The deadline is for the whole pass: time spent on path sources counts against it.
@@ -428,10 +433,10 @@ def _ingest_feeds(
         if first is not row:
             same_url.append((row, first))
     use_pool = pool.started or len(rows) >= _POOL_THRESHOLD
-    finished: queue.Queue[tuple[FetchResult, Future[Parsed] | ParseResult | None] | None] = queue.Queue()
+    finished: queue.Queue[tuple[FetchResult, Future[ParseResult] | ParseResult | None] | None] = queue.Queue()
 
     def on_result(result: FetchResult) -> None:
-        parsed: Future[Parsed] | ParseResult | None = None
+        parsed: Future[ParseResult] | ParseResult | None = None
         if result.body is not None and not result.error and not result.not_modified:
             row = by_url[result.url]
             kwargs = {
@@ -440,17 +445,17 @@ def _ingest_feeds(
                 "fetched_at": now,
                 "response_headers": {"content-type": result.content_type} if result.content_type else None,
             }
+            # Imported here, not with the fetcher: a pass whose feeds all answer 304 parses nothing,
+            # and one with a pool parses in the workers (feedparser and selectolax are ~40 ms).
+            from feeds.parse import parse_feed
+
             # The pool is made for the first body, not before: a pass of 304s starts no processes (and
             # does not import multiprocessing). Only this thread asks for it until the fetcher is done.
             executor = _executor(pool) if use_pool else None
             if executor is not None:
-                parsed = executor.submit(parse_with_features, result.body, **kwargs)
+                parsed = executor.submit(parse_feed, result.body, **kwargs)
                 result.body = None  # the worker has its copy; don't hold thousands of bodies twice
             else:
-                # Imported here, not with the fetcher: a pass whose feeds all answer 304 parses nothing,
-                # and one with a pool parses in the workers (feedparser and selectolax are ~40 ms).
-                from feeds.parse import parse_feed
-
                 parsed = parse_feed(result.body, **kwargs)
         finished.put((result, parsed))
 
@@ -469,13 +474,11 @@ def _ingest_feeds(
     stored: set[str] = set()
     while (item := groups.next_from(finished)) is not None:
         result, pending = item
-        features = _Features()
         parsed: ParseResult | None
         if isinstance(pending, Future):
             _wait(pending, groups)
             try:
-                parsed, blobs = pending.result()
-                features = _Features([record.guid for record in parsed.records], blobs)
+                parsed = pending.result()
             except Exception as error:  # a crashed worker must not stop the other feeds
                 parsed = ParseResult(error=f"parser failed: {error}")
         else:
@@ -483,7 +486,7 @@ def _ingest_feeds(
         row = by_url[result.url]
         outcome = SourceOutcome(row["name"])
         with groups.unit():
-            _store_feed(db, row, result, parsed, features, options, outcome, now=now)
+            _store_feed(db, row, result, parsed, _features_at_placement, options, outcome, now=now)
         summary.outcomes.append(outcome)
         stored.add(result.url)
         report(row["name"])
@@ -500,9 +503,16 @@ def _ingest_feeds(
         if url not in stored:  # the fetcher died before reporting this feed
             outcome = SourceOutcome(row["name"])
             with groups.unit():
-                _store_feed(db, row, None, None, _Features(), options, outcome, now=now)
+                _store_feed(db, row, None, None, _features_at_placement, options, outcome, now=now)
             summary.outcomes.append(outcome)
             report(row["name"])
+
+
+def _features_at_placement(records: Sequence[ArticleRecord]) -> list[bytes]:
+    """A feed item's story features are computed when it is placed (newswatch.placement), in worker
+    processes beside the placer: while feeds are fetched the workers are busy parsing and the writer
+    storing, and while articles are placed a core would otherwise sit idle."""
+    return [FEATURES_AT_PLACEMENT] * len(records)
 
 
 def _store_feed(
@@ -510,7 +520,7 @@ def _store_feed(
     row: dict[str, Any],
     result: Any,
     parsed: ParseResult | None,
-    features: _Features,
+    features: FeatureBlobs,
     options: IngestOptions,
     outcome: SourceOutcome,
     *,
@@ -595,7 +605,7 @@ def _store_records(
     outcome: SourceOutcome,
     *,
     now: datetime,
-    features: _Features,
+    features: FeatureBlobs,
 ) -> UpsertResult:
     """Articles, their FTS rows, story features (new ones only) and topic tags: one unit of work."""
     for record in records:

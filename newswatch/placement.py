@@ -17,7 +17,9 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 import numpy as np
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
+from newswatch.workers import WorkerPool, feature_blobs
 from store import grouping_state, story_rows
+from store.articles import FEATURES_AT_PLACEMENT
 from store.db import Database, from_db_time, write_batch
 from store.lock import placement_lock
 from stories.engine import ChunkResult, EngineSettings, PlaceInput, StateSource, Story, StoryEngine
@@ -30,23 +32,53 @@ CHUNK = 2000
 _POOL_THRESHOLD = 2000
 
 
-def _inputs(db: Database, article_ids: Sequence[int]) -> list[PlaceInput]:
+# A chunk with at least this many articles whose features wait (a cold pass over many feeds) computes them
+# in worker processes, while the chunk before it is placed.
+_FEATURES_IN_WORKERS = 256
+# Articles per worker task.
+_FEATURES_TASK = 128
+
+
+def _read_inputs(
+    db: Database, article_ids: Sequence[int], pool: WorkerPool
+) -> Callable[[], list[PlaceInput]]:
+    """Read a chunk (on the store thread) and start computing the features that wait for placement; returns
+    what gives the chunk's inputs once they are ready."""
     rows = grouping_state.features_of(db, article_ids)
-    out = []
-    for aid in article_ids:
-        if aid not in rows:
-            continue  # deleted since it was listed
-        published, origin, blob = rows[aid]
-        when = from_db_time(published)
-        out.append(
-            PlaceInput(
-                aid,
-                when.timestamp() if when is not None else None,
-                origin not in UNCERTAIN_DATE_ORIGINS,
-                ArticleFeatures.from_bytes(blob),
+    waiting = [aid for aid in article_ids if aid in rows and rows[aid][2] == FEATURES_AT_PLACEMENT]
+    texts = [(rows[aid][3], rows[aid][4]) for aid in waiting]
+    slices = [texts[start : start + _FEATURES_TASK] for start in range(0, len(texts), _FEATURES_TASK)]
+    tasks = (
+        [pool.get().submit(feature_blobs, part) for part in slices]
+        if len(texts) >= _FEATURES_IN_WORKERS
+        else []
+    )
+
+    def inputs() -> list[PlaceInput]:
+        blobs: list[bytes] = []
+        for number, part in enumerate(slices):
+            try:
+                blobs += tasks[number].result() if tasks else feature_blobs(part)
+            except Exception:  # a crashed worker costs time, not features
+                blobs += feature_blobs(part)
+        later = dict(zip(waiting, blobs, strict=True))
+        out = []
+        for aid in article_ids:
+            if aid not in rows:
+                continue  # deleted since it was listed
+            published, origin, blob = rows[aid][:3]
+            when = from_db_time(published)
+            out.append(
+                PlaceInput(
+                    aid,
+                    when.timestamp() if when is not None else None,
+                    origin not in UNCERTAIN_DATE_ORIGINS,
+                    ArticleFeatures.from_bytes(later.get(aid, blob)),
+                )
             )
-        )
-    return out
+        return out
+
+    return inputs
 
 
 def _write_chunk(db: Database, rows: grouping_state.ChunkRows, result: ChunkResult) -> None:
@@ -91,16 +123,17 @@ def _place_batches(
     before the next is asked for, so nothing changes but the overlap."""
     total = sum(len(batch) for batch in batches)
     placed = 0
+    pool = WorkerPool()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as store:
         source = engine.source
         engine.source = _ThroughStoreThread(source, store)
         try:
-            upcoming = store.submit(_inputs, db, batches[0]) if batches else None
+            upcoming = store.submit(_read_inputs, db, batches[0], pool) if batches else None
             written: Future[None] | None = None
             ready: tuple[grouping_state.ChunkRows, ChunkResult] | None = None
             for number, _batch in enumerate(batches):
                 assert upcoming is not None
-                inputs = upcoming.result()
+                inputs = upcoming.result()()
                 # The frequencies this chunk needs that the engine does not hold are read before the last
                 # chunk's write is asked for: no chunk placed so far counted them, so it cannot change them.
                 engine.load_frequencies(inputs)
@@ -109,7 +142,7 @@ def _place_batches(
                         written.result()
                     written = store.submit(_write_chunk, db, *ready)
                 if number + 1 < len(batches):
-                    upcoming = store.submit(_inputs, db, batches[number + 1])
+                    upcoming = store.submit(_read_inputs, db, batches[number + 1], pool)
                 result = engine.place(inputs)
                 ready = (grouping_state.chunk_rows(engine, result, first_chunk + number), result)
                 placed += len(_batch)
@@ -121,6 +154,7 @@ def _place_batches(
                 store.submit(_write_chunk, db, *ready).result()
         finally:
             engine.source = source
+            pool.shutdown()
 
 
 def place_pending(db: Database, progress: Callable[[int, int], None] | None = None) -> int:

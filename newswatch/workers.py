@@ -1,7 +1,8 @@
 """The ingest's worker processes: feed parsing and story features, off the writer's thread.
 
-One pool per ingest run, created on first use (`WorkerPool.get`), shared by feeds (parse + features per
-feed) and path sources (features per chunk of records). Task functions are plain module-level functions over
+One pool per ingest run, created on first use (`WorkerPool.get`), shared by feeds (parse per feed) and path
+sources (features per chunk of records); placement has its own for the features of feed items, which wait
+for it (newswatch.placement). Task functions are plain module-level functions over
 plain data so they pickle; stories/ is imported lazily, so an idle cron pass never loads numpy.
 """
 
@@ -11,9 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-from feeds.records import ParseResult
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -45,14 +44,6 @@ def feature_blobs(texts: Sequence[tuple[str, str]]) -> list[bytes]:
         except Exception:
             blobs.append(extract_features("", "").to_bytes())
     return blobs
-
-
-def parse_with_features(body: bytes, **kwargs: Any) -> tuple[ParseResult, list[bytes]]:
-    """The feed task: parse one feed document, then compute every record's story features."""
-    from feeds.parse import parse_feed
-
-    parsed = parse_feed(body, **kwargs)
-    return parsed, feature_blobs([(record.title, record.body) for record in parsed.records])
 
 
 class WorkerPool:

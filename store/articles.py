@@ -25,6 +25,8 @@ class UpsertResult:
 
 # Computes (or looks up) the story-features blob of each new record, in order.
 FeatureBlobs = Callable[[Sequence[ArticleRecord]], Sequence[bytes]]
+# An article_features blob that says: compute them from the article's text when it is placed.
+FEATURES_AT_PLACEMENT = b""
 
 
 def existing_articles(db: Database, source_id: int, guids: Sequence[str]) -> dict[str, tuple[int, str]]:

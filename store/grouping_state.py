@@ -1,6 +1,7 @@
 """The story engine's state in SQLite: compact binary records, written once per placement chunk.
 
-- `article_features(article_id, blob)`: stateless features of articles stored but not yet placed.
+- `article_features(article_id, blob)`: stateless features of articles stored but not yet placed; an empty
+  blob (`FEATURES_AT_PLACEMENT`) says they are computed from the article's text when it is placed.
 - `grouping_articles(article_id, seq, chunk, story_id, duplicate_of, blob)`: one row per placed article,
   its frozen vectors in `blob` (copies have an empty blob: they are not in the index). `seq` orders the
   placements and `chunk` records which chunk each was placed in, so a regroup replays the same chunks.
@@ -180,16 +181,19 @@ def pending_article_ids(db: Database) -> list[int]:
 
 
 def features_of(db: Database, article_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
-    """article id -> (published, date_origin, features blob)."""
+    """article id -> (published, date_origin, features blob, title, body); title and body only where the
+    blob is `store.articles.FEATURES_AT_PLACEMENT` (None otherwise)."""
     out: dict[int, tuple[Any, ...]] = {}
     for chunk in chunks(list(article_ids)):
         marks = ",".join("?" * len(chunk))
-        for aid, published, origin, blob in db.conn.execute(
-            f"""SELECT a.id, a.published, a.date_origin, f.blob FROM articles a
-                JOIN article_features f ON f.article_id = a.id WHERE a.id IN ({marks})""",
+        for aid, published, origin, blob, title, body in db.conn.execute(
+            f"""SELECT a.id, a.published, a.date_origin, f.blob,
+                       CASE WHEN length(f.blob) = 0 THEN a.title END,
+                       CASE WHEN length(f.blob) = 0 THEN a.body END
+                FROM articles a JOIN article_features f ON f.article_id = a.id WHERE a.id IN ({marks})""",
             list(chunk),
         ):
-            out[aid] = (published, origin, blob)
+            out[aid] = (published, origin, blob, title, body)
     return out
 
 
