@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from feeds.records import ArticleRecord
 from newswatch.placement import place_pending
 from store import grouping_state
-from store.articles import upsert_articles
+from store.articles import FEATURES_AT_PLACEMENT, upsert_articles
 from store.db import open_db, write_batch
 from store.schema import MIGRATIONS
 from store.sources import SourceSpec, add_source
@@ -203,8 +204,14 @@ def _records(prefix: str, seed: int) -> list[ArticleRecord]:
     return out
 
 
+def _features_now(records: Sequence[ArticleRecord]) -> list[bytes]:
+    return [extract_features(r.title, r.body).to_bytes() for r in records]
+
+
 def _ingest(
-    db_path: Path, batches: list[tuple[str, list[ArticleRecord]]]
+    db_path: Path,
+    batches: list[tuple[str, list[ArticleRecord]]],
+    features: Callable[[Sequence[ArticleRecord]], list[bytes]] = _features_now,
 ) -> dict[str, tuple[str, str | None]]:
     """Store each (source, records) batch as ingest does (articles + features rows), place once; returns
     guid -> (guid of the story's id article, guid of the canonical copy)."""
@@ -224,7 +231,7 @@ def _ingest(
                     source_id,
                     records,
                     now=NOW,
-                    features=lambda rs: [extract_features(r.title, r.body).to_bytes() for r in rs],
+                    features=features,
                 )
                 ids[source] = result.new_ids
         place_pending(db)
@@ -244,6 +251,20 @@ def test_arrival_order_does_not_change_the_stories(tmp_path: Path) -> None:
     assert first == second
     stories = {story for story, _ in first.values()}
     assert 1 <= len(stories) < len(first)
+
+
+def test_features_left_for_placement_place_like_features_stored_with_the_article(tmp_path: Path) -> None:
+    # Feed items are stored with FEATURES_AT_PLACEMENT and placement computes their features from the stored
+    # text: in worker processes for a large chunk (25 x 12 = 300 articles here), inline for a small one.
+    many = [(f"Outlet{n}", _records(f"Outlet{n}", n)) for n in range(25)]
+    few = many[:2]
+    for batches, name in ((many, "many"), (few, "few")):
+        stored = _ingest(tmp_path / f"{name}-stored.db", batches)
+        later = _ingest(tmp_path / f"{name}-later.db", batches, lambda rs: [FEATURES_AT_PLACEMENT] * len(rs))
+        assert later == stored
+        assert 1 <= len({story for story, _ in later.values()}) < len(later)
+        with sqlite3.connect(tmp_path / f"{name}-later.db") as conn:
+            assert conn.execute("SELECT count(*) FROM article_features").fetchone() == (0,)
 
 
 def test_features_stored_in_two_passes_place_like_one(tmp_path: Path) -> None:
