@@ -41,7 +41,7 @@ SWEEP: list[tuple[str, tuple[float | int, ...]]] = [
     ("time_margin", (0.0, 0.25, 0.5, 1.0)),
     ("weekday_margin", (0.0, 0.1, 0.2)),
     ("reopen_members", (0, 4, 8, 16)),
-    ("max_candidates", (32, 64, 128)),
+    ("max_candidates", (16, 32, 64)),
     ("background_articles", (0, 300, 1000, 3000)),  # *
 ]
 
