@@ -26,7 +26,7 @@ from typing import Any
 from feeds.limits import FetchLimits
 from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
-from newswatch.workers import WorkerPool, feature_blobs
+from newswatch.workers import WorkerPool, feature_blobs, features_and_tags
 from store import sources as source_store
 from store.articles import (
     FEATURES_AT_PLACEMENT,
@@ -36,9 +36,11 @@ from store.articles import (
     features_pending,
     upsert_articles,
 )
+from store.backends import backend_of
 from store.db import CommitGroups, Database, exclusive, from_db_time, utc_now, write_batch
+from store.schema import outlet_text
 from store.sources import FileFingerprint, SourceSpec
-from topics.tagging import Topic, sync_and_retag, tag_articles
+from topics.tagging import Topic, add_found_tags, sync_and_retag, tag_articles, topic_terms
 
 # Below this many feeds to parse, a process pool costs more to start than it saves.
 _POOL_THRESHOLD = 8
@@ -316,7 +318,7 @@ def _ingest_path_source(
         stored += 1
 
     for chunk in slices():
-        ahead.append((chunk, _slice_features(db, pool, row["id"], chunk)))
+        ahead.append((chunk, _slice_features(db, pool, row, chunk, options.topics)))
         if len(ahead) > _FEATURES_AHEAD:
             store_oldest(last=False)
     while ahead:
@@ -335,16 +337,27 @@ def _executor(pool: WorkerPool) -> Executor | None:
 
 
 def _slice_features(
-    db: Database, pool: WorkerPool, source_id: int, records: list[ArticleRecord]
+    db: Database,
+    pool: WorkerPool,
+    source: dict[str, Any],
+    records: list[ArticleRecord],
+    topics: Sequence[Topic],
 ) -> _Features:
-    """Story features of a slice's new records: submitted to the worker pool (computed while earlier slices
-    are written) when there are enough, else computed inline when the slice is stored."""
-    known = existing_articles(db, source_id, [record.guid for record in records])
+    """Story features (and, where the store allows, topic tags) of a slice's new records: submitted to the
+    worker pool (computed while earlier slices are written) when there are enough, else computed inline
+    when the slice is stored."""
+    known = existing_articles(db, source["id"], [record.guid for record in records])
     new = [record for record in records if record.guid not in known]
     if len(new) < _INLINE_FEATURES:
         return _Features()
+    tagged = bool(topics) and backend_of(db).tags_in_workers
     try:
-        future = pool.get().submit(feature_blobs, [(record.title, record.body) for record in new])
+        future = pool.get().submit(
+            features_and_tags,
+            [(record.title, record.body) for record in new],
+            topic_terms(topics) if tagged else None,
+            [(r.title, r.body, outlet_text(r.outlet, source["name"])) for r in new] if tagged else (),
+        )
     except Exception:  # a broken pool: compute inline
         return _Features()
     return _Features([record.guid for record in new], future)
@@ -362,27 +375,31 @@ def _wait(future: Future[Any], groups: CommitGroups) -> None:
 
 
 class _Features:
-    """The `features` of one upsert: blobs computed ahead by a worker (by guid), the rest computed inline."""
+    """The `features` of one upsert: blobs computed ahead by a worker (by guid), the rest computed inline;
+    and the topic tags the worker found for those records, when it was asked to tag them too."""
 
     def __init__(
-        self, guids: Sequence[str] = (), future: Future[list[bytes]] | list[bytes] | None = None
+        self,
+        guids: Sequence[str] = (),
+        future: Future[tuple[list[bytes], dict[str, Any] | None]] | None = None,
     ) -> None:
         self.guids = guids
         self.future = future
 
     def wait(self, groups: CommitGroups) -> None:
-        if isinstance(self.future, Future):
+        if self.future is not None:
             _wait(self.future, groups)
 
+    def _result(self) -> tuple[list[bytes] | None, dict[str, Any] | None]:
+        if self.future is None:
+            return None, None
+        try:
+            return self.future.result()
+        except Exception:  # a crashed worker costs time, not features or tags
+            return None, None
+
     def __call__(self, records: Sequence[ArticleRecord]) -> list[bytes]:
-        blobs: list[bytes] | None
-        if isinstance(self.future, Future):
-            try:
-                blobs = self.future.result()
-            except Exception:  # a crashed worker costs time, not features
-                blobs = None
-        else:
-            blobs = self.future
+        blobs, _ = self._result()
         known = dict(zip(self.guids, blobs, strict=True)) if blobs is not None else {}
         missing = [record for record in records if record.guid not in known]
         if missing:
@@ -394,6 +411,21 @@ class _Features:
                 )
             )
         return [known[record.guid] for record in records]
+
+    def tags(self, new_ids: dict[str, int]) -> tuple[dict[str, list[tuple[int, list[str]]]], set[int]]:
+        """The worker's tags of the new articles (`new_ids`: guid -> article id), by topic name, and the ids
+        they cover; an article the worker did not see is not covered (it is tagged by the writer)."""
+        _, found = self._result()
+        if found is None:
+            return {}, set()
+        # A guid repeated in a slice: the article holds its last record, so its last text's tags count.
+        last = {guid: i for i, guid in enumerate(self.guids)}
+        index_id = {i: new_ids[guid] for guid, i in last.items() if guid in new_ids}
+        tags = {
+            name: [(index_id[i], terms) for i, terms in matches if i in index_id]
+            for name, matches in found.items()
+        }
+        return tags, set(index_id.values())
 
 
 # --- feeds ---------------------------------------------------------------------------------------------
@@ -614,6 +646,11 @@ def _store_records(
     outcome.new += len(result.new_ids)
     outcome.updated += len(result.updated_ids)
     outcome.unchanged += result.unchanged
-    tag_articles(db, options.topics, result.new_ids)
+    untagged = result.new_ids
+    if isinstance(features, _Features) and result.new_ids:
+        found, covered = features.tags(dict(zip(result.new_guids, result.new_ids, strict=True)))
+        add_found_tags(db, found)
+        untagged = [article_id for article_id in result.new_ids if article_id not in covered]
+    tag_articles(db, options.topics, untagged)
     tag_articles(db, options.topics, result.updated_ids, replace=True)
     return result

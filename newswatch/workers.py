@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -44,6 +44,20 @@ def feature_blobs(texts: Sequence[tuple[str, str]]) -> list[bytes]:
         except Exception:
             blobs.append(extract_features("", "").to_bytes())
     return blobs
+
+
+def features_and_tags(
+    texts: Sequence[tuple[str, str]],
+    topics: Sequence[Any] | None = None,
+    index_texts: Sequence[tuple[str, str, str]] = (),
+) -> tuple[list[bytes], dict[str, list[tuple[int, list[str]]]] | None]:
+    """A slice of new records' story features and, given `topics`, their topic tags (topics.tagging.tag_texts
+    over their (title, body, index outlet)), so the writer only stores them. No topics: no tags (None)."""
+    if topics is None:
+        return feature_blobs(texts), None
+    from topics.tagging import tag_texts
+
+    return feature_blobs(texts), tag_texts(topics, index_texts)
 
 
 class WorkerPool:

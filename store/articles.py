@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 @dataclass(slots=True)
 class UpsertResult:
     new_ids: list[int] = field(default_factory=list)
+    new_guids: list[str] = field(default_factory=list)  # of the new articles, in the order of new_ids
     updated_ids: list[int] = field(default_factory=list)
     unchanged: int = 0
 
@@ -95,6 +96,7 @@ def upsert_articles(
     conn = db.conn
     if inserts:
         result.new_ids = backend_of(db).insert_articles(db, source_id, inserts)
+        result.new_guids = [record.guid for record in new_records]
         if features is not None:
             blobs = features(new_records)
             conn.executemany(

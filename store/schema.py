@@ -292,6 +292,13 @@ def fts_outlet(outlet: str, source_id: str) -> str:
     )
 
 
+def outlet_text(outlet: str, source_name: str | None) -> str:
+    """What the index holds as an article's outlet: `fts_outlet`, in Python."""
+    if source_name is None or source_name == outlet:
+        return outlet
+    return f"{outlet} {source_name}"
+
+
 def _v7_source_names_in_the_index(db: Database) -> None:
     """The index reads an article's outlet through `articles_fts_content`, which adds the source's name
     (`fts_outlet`); the index is rebuilt from it once. Source names never change (a renamed source is a new

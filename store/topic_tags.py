@@ -99,6 +99,32 @@ class BatchIndex:
         self.db.conn.execute("DROP TABLE IF EXISTS temp.batch_fts")
 
 
+class TextIndex:
+    """The batch index over texts not stored yet, in an in-memory database of its own: how a worker process
+    tags a slice of records before the writer stores them. Same columns and tokenizer as `BatchIndex`; text
+    i (title, body, outlet as the main index holds it: see store.schema.fts_outlet) is row i."""
+
+    def __init__(self, texts: Sequence[tuple[str, str, str]]):
+        import sqlite3
+
+        self.conn = sqlite3.connect(":memory:")
+        self.conn.execute(
+            f"CREATE VIRTUAL TABLE batch_fts USING fts5(title, body, outlet, tokenize='{FTS_TOKENIZE}')"
+        )
+        self.conn.executemany(
+            "INSERT INTO batch_fts (rowid, title, body, outlet) VALUES (?, ?, ?, ?)",
+            [(i, *text) for i, text in enumerate(texts)],
+        )
+
+    def matching_ids(self, fts: str) -> list[int]:
+        return [
+            row[0] for row in self.conn.execute("SELECT rowid FROM batch_fts WHERE batch_fts MATCH ?", [fts])
+        ]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def clear_tags(db: Database, *, topic_id: int | None = None, article_ids: Sequence[int] = ()) -> None:
     if topic_id is not None:
         db.conn.execute("DELETE FROM article_topics WHERE topic_id = ?", [topic_id])

@@ -153,18 +153,18 @@ def test_a_kill_mid_source_keeps_every_committed_group_and_the_next_run_complete
     source = _write_jsonl(tmp_path / "big.jsonl")
     db = open_db(db_path)
     specs = [SourceSpec("Big", "path", str(source))]
-    real_tag = pipeline.tag_articles
+    real_tag = pipeline.add_found_tags
     units = 0
 
-    def tag_then_die(db: Any, topics: Any, ids: Any, **kwargs: Any) -> Any:
+    def tag_then_die(db: Any, found: Any) -> Any:
+        # Each unit of a path source stores the tags the workers found for its new articles.
         nonlocal units
-        if ids and not kwargs:
-            units += 1
-            if units == 4:
-                raise RuntimeError("killed")
-        return real_tag(db, topics, ids, **kwargs)
+        units += 1
+        if units == 4:
+            raise RuntimeError("killed")
+        return real_tag(db, found)
 
-    monkeypatch.setattr(pipeline, "tag_articles", tag_then_die)
+    monkeypatch.setattr(pipeline, "add_found_tags", tag_then_die)
     placer = Placer()
     with pytest.raises(RuntimeError, match="killed"):
         _ingest(db, specs, placer)
@@ -182,7 +182,7 @@ def test_a_kill_mid_source_keeps_every_committed_group_and_the_next_run_complete
         assert other.execute("SELECT last_success_at FROM sources").fetchone()[0] is None
         other.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
 
-    monkeypatch.setattr(pipeline, "tag_articles", real_tag)
+    monkeypatch.setattr(pipeline, "add_found_tags", real_tag)
     summary = _ingest(db, specs, placer)
     assert summary.line() == f"{LINES - committed} new, 0 updated, {committed} unchanged, 0 failed sources"
     assert placer.calls == 1 and sorted(placer.placed) == list(range(1, LINES + 1))
@@ -211,3 +211,38 @@ def test_small_feeds_share_a_transaction_and_get_features(
     assert summary.line() == f"{feeds * 5} new, 0 updated, 0 unchanged, 0 failed sources"
     assert 1 <= len([c for c in commits if c]) < feeds  # the placer's own commit is not counted here
     assert placer.calls == 1 and len(placer.placed) == feeds * 5
+
+
+def test_tags_found_in_the_workers_are_the_tags_the_writer_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A .jsonl source's new records are tagged in the worker processes, in an FTS5 index of their own
+    # (topics.tagging.tag_texts); with that turned off the writer tags them in the store's batch index. Both
+    # must find the same tags and explain them with the same terms: a prefix, a phrase, a NOT, and
+    # `source:` matching the source's name, which only the index's outlet column holds.
+    from store.backends.sqlite import SqliteBackend
+
+    topics = compile_topics(
+        [
+            ("Troops", "troop* AND NOT grain", False),
+            ("Border", '"near the border" OR exports', False),
+            ("Wire", "source:Big AND deployed", False),
+        ],
+        {},
+    )
+    source = _write_jsonl(tmp_path / "big.jsonl", 1500)
+    specs = [SourceSpec("Big", "path", str(source))]
+    found = {}
+    for in_workers in (True, False):
+        monkeypatch.setattr(SqliteBackend, "tags_in_workers", in_workers)
+        db = open_db(tmp_path / f"{in_workers}.db")
+        sync_config(db, specs, topics, now=NOW)
+        run_ingest(db, IngestOptions(topics=topics, place_stories=Placer()), now=NOW)
+        found[in_workers] = db.execute(
+            """SELECT a.guid, t.name, at.matched_terms FROM article_topics at
+               JOIN articles a ON a.id = at.article_id JOIN topics t ON t.id = at.topic_id
+               ORDER BY a.guid, t.name"""
+        ).fetchall()
+        db.conn.close()
+    assert found[True] == found[False]
+    assert {name for _, name, _ in found[True]} == {"Troops", "Border", "Wire"}

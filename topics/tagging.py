@@ -50,7 +50,9 @@ def sync_and_retag(db: Database, topics: Sequence[Topic], *, now: datetime) -> l
         topic_tags.clear_tags(db, topic_id=topic_id)
         matched = topic_tags.fts_matching_ids(db, topic.query.fts)
         topic_tags.add_tags(
-            db, topic_id, _explain(topic.query, matched, lambda fts: topic_tags.fts_matching_ids(db, fts))
+            db,
+            topic_id,
+            _explain(topic.query.term_queries(), matched, lambda fts: topic_tags.fts_matching_ids(db, fts)),
         )
         topic_tags.set_topic_hash(db, topic_id, topic.query_hash, now=now)
     return [name for _, name in changed]
@@ -76,7 +78,7 @@ def tag_articles(
             if not matched:
                 continue
             topic_tags.add_tags(
-                db, ids_by_name[topic.name], _explain(topic.query, matched, batch.matching_ids)
+                db, ids_by_name[topic.name], _explain(topic.query.term_queries(), matched, batch.matching_ids)
             )
             for article_id in matched:
                 tagged.setdefault(article_id, []).append(topic.name)
@@ -85,12 +87,52 @@ def tag_articles(
     return tagged
 
 
+@dataclass(frozen=True, slots=True)
+class TopicTerms:
+    """What tagging needs of a topic, as plain data a worker process can be sent."""
+
+    name: str
+    fts: str
+    term_queries: tuple[tuple[str, str], ...]  # CompiledQuery.term_queries()
+
+
+def topic_terms(topics: Sequence[Topic]) -> list[TopicTerms]:
+    return [TopicTerms(t.name, t.query.fts, tuple(t.query.term_queries())) for t in topics]
+
+
+def tag_texts(
+    topics: Sequence[TopicTerms], texts: Sequence[tuple[str, str, str]]
+) -> dict[str, list[tuple[int, list[str]]]]:
+    """Topic name -> (index in `texts`, matched terms) of the texts it matches: `tag_articles` for
+    (title, body, index outlet) texts not stored yet, in an index of their own (a worker's job)."""
+    if not topics or not texts:
+        return {}
+    index = topic_tags.TextIndex(texts)
+    try:
+        found = {}
+        for topic in topics:
+            matched = index.matching_ids(topic.fts)
+            if matched:
+                found[topic.name] = _explain(topic.term_queries, matched, index.matching_ids)
+        return found
+    finally:
+        index.close()
+
+
+def add_found_tags(db: Database, found: Mapping[str, Sequence[tuple[int, list[str]]]]) -> None:
+    """Store what `tag_texts` found, its text indexes already turned into article ids."""
+    ids_by_name = topic_tags.topic_ids(db)
+    for name, matches in found.items():
+        if matches:
+            topic_tags.add_tags(db, ids_by_name[name], matches)
+
+
 def _explain(
-    query: CompiledQuery, matched: Sequence[int], run: Callable[[str], Sequence[int]]
+    term_queries: Sequence[tuple[str, str]], matched: Sequence[int], run: Callable[[str], Sequence[int]]
 ) -> list[tuple[int, list[str]]]:
     """Which terms made each matched article match, asked of the same FTS index one term at a time."""
     terms: dict[int, list[str]] = {article_id: [] for article_id in matched}
-    for display, fts in query.term_queries():
+    for display, fts in term_queries:
         for article_id in run(fts):
             if article_id in terms:
                 terms[article_id].append(display)

@@ -60,6 +60,9 @@ class Backend(Protocol):
     """The operations whose SQL differs too much between the backends to translate."""
 
     name: str
+    # Whether new articles may be tagged before they are stored, in worker processes, by
+    # topics.tagging.tag_texts: an FTS5 index of their own answers as this store's tagging does.
+    tags_in_workers: bool
 
     def insert_articles(self, db: Any, source_id: int, inserts: list[tuple[Any, ...]]) -> list[int]:
         """Insert article rows (`store.backends.sqlite._INSERT_SQL` order), index them, return their ids in order."""

@@ -33,6 +33,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from store.errors import IngestBusy, StoreError
+from store.schema import outlet_text
 from topics.terms import tokenize
 
 # --- URLs and errors ---------------------------------------------------------------------------------------
@@ -285,13 +286,6 @@ def article_vector(title: str, body: str, outlet: str) -> str:
     return " ".join(f"{_lexeme(word)}:{','.join(where)}" for word, where in positions.items())
 
 
-def outlet_text(outlet: str, source_name: str | None) -> str:
-    """What the index holds as an article's outlet: `store.schema.fts_outlet`, in Python."""
-    if source_name is None or source_name == outlet:
-        return outlet
-    return f"{outlet} {source_name}"
-
-
 _FTS_TOKEN = re.compile(r'\s*(?:(\()|(\))|(AND|OR|NOT)\b|\{([^}]*)\}\s*:|(\w+)\s*:|"((?:[^"]|"")*)"(\s*\*)?)')
 
 
@@ -538,6 +532,7 @@ _INSERT_ARTICLE = """INSERT INTO article_rows (source_id, guid, title, body, url
 
 class PostgresBackend:
     name = "postgresql"
+    tags_in_workers = False  # its tagging asks the server's text search, not FTS5
 
     def insert_articles(self, db: PgDatabase, source_id: int, inserts: list[tuple[Any, ...]]) -> list[int]:
         row = db.conn.raw.execute("SELECT name FROM sources WHERE id = %s", [source_id]).fetchone()

@@ -17,6 +17,7 @@ _INSERT_SQL = """INSERT INTO articles (source_id, guid, title, body, url, author
 
 class SqliteBackend:
     name = "sqlite"
+    tags_in_workers = True  # store.topic_tags.TextIndex is the batch index, in a database of its own
 
     def insert_articles(self, db: Any, source_id: int, inserts: list[tuple[Any, ...]]) -> list[int]:
         ids = _insert_rows(db.conn, source_id, inserts)

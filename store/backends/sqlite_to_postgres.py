@@ -18,9 +18,9 @@ from store.backends.postgres import (
     PgStoreError,
     article_vector,
     current_user,
-    outlet_text,
     redact,
 )
+from store.schema import outlet_text
 
 
 @dataclass(frozen=True, slots=True)
