@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import json
 import math
@@ -1003,6 +1004,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
 
 
+def run() -> int:
+    """The `newswatch` command itself (the console script, `python -m newswatch.cli`): `main` on the
+    process's arguments, for a process that ends when it returns. (Tests call `main`.)"""
+    status = main()
+    # The process ends now. On the way out the interpreter clears every module and runs the cyclic garbage
+    # collector over all that is left (~40,000 objects after an ingest: asyncio, httpx, sqlite3, ours): 25-35 ms
+    # of CPU, a tenth of a warm pass, to free memory the OS takes back anyway. Frozen objects are skipped.
+    # Nothing is left for the collector to close: the database and the output streams are closed or
+    # flushed explicitly, before this and at exit.
+    gc.freeze()
+    return status
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     ctx: Context | None = None
@@ -1047,4 +1061,4 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

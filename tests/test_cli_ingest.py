@@ -134,6 +134,29 @@ def test_help_loads_nothing_heavy_and_the_cron_path_never_imports_textual(db_pat
     assert run.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_the_command_ends_without_a_last_collection_over_everything(tmp_path: Path) -> None:
+    # `newswatch` (the console script) and `python -m newswatch.cli` end through cli.run, which freezes what
+    # is left so the interpreter's exit does not run the cyclic collector over every object (25-35 ms of a
+    # warm ingest); tests call main, which must not (a test process goes on).
+    import tomllib
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["newswatch"] == "newswatch.cli:run"
+    argv = ["--config", str(REPO / "config.toml"), "--db", str(tmp_path / "n.db"), "sources"]
+    as_command = f"import runpy, sys; sys.argv = {['newswatch', *argv]!r}; runpy.run_module('newswatch.cli', run_name='__main__')"
+    as_function = f"from newswatch.cli import main; main({argv!r})"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for code, frozen in ((as_command, True), (as_function, False)):
+        probe = (
+            f"import atexit, gc; atexit.register(lambda: print('frozen:', gc.get_freeze_count() > 0)); {code}"
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip().splitlines()[-1] == f"frozen: {frozen}"
+
+
 def test_domain_packages_do_not_import_textual() -> None:
     # Every module of the domain packages (stories.*, store.grouping_state, feeds.fetch included), found
     # by walking them so a new module is covered too; the import-linter contracts say the same statically.
