@@ -113,13 +113,14 @@ class Session:
     def ingest_pass(self, options: IngestOptions) -> IngestSummary:
         """Take the ingest lock, sync the config and run one pass; raises store.lock.IngestBusy if it is held."""
         from newswatch.pipeline import run_ingest, sync_config
-        from store.db import utc_now
+        from store.db import checkpoints_beside, utc_now
         from store.lock import ingest_lock
 
         with ingest_lock(self.db_path):
             now = utc_now()
             retagged = sync_config(self.db, self.config.sources, self.topics, now=now)
-            summary = run_ingest(self.db, options, now=now)
+            with checkpoints_beside(self.db):
+                summary = run_ingest(self.db, options, now=now)
             summary.retagged_topics = retagged
             return summary
 

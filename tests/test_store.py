@@ -44,6 +44,29 @@ def test_new_database_is_wal_versioned_with_foreign_keys(db_path: Path) -> None:
     assert "articles_fts" in db.table_names()
 
 
+def test_a_pass_checkpoints_the_wal_on_a_thread_of_its_own(db_path: Path) -> None:
+    # Inside checkpoints_beside the writer's own commits never checkpoint (wal_autocheckpoint 0): the pages
+    # still reach the database file, copied by the checkpoint thread; afterwards the writer checkpoints again.
+    import time
+
+    from store.db import checkpoints_beside
+
+    db = open_db(db_path)
+    db.conn.execute("CREATE TABLE filler (blob BLOB)")
+    before = db_path.stat().st_size
+    with checkpoints_beside(db):
+        assert db.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        with write_batch(db):
+            db.conn.executemany("INSERT INTO filler VALUES (randomblob(4000))", [()] * 2000)
+        deadline = time.monotonic() + 30
+        while db_path.stat().st_size < before + 4_000_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert db_path.stat().st_size >= before + 4_000_000
+    assert db.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    assert [t.name for t in __import__("threading").enumerate() if t.name == "newswatch-checkpoints"] == []
+    db.conn.close()
+
+
 def test_reopening_does_not_migrate_again(db_path: Path) -> None:
     open_db(db_path).conn.close()
     db = open_db(db_path)
