@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import feedparser
+import feedparser.api
 
 from feeds.feed_encoding import decode_feed
 from feeds.html_text import DEFAULT_MAX_CHARS, html_to_text
@@ -47,6 +48,12 @@ _SUBSET_REST = re.compile(r"""(?:<!--(?s:.*?)-->|[^\]"'<]++|<|"[^"]*+"|'[^']*+')
 # A numeric character reference. feedparser's lenient parser crashes (UnicodeEncodeError) on one that names
 # a surrogate (&#xD800;), costing the whole feed; such a reference can only mean U+FFFD.
 _CHAR_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+# feedparser's strict parser reads through the first of these XML readers that imports (xml.sax.make_parser);
+# ours buffers character data (see feeds.expat_reader). Appended, so an installed libxml2 reader still wins.
+_READER = "feeds.expat_reader"
+if _READER not in feedparser.api.PREFERRED_XML_PARSERS:
+    feedparser.api.PREFERRED_XML_PARSERS.append(_READER)
 
 _HTML_START = re.compile(
     r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b|head\b|body\b)",

@@ -1,20 +1,31 @@
 """The parse path's fast paths give exactly what the plain versions give.
 
 `html_to_text`, `clean_text`, `clean_line` and `strip_controls` skip work when a string cannot need it (no
-run of spaces to fold, ASCII with no control character) and walk the HTML tree by links. Each is checked
-here against the plain version (tests/text_reference.py) over hostile and realistic input: a difference
-would change stored text, and so the content hash, of articles already in users' databases.
+run of spaces to fold, ASCII with no control character) and walk the HTML tree by links; feedparser reads
+through an expat reader that buffers character data. Each is checked here against the plain version
+(tests/text_reference.py, and the standard library's unbuffered reader) over hostile and realistic input:
+a difference would change stored text, and so the content hash, of articles already in users' databases.
 """
 
 from __future__ import annotations
 
+import xml.sax
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser.api
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from feeds import expat_reader
 from feeds.html_text import html_to_text
+from feeds.parse import parse_feed
 from feeds.sanitize import clean_line, clean_text, strip_controls
 from tests import text_reference
+
+FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+EVAL_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "feeds"
 
 # Pieces that stress each rule: every kind of whitespace the two whitespace rules treat differently (HTML's
 # five, Unicode spaces, newlines of other kinds), controls and escape sequences, invisible characters and
@@ -99,3 +110,75 @@ def test_ascii_fast_path_still_strips_every_control():
     assert strip_controls("a\rb\r\nc") == "a\nb\nc"
     assert strip_controls("a\x1b[2Jb\tc\n") == "ab\tc\n"
     assert clean_text("a \x07 b\t\tc  d") == "a b c d"
+
+
+# --- feedparser through the buffered reader --------------------------------------------------------------
+
+
+def test_feedparser_reads_through_the_buffered_reader():
+    """The speedup is a registration: if it stops taking effect, this says so."""
+    reader = xml.sax.make_parser(feedparser.api.PREFERRED_XML_PARSERS)
+    assert isinstance(reader, expat_reader.BufferedExpatParser)
+
+
+def _parse_both(body: bytes, monkeypatch) -> tuple:
+    kwargs = dict(
+        url="https://wire.example.com/f.xml",
+        default_outlet="Outlet",
+        fetched_at=datetime(2024, 11, 10, tzinfo=UTC),
+    )
+    buffered = parse_feed(body, **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(feedparser.api, "PREFERRED_XML_PARSERS", [])  # the standard library's reader
+        assert not isinstance(xml.sax.make_parser([]), expat_reader.BufferedExpatParser)
+        plain = parse_feed(body, **kwargs)
+    return buffered, plain
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.iterdir()), ids=lambda p: p.name)
+def test_buffered_reader_parses_fixtures_the_same(path, monkeypatch):
+    buffered, plain = _parse_both(path.read_bytes(), monkeypatch)
+    assert buffered == plain
+
+
+def test_buffered_reader_parses_eval_feeds_the_same(monkeypatch):
+    if not EVAL_FEEDS.is_dir():
+        pytest.skip(f"evaluation feeds not found at {EVAL_FEEDS} (see shared/eval/README.md)")
+    paths = sorted(p for p in EVAL_FEEDS.rglob("*") if p.is_file() and p.stat().st_size < 200_000)
+    assert len(paths) > 100
+    for path in paths[::7]:  # a spread sample: the full set takes a minute
+        buffered, plain = _parse_both(path.read_bytes(), monkeypatch)
+        assert buffered == plain, path
+
+
+# Character data as a feed writes it: escaped markup, character references, CDATA, runs of whitespace.
+ITEM_PIECES = [
+    "&lt;p&gt;", "&lt;/p&gt;", "&amp;", "&#233;", "&#x1F600;", "&#27;", "\n", "  ", "\t", "text", "é",
+    "<![CDATA[<b>x</b> & y]]>", "&amp;amp;", "]]&gt;", "&quot;", "&apos;",
+]  # fmt: skip
+ITEM_TEXT = st.lists(
+    st.sampled_from(ITEM_PIECES)
+    | st.text(
+        st.characters(codec="utf-8", exclude_characters="<&", exclude_categories=["Cs", "Cc"]), max_size=10
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=ITEM_TEXT, description=ITEM_TEXT, atom=st.booleans())
+def test_buffered_reader_parses_generated_feeds_the_same(title, description, atom, monkeypatch):
+    if atom:
+        body = (
+            "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>F</title>"
+            f"<entry><id>urn:x</id><title type='html'>{title}</title><summary type='html'>{description}"
+            f"</summary><content type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'>{description}</div>"
+            "</content></entry></feed>"
+        )
+    else:
+        body = (
+            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>F</title><item>"
+            f"<title>{title}</title><guid>g</guid><description>{description}</description></item></channel></rss>"
+        )
+    buffered, plain = _parse_both(body.encode("utf-8", "surrogatepass"), monkeypatch)
+    assert buffered == plain
