@@ -105,8 +105,10 @@ def clean_text(text: str | None, *, max_chars: int | None = None) -> str:
     text = unicodedata.normalize("NFC", strip_controls(text))
     if not text.isascii() or "  " in text or "\t" in text:  # else no run of spaces to fold
         text = _SPACES.sub(" ", text)  # no newline among them: the same as line by line
-    lines = [line.strip() for line in text.split("\n")]
-    text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    text = "\n".join([line.strip() for line in text.split("\n")])
+    if "\n\n\n" in text:  # a find is a fraction of the regex scan, which stops at every paragraph break
+        text = _BLANK_LINES.sub("\n\n", text)
+    text = text.strip()
     if max_chars is not None and len(text) > max_chars:
         text = text[:max_chars].rstrip() + "…"
     return text
