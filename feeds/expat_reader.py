@@ -7,7 +7,8 @@ Buffered, a run of text comes as one piece. feedparser joins the pieces of an el
 them, so the parse is the same; it cost ~11% of parsing a feed.
 
 `xml.sax.make_parser` takes a list of reader modules and uses the first that imports; `feeds.parse` adds
-this one after feedparser's own preference (libxml2's reader, when installed), ahead of the standard library.
+this one after the installed readers feedparser prefers (libxml2's, where installed), ahead of the standard
+library's.
 """
 
 from __future__ import annotations
