@@ -61,6 +61,9 @@ _SPACE_CHARS = " \t\u00a0\u2000-\u200a\u202f\u205f\u3000"
 # Runs of spaces to fold into one " ": two or more, or one that is not a plain space. A lone " " (between
 # most words) is left as it is rather than replaced by itself, which made this the costliest step.
 _SPACES = re.compile(f"[{_SPACE_CHARS}]{{2,}}|[{_SPACE_CHARS[1:]}]")
+# Whether there is anything for it to do: a double space (a fast find) or a space that is not " " (a
+# search that, unlike _SPACES', does not stop at every space between words).
+_ODD_SPACE = re.compile(f"[{_SPACE_CHARS[1:]}]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -103,7 +106,7 @@ def clean_text(text: str | None, *, max_chars: int | None = None) -> str:
         # Cut before the regexes run, so a 10 MB single line costs no more than the cap allows.
         text = text[: max_chars * 2]
     text = unicodedata.normalize("NFC", strip_controls(text))
-    if not text.isascii() or "  " in text or "\t" in text:  # else no run of spaces to fold
+    if "  " in text or ("\t" in text if text.isascii() else _ODD_SPACE.search(text) is not None):
         text = _SPACES.sub(" ", text)  # no newline among them: the same as line by line
     text = "\n".join([line.strip() for line in text.split("\n")])
     if "\n\n\n" in text:  # a find is a fraction of the regex scan, which stops at every paragraph break
