@@ -96,47 +96,65 @@ _PARAGRAPH_BREAK = 2
 
 def _render(root) -> str:
     parts: list[str | int] = []
+    append = parts.append
     pre_depth = 0
-    # An explicit stack instead of recursion: hostile HTML nests thousands of elements deep.
-    # Entries are (node, leaving); a leaving entry closes the element after its children.
-    stack: list[tuple[object, bool]] = [(root, False)]
-    while stack:
-        node, leaving = stack.pop()
+    root_id = root.mem_id
+    # Walked by first child / next sibling / parent links rather than recursion or a stack: hostile HTML
+    # nests thousands of elements deep, and each link is one lookup (listing each node's children cost
+    # twice the whole walk). An element's closing break is added when the walk climbs back out of it.
+    node = root
+    while True:
         tag = node.tag
-        if leaving:
-            if tag == "pre":
-                pre_depth -= 1
-            if tag in _PARAGRAPH:
-                parts.append(_PARAGRAPH_BREAK)
-            elif tag in _LINE:
-                parts.append(_NEWLINE)
-            continue
         if tag == "-text":
             text = node.text_content or ""
-            parts.append(text if pre_depth else _HTML_WHITESPACE.sub(" ", text))
-            continue
-        if tag in _SKIP or tag.startswith("-"):  # comments, doctype
-            continue
-        if tag == "br":
-            parts.append("\n")  # text, not a marker: two <br>s are a deliberate blank line
-            continue
-        if tag in _PARAGRAPH:
-            parts.append(_PARAGRAPH_BREAK)
-        elif tag in _LINE:
-            parts.append(_NEWLINE)
-        elif tag in _CELL:
-            parts.append(" ")
+            if not pre_depth and _has_html_whitespace_to_fold(text):
+                text = _HTML_WHITESPACE.sub(" ", text)
+            append(text)
+        elif tag == "br":
+            append("\n")  # text, not a marker: two <br>s are a deliberate blank line
         elif tag == "img":
             alt = node.attributes.get("alt")
             if alt:
-                parts.append(f" {alt} ")
-            continue
-        if tag == "pre":
-            pre_depth += 1
-        stack.append((node, True))
-        children = list(node.iter(include_text=True))
-        stack.extend((child, False) for child in reversed(children))
-    return _join(parts)
+                append(f" {alt} ")
+        elif tag not in _SKIP and not tag.startswith("-"):  # comments, doctype
+            if tag in _PARAGRAPH:
+                append(_PARAGRAPH_BREAK)
+            elif tag in _LINE:
+                append(_NEWLINE)
+            elif tag in _CELL:
+                append(" ")
+            if tag == "pre":
+                pre_depth += 1
+            child = node.first_child
+            if child is not None:
+                node = child
+                continue
+            pre_depth -= _close(tag, append)
+        # Done with this node: on to its next sibling, closing every element the walk climbs out of.
+        while True:
+            if node.mem_id == root_id:
+                return _join(parts)
+            sibling = node.next
+            if sibling is not None:
+                node = sibling
+                break
+            node = node.parent
+            pre_depth -= _close(node.tag, append)
+
+
+def _close(tag: str, append) -> int:
+    """Leave an element: its closing break; 1 if it was a <pre> (for the caller's depth), else 0."""
+    if tag in _PARAGRAPH:
+        append(_PARAGRAPH_BREAK)
+    elif tag in _LINE:
+        append(_NEWLINE)
+    return 1 if tag == "pre" else 0
+
+
+def _has_html_whitespace_to_fold(text: str) -> bool:
+    """Whether `_HTML_WHITESPACE.sub(" ", text)` changes text: most text nodes hold single spaces only, and
+    a few `in` tests cost far less than a substitution that replaces every space with itself."""
+    return "  " in text or "\n" in text or "\t" in text or "\r" in text or "\f" in text
 
 
 def _join(parts: list[str | int]) -> str:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import importlib.util
 import io
 import re
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import feedparser
+import feedparser.api
 
 from feeds.feed_encoding import decode_feed
 from feeds.html_text import DEFAULT_MAX_CHARS, html_to_text
@@ -47,6 +49,25 @@ _SUBSET_REST = re.compile(r"""(?:<!--(?s:.*?)-->|[^\]"'<]++|<|"[^"]*+"|'[^']*+')
 # A numeric character reference. feedparser's lenient parser crashes (UnicodeEncodeError) on one that names
 # a surrogate (&#xD800;), costing the whole feed; such a reference can only mean U+FFFD.
 _CHAR_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# feedparser's strict parser reads through the first of these XML readers that imports (xml.sax.make_parser);
+# ours buffers character data (see feeds.expat_reader). It goes after the installed ones, so a libxml2 reader
+# still wins where installed; one that is not installed is dropped, as make_parser would search sys.path for
+# it again for every feed (~45 us each time).
+_READER = "feeds.expat_reader"
+if _READER not in feedparser.api.PREFERRED_XML_PARSERS:
+    feedparser.api.PREFERRED_XML_PARSERS[:] = [
+        *filter(_installed, feedparser.api.PREFERRED_XML_PARSERS),
+        _READER,
+    ]
 
 _HTML_START = re.compile(
     r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b|head\b|body\b)",
