@@ -11,6 +11,7 @@ the next pass places them.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -38,6 +39,8 @@ _FEATURES_IN_WORKERS = 256
 # Articles per worker task.
 _FEATURES_TASK = 128
 _FEATURE_WORKER_NICENESS = 5
+# Chunks read (and their features started) ahead of the one being placed.
+_READ_AHEAD = 2
 
 
 def _read_inputs(
@@ -131,24 +134,25 @@ def _place_batches(
         source = engine.source
         engine.source = _ThroughStoreThread(source, store)
         try:
-            upcoming = store.submit(_read_inputs, db, batches[0], pool) if batches else None
+            # Reads are asked for before the write of the chunk before: a read touches no row those writes
+            # change, and the features it starts computing get the time of two placements.
+            reads = deque(store.submit(_read_inputs, db, batch, pool) for batch in batches[:_READ_AHEAD])
             written: Future[None] | None = None
             ready: tuple[grouping_state.ChunkRows, ChunkResult] | None = None
-            for number, _batch in enumerate(batches):
-                assert upcoming is not None
-                inputs = upcoming.result()()
+            for number, batch in enumerate(batches):
+                inputs = reads.popleft().result()()
                 # The frequencies this chunk needs that the engine does not hold are read before the last
                 # chunk's write is asked for: no chunk placed so far counted them, so it cannot change them.
                 engine.load_frequencies(inputs)
+                if number + _READ_AHEAD < len(batches):
+                    reads.append(store.submit(_read_inputs, db, batches[number + _READ_AHEAD], pool))
                 if ready is not None:
                     if written is not None:
                         written.result()
                     written = store.submit(_write_chunk, db, *ready)
-                if number + 1 < len(batches):
-                    upcoming = store.submit(_read_inputs, db, batches[number + 1], pool)
                 result = engine.place(inputs)
                 ready = (grouping_state.chunk_rows(engine, result, first_chunk + number), result)
-                placed += len(_batch)
+                placed += len(batch)
                 if progress:
                     progress(placed, total)
             if written is not None:
