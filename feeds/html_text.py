@@ -116,7 +116,8 @@ def _render(root) -> str:
             alt = node.attributes.get("alt")
             if alt:
                 append(f" {alt} ")
-        elif tag not in _SKIP and not tag.startswith("-"):  # comments, doctype
+        # No tag: a processing instruction (<?php …?>), code rather than prose; "-…": comments, doctype.
+        elif tag is not None and tag not in _SKIP and not tag.startswith("-"):
             if tag in _PARAGRAPH:
                 append(_PARAGRAPH_BREAK)
             elif tag in _LINE:

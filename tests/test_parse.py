@@ -208,6 +208,11 @@ def test_html_to_text_deep_nesting_never_reaches_the_html_parser(monkeypatch: py
     assert html_to_text("<div>" * 100_000 + "deep <b>text</b>" + "</div>" * 100_000) == "deep text"
 
 
+def test_a_processing_instruction_in_a_summary_costs_nothing_but_itself():
+    # lexbor gives <?php …?> a node without a tag; the item was dropped ("entry 1: skipped").
+    assert html_to_text("<p>Before <?php echo 1; ?>after.</p><?pi x?><p>Next</p>") == "Before after.\n\nNext"
+
+
 def test_html_to_text_caps_length():
     assert len(html_to_text("<p>" + "word " * 100_000 + "</p>", max_chars=1000)) <= 1001
 

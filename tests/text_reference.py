@@ -79,7 +79,7 @@ def render(root) -> str:
             text = node.text_content or ""
             parts.append(text if pre_depth else _HTML_WHITESPACE.sub(" ", text))
             continue
-        if tag in _SKIP or tag.startswith("-"):
+        if tag is None or tag in _SKIP or tag.startswith("-"):
             continue
         if tag == "br":
             parts.append("\n")
