@@ -1,11 +1,12 @@
-"""One ingest pass: sources -> feeds/ (read, fetch, parse) + story features -> store/ -> topic tags -> stories.
+"""One ingest pass: sources -> feeds/ (read, fetch, parse) -> store/ -> topic tags -> stories.
 
 Writes go in commit groups of about `COMMIT_GROUP_SECONDS` of work (store.db.CommitGroups): several small
 feeds share a transaction, a large path source is split into several. Articles are written together with
-their topic tags and story features in one unit of work, so a reader (the TUI) never sees an article without
-its topics, and a kill loses at most the group in flight. A path source's file fingerprints and status go
+their topic tags and their pending-placement row in one unit of work, so a reader (the TUI) never sees an
+article without its topics, and a kill loses at most the group in flight. A path source's file fingerprints and status go
 with its last unit: a source cut short is read again next pass and the upsert adds only what is missing.
-Story features are computed in worker processes (newswatch.workers); stories are placed once, at the end.
+Feeds are parsed, and a file's lines read and tagged, in worker processes (newswatch.workers); stories are
+placed once, at the end, where the story features are computed (newswatch.placement).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from feeds.limits import FetchLimits
 from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
-from newswatch.workers import WorkerPool, feature_blobs, features_and_tags
+from newswatch.workers import WorkerPool
 from store import sources as source_store
 from store.articles import (
     FEATURES_AT_PLACEMENT,
@@ -40,7 +41,7 @@ from store.backends import backend_of
 from store.db import CommitGroups, Database, exclusive, from_db_time, utc_now, write_batch
 from store.schema import outlet_text
 from store.sources import FileFingerprint, SourceSpec
-from topics.tagging import Topic, add_found_tags, sync_and_retag, tag_articles, topic_terms
+from topics.tagging import Topic, add_found_tags, sync_and_retag, tag_articles, tag_texts, topic_terms
 
 # Below this many feeds to parse, a process pool costs more to start than it saves.
 _POOL_THRESHOLD = 8
@@ -50,9 +51,9 @@ COMMIT_GROUP_SECONDS = 1.0
 # Records per unit of work of a path source: one features task, one upsert + tagging.
 PATH_CHUNK = 256
 # A slice of a path source with fewer new records than this computes their features inline.
-_INLINE_FEATURES = 64
+_INLINE_TAGS = 64
 # Slices of a path source whose features may be in the workers while one is written.
-_FEATURES_AHEAD = 2 * (os.cpu_count() or 2)
+_SLICES_AHEAD = 2 * (os.cpu_count() or 2)
 # A .jsonl file larger than this is parsed in the workers.
 _JSONL_POOL_BYTES = 256 * 1024
 # Backoff after repeated failures: 1, 2, 4 … intervals, capped.
@@ -278,7 +279,7 @@ def _ingest_path_source(
                 # A big file's lines become records in the workers (JSON and cleaning cost ~0.1 ms a line),
                 # leaving this process to store; a small one is not worth a task.
                 executor = _executor(pool) if stat.st_size > _JSONL_POOL_BYTES else None
-                yield from reader.batches(PATH_CHUNK, executor=executor, ahead=_FEATURES_AHEAD)
+                yield from reader.batches(PATH_CHUNK, executor=executor, ahead=_SLICES_AHEAD)
                 parsed = ParseResult(warnings=reader.warnings, error=reader.error)
                 count = reader.count
             else:
@@ -302,24 +303,26 @@ def _ingest_path_source(
         else:
             source_store.record_success(db, row["id"], now=now)
 
-    # Features of the next few slices are computed in the workers while this one is written; no more are
-    # read ahead than that, so memory does not grow with the source.
-    ahead: deque[tuple[list[ArticleRecord], _Features]] = deque()
+    # Tags of the next few slices are found in the workers while this one is written; no more are read
+    # ahead than that, so memory does not grow with the source.
+    ahead: deque[tuple[list[ArticleRecord], _SliceTags]] = deque()
     stored = 0
 
     def store_oldest(last: bool) -> None:
         nonlocal stored
-        chunk, features = ahead.popleft()
-        features.wait(groups)
+        chunk, tags = ahead.popleft()
+        tags.wait(groups)
         with groups.unit():
-            _store_records(db, row["id"], chunk, options, outcome, now=now, features=features)
+            _store_records(
+                db, row["id"], chunk, options, outcome, now=now, features=_features_at_placement, tags=tags
+            )
             if last:
                 finish()
         stored += 1
 
     for chunk in slices():
-        ahead.append((chunk, _slice_features(db, pool, row, chunk, options.topics)))
-        if len(ahead) > _FEATURES_AHEAD:
+        ahead.append((chunk, _slice_tags(db, pool, row, chunk, options.topics)))
+        if len(ahead) > _SLICES_AHEAD:
             store_oldest(last=False)
     while ahead:
         store_oldest(last=len(ahead) == 1)
@@ -336,31 +339,30 @@ def _executor(pool: WorkerPool) -> Executor | None:
         return None
 
 
-def _slice_features(
+def _slice_tags(
     db: Database,
     pool: WorkerPool,
     source: dict[str, Any],
     records: list[ArticleRecord],
     topics: Sequence[Topic],
-) -> _Features:
-    """Story features (and, where the store allows, topic tags) of a slice's new records: submitted to the
-    worker pool (computed while earlier slices are written) when there are enough, else computed inline
-    when the slice is stored."""
+) -> _SliceTags:
+    """The topic tags of a slice's new records, found in a worker (while earlier slices are written) where
+    the store allows it and there are enough; otherwise the writer tags them when the slice is stored."""
+    if not topics or not backend_of(db).tags_in_workers:
+        return _SliceTags()
     known = existing_articles(db, source["id"], [record.guid for record in records])
     new = [record for record in records if record.guid not in known]
-    if len(new) < _INLINE_FEATURES:
-        return _Features()
-    tagged = bool(topics) and backend_of(db).tags_in_workers
+    if len(new) < _INLINE_TAGS:
+        return _SliceTags()
     try:
         future = pool.get().submit(
-            features_and_tags,
-            [(record.title, record.body) for record in new],
-            topic_terms(topics) if tagged else None,
-            [(r.title, r.body, outlet_text(r.outlet, source["name"])) for r in new] if tagged else (),
+            tag_texts,
+            topic_terms(topics),
+            [(r.title, r.body, outlet_text(r.outlet, source["name"])) for r in new],
         )
-    except Exception:  # a broken pool: compute inline
-        return _Features()
-    return _Features([record.guid for record in new], future)
+    except Exception:  # a broken pool: the writer tags them
+        return _SliceTags()
+    return _SliceTags([record.guid for record in new], future)
 
 
 def _wait(future: Future[Any], groups: CommitGroups) -> None:
@@ -374,14 +376,11 @@ def _wait(future: Future[Any], groups: CommitGroups) -> None:
             pass  # the caller asks for the result again and handles the error
 
 
-class _Features:
-    """The `features` of one upsert: blobs computed ahead by a worker (by guid), the rest computed inline;
-    and the topic tags the worker found for those records, when it was asked to tag them too."""
+class _SliceTags:
+    """The topic tags a worker found for one slice's new records (by guid), when it was asked."""
 
     def __init__(
-        self,
-        guids: Sequence[str] = (),
-        future: Future[tuple[list[bytes], dict[str, Any] | None]] | None = None,
+        self, guids: Sequence[str] = (), future: Future[dict[str, list[tuple[int, list[str]]]]] | None = None
     ) -> None:
         self.guids = guids
         self.future = future
@@ -390,33 +389,14 @@ class _Features:
         if self.future is not None:
             _wait(self.future, groups)
 
-    def _result(self) -> tuple[list[bytes] | None, dict[str, Any] | None]:
-        if self.future is None:
-            return None, None
-        try:
-            return self.future.result()
-        except Exception:  # a crashed worker costs time, not features or tags
-            return None, None
-
-    def __call__(self, records: Sequence[ArticleRecord]) -> list[bytes]:
-        blobs, _ = self._result()
-        known = dict(zip(self.guids, blobs, strict=True)) if blobs is not None else {}
-        missing = [record for record in records if record.guid not in known]
-        if missing:
-            known.update(
-                zip(
-                    [record.guid for record in missing],
-                    feature_blobs([(record.title, record.body) for record in missing]),
-                    strict=True,
-                )
-            )
-        return [known[record.guid] for record in records]
-
     def tags(self, new_ids: dict[str, int]) -> tuple[dict[str, list[tuple[int, list[str]]]], set[int]]:
         """The worker's tags of the new articles (`new_ids`: guid -> article id), by topic name, and the ids
         they cover; an article the worker did not see is not covered (it is tagged by the writer)."""
-        _, found = self._result()
-        if found is None:
+        if self.future is None:
+            return {}, set()
+        try:
+            found = self.future.result()
+        except Exception:  # a crashed worker costs time, not tags
             return {}, set()
         # A guid repeated in a slice: the article holds its last record, so its last text's tags count.
         last = {guid: i for i, guid in enumerate(self.guids)}
@@ -541,9 +521,9 @@ def _ingest_feeds(
 
 
 def _features_at_placement(records: Sequence[ArticleRecord]) -> list[bytes]:
-    """A feed item's story features are computed when it is placed (newswatch.placement), in worker
-    processes beside the placer: while feeds are fetched the workers are busy parsing and the writer
-    storing, and while articles are placed a core would otherwise sit idle."""
+    """Story features are computed when an article is placed (newswatch.placement), in worker processes
+    beside the placer: during the pass the workers parse (and tag a file's lines) and the writer stores, and
+    while articles are placed a core would otherwise sit idle."""
     return [FEATURES_AT_PLACEMENT] * len(records)
 
 
@@ -638,8 +618,10 @@ def _store_records(
     *,
     now: datetime,
     features: FeatureBlobs,
+    tags: _SliceTags | None = None,
 ) -> UpsertResult:
-    """Articles, their FTS rows, story features (new ones only) and topic tags: one unit of work."""
+    """Articles, their FTS rows, story features rows (new ones only) and topic tags: one unit of work.
+    `tags`: what a worker found for the new records; the writer tags the rest."""
     for record in records:
         record.correct_future_date(now)
     result = upsert_articles(db, source_id, records, now=now, features=features)
@@ -647,8 +629,8 @@ def _store_records(
     outcome.updated += len(result.updated_ids)
     outcome.unchanged += result.unchanged
     untagged = result.new_ids
-    if isinstance(features, _Features) and result.new_ids:
-        found, covered = features.tags(dict(zip(result.new_guids, result.new_ids, strict=True)))
+    if tags is not None and result.new_ids:
+        found, covered = tags.tags(dict(zip(result.new_guids, result.new_ids, strict=True)))
         add_found_tags(db, found)
         untagged = [article_id for article_id in result.new_ids if article_id not in covered]
     tag_articles(db, options.topics, untagged)

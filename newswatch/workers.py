@@ -1,8 +1,8 @@
 """The ingest's worker processes: feed parsing and story features, off the writer's thread.
 
 One pool per ingest run, created on first use (`WorkerPool.get`), shared by feeds (parse per feed) and path
-sources (features per chunk of records); placement has its own for the features of feed items, which wait
-for it (newswatch.placement). Task functions are plain module-level functions over
+sources (a big .jsonl's lines, and the topic tags of each slice); placement has its own for the story
+features, computed a chunk ahead of the placer (newswatch.placement). Task functions are plain module-level functions over
 plain data so they pickle; stories/ is imported lazily, so an idle cron pass never loads numpy.
 """
 
@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -47,20 +47,6 @@ def feature_blobs(texts: Sequence[tuple[str, str]]) -> list[bytes]:
         except Exception:
             blobs.append(extract_features("", "").to_bytes())
     return blobs
-
-
-def features_and_tags(
-    texts: Sequence[tuple[str, str]],
-    topics: Sequence[Any] | None = None,
-    index_texts: Sequence[tuple[str, str, str]] = (),
-) -> tuple[list[bytes], dict[str, list[tuple[int, list[str]]]] | None]:
-    """A slice of new records' story features and, given `topics`, their topic tags (topics.tagging.tag_texts
-    over their (title, body, index outlet)), so the writer only stores them. No topics: no tags (None)."""
-    if topics is None:
-        return feature_blobs(texts), None
-    from topics.tagging import tag_texts
-
-    return feature_blobs(texts), tag_texts(topics, index_texts)
 
 
 class WorkerPool:
