@@ -31,7 +31,6 @@ from newswatch.workers import WorkerPool
 from store import sources as source_store
 from store.articles import (
     FEATURES_AT_PLACEMENT,
-    FeatureBlobs,
     UpsertResult,
     existing_articles,
     features_pending,
@@ -313,9 +312,7 @@ def _ingest_path_source(
         chunk, tags = ahead.popleft()
         tags.wait(groups)
         with groups.unit():
-            _store_records(
-                db, row["id"], chunk, options, outcome, now=now, features=_features_at_placement, tags=tags
-            )
+            _store_records(db, row["id"], chunk, options, outcome, now=now, tags=tags)
             if last:
                 finish()
         stored += 1
@@ -498,7 +495,7 @@ def _ingest_feeds(
         row = by_url[result.url]
         outcome = SourceOutcome(row["name"])
         with groups.unit():
-            _store_feed(db, row, result, parsed, _features_at_placement, options, outcome, now=now)
+            _store_feed(db, row, result, parsed, options, outcome, now=now)
         summary.outcomes.append(outcome)
         stored.add(result.url)
         report(row["name"])
@@ -515,7 +512,7 @@ def _ingest_feeds(
         if url not in stored:  # the fetcher died before reporting this feed
             outcome = SourceOutcome(row["name"])
             with groups.unit():
-                _store_feed(db, row, None, None, _features_at_placement, options, outcome, now=now)
+                _store_feed(db, row, None, None, options, outcome, now=now)
             summary.outcomes.append(outcome)
             report(row["name"])
 
@@ -532,7 +529,6 @@ def _store_feed(
     row: dict[str, Any],
     result: Any,
     parsed: ParseResult | None,
-    features: FeatureBlobs,
     options: IngestOptions,
     outcome: SourceOutcome,
     *,
@@ -568,7 +564,7 @@ def _store_feed(
         outcome.error = parsed.error
         source_store.record_failure(db, row["id"], parsed.error, now=now)
         return
-    stored = _store_records(db, row["id"], parsed.records, options, outcome, now=now, features=features)
+    stored = _store_records(db, row["id"], parsed.records, options, outcome, now=now)
     if options.fulltext is not None and stored.new_ids:
         from newswatch.fulltext_pass import queue_new_articles
 
@@ -617,14 +613,13 @@ def _store_records(
     outcome: SourceOutcome,
     *,
     now: datetime,
-    features: FeatureBlobs,
     tags: _SliceTags | None = None,
 ) -> UpsertResult:
     """Articles, their FTS rows, story features rows (new ones only) and topic tags: one unit of work.
     `tags`: what a worker found for the new records; the writer tags the rest."""
     for record in records:
         record.correct_future_date(now)
-    result = upsert_articles(db, source_id, records, now=now, features=features)
+    result = upsert_articles(db, source_id, records, now=now, features=_features_at_placement)
     outcome.new += len(result.new_ids)
     outcome.updated += len(result.updated_ids)
     outcome.unchanged += result.unchanged

@@ -10,10 +10,9 @@ the next pass places them.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -24,13 +23,11 @@ from store.articles import FEATURES_AT_PLACEMENT
 from store.db import Database, from_db_time, write_batch
 from store.lock import placement_lock
 from stories.engine import ChunkResult, EngineSettings, PlaceInput, StateSource, Story, StoryEngine
-from stories.features import ArticleFeatures, extract_features
+from stories.features import ArticleFeatures
 
 # One set of settings for every corpus (see stories/engine.py and bench/engine_quality.py for why).
 SETTINGS = EngineSettings()
 CHUNK = 2000
-# Below this many articles a process pool costs more to start than it saves (regroup only).
-_POOL_THRESHOLD = 2000
 
 
 # A chunk with at least this many articles whose features wait (a cold pass over many feeds) computes them
@@ -186,10 +183,6 @@ def _place_pending(db: Database, progress: Callable[[int, int], None] | None) ->
     return len(ids)
 
 
-def _features_row(row: tuple[int, str, str]) -> tuple[int, bytes]:
-    return row[0], extract_features(row[1], row[2]).to_bytes()
-
-
 def regroup_all(db: Database) -> int:
     """Forget every placement and place all articles again: the chunks already placed are replayed as they
     were placed (so a regroup equals the incremental passes), the rest follow in canonical order."""
@@ -200,14 +193,10 @@ def regroup_all(db: Database) -> int:
 def _regroup_all(db: Database) -> int:
     replay = grouping_state.placement_replay(db)
     with write_batch(db):
-        # Features of every article, computed again from its text (the placed state keeps only vectors).
-        rows = story_rows.all_article_texts(db)
-        if len(rows) >= _POOL_THRESHOLD:
-            with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-                features = list(pool.map(_features_row, rows, chunksize=256))
-        else:
-            features = [_features_row(row) for row in rows]
-        grouping_state.store_features(db, features)
+        # Every article's features are computed again from its text as it is placed (the placed state keeps
+        # only vectors), as a pass's are.
+        article_ids = story_rows.all_article_ids(db)
+        grouping_state.store_features(db, [(aid, FEATURES_AT_PLACEMENT) for aid in article_ids])
         story_rows.clear_all_stories(db)
         grouping_state.clear_grouping_state(db)
         grouping_state.write_meta(db, rebuild=1)
@@ -222,4 +211,4 @@ def _regroup_all(db: Database) -> int:
     _place_batches(db, engine, chunks, 1)
     with write_batch(db):
         grouping_state.write_meta(db, rebuild=0)
-    return len(features)
+    return len(article_ids)

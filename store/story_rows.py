@@ -205,6 +205,6 @@ def list_stories(
     return stories
 
 
-def all_article_texts(db: Database) -> list[tuple[int, str, str]]:
-    """(id, title, body) of every article, for recomputing story features."""
-    return [tuple(row) for row in db.execute("SELECT id, title, body FROM articles ORDER BY id")]
+def all_article_ids(db: Database) -> list[int]:
+    """The id of every article, for placing them all again."""
+    return [row[0] for row in db.execute("SELECT id FROM articles ORDER BY id")]

@@ -559,7 +559,7 @@ class StoryEngine:
         horizon = self.seq - s.memory_articles
         if s.memory_articles + len(chunk) + 1 > len(self._ring_terms):
             self._make_ring(s.memory_articles + len(chunk) + 1)
-        self._load_df(chunk)
+        self.load_frequencies(chunk)
         placements: dict[int, Placement] = {}
         copies: list[tuple[PlaceInput, int, int]] = []  # (input, seq, canonical id)
         new: list[PlacedArticle] = []
@@ -645,9 +645,6 @@ class StoryEngine:
     def load_frequencies(self, chunk: Sequence[PlaceInput]) -> None:
         """Read the document frequencies of the chunk's terms the engine does not hold yet (`place` does
         this itself; a caller may do it earlier)."""
-        self._load_df(chunk)
-
-    def _load_df(self, chunk: Sequence[PlaceInput]) -> None:
         if not chunk:
             return
         terms = np.unique(np.concatenate([c.features.terms for c in chunk]).astype(np.int64))
