@@ -35,7 +35,6 @@ CHUNK = 2000
 _FEATURES_IN_WORKERS = 256
 # Articles per worker task.
 _FEATURES_TASK = 128
-_FEATURE_WORKER_NICENESS = 5
 # Chunks read (and their features started) ahead of the one being placed.
 _READ_AHEAD = 2
 
@@ -124,9 +123,7 @@ def _place_batches(
     before the next is asked for, so nothing changes but the overlap."""
     total = sum(len(batch) for batch in batches)
     placed = 0
-    # The placer is the one that must not wait: its feature workers run at a lower priority, so they take
-    # what CPU the placer and the store thread leave rather than a third of it.
-    pool = WorkerPool(niceness=_FEATURE_WORKER_NICENESS)
+    pool = WorkerPool()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as store:
         source = engine.source
         engine.source = _ThroughStoreThread(source, store)

@@ -18,14 +18,11 @@ if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
 
-def exit_with_parent(parent_pid: int, niceness: int = 0) -> None:
-    """Worker initializer: end the worker soon after the ingest process dies (kill -9 included), and lower
-    its priority by `niceness`.
+def exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end the worker soon after the ingest process dies (kill -9 included).
 
     Forked workers inherit the ingest lock's file descriptor. An orphan blocked on the task queue never
     exits, so it held the lock for good and every later ingest reported "another ingest is running"."""
-    if niceness and hasattr(os, "nice"):
-        os.nice(niceness)
 
     def watch() -> None:
         while os.getppid() == parent_pid:
@@ -52,9 +49,8 @@ def feature_blobs(texts: Sequence[tuple[str, str]]) -> list[bytes]:
 class WorkerPool:
     """A process pool created on first `get()`, with workers that exit when the ingest process dies."""
 
-    def __init__(self, workers: int | None = None, *, niceness: int = 0):
+    def __init__(self, workers: int | None = None):
         self.workers = workers or os.cpu_count() or 2
-        self.niceness = niceness
         self._pool: ProcessPoolExecutor | None = None
 
     @property
@@ -68,7 +64,7 @@ class WorkerPool:
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, initializer=exit_with_parent, initargs=(os.getpid(), self.niceness)
+                max_workers=self.workers, initializer=exit_with_parent, initargs=(os.getpid(),)
             )
         return self._pool
 
