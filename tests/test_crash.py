@@ -208,7 +208,8 @@ def _kill(process: subprocess.Popen[bytes], db: Path) -> float:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
-                    assert time.monotonic() - killed < 3.0, "the killed ingest's workers still hold the lock"
+                    # Generous: what matters is that they exit at all; the time taken is printed, not judged.
+                    assert time.monotonic() - killed < 30.0, "the killed ingest's workers still hold the lock"
                     time.sleep(0.01)
                     continue
                 fcntl.flock(handle, fcntl.LOCK_UN)
