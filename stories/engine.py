@@ -248,6 +248,10 @@ class _NodeTable:
         self._set_embedding(i, node)
 
 
+# Articles whose candidates are looked for together (see StoryEngine._candidates).
+_CANDIDATE_BLOCK = 32
+
+
 class _BandIndex:
     """MinHash band key -> the newest `cap` canonical articles under it.
 
@@ -272,14 +276,16 @@ class _BandIndex:
         self.flush()
         bands = keys.shape[1]
         flat = keys.ravel()
-        lo = np.searchsorted(self.keys, flat, "left")
-        hi = np.searchsorted(self.keys, flat, "right")
         order = np.argsort(flat, kind="stable")  # by key, then by row: earlier rows first
         ordered = flat[order]
+        # Looked up in key order: each search starts near the last one, in cache (the index holds ~1M keys).
+        lo, hi = np.empty(len(flat), np.intp), np.empty(len(flat), np.intp)
+        lo[order] = np.searchsorted(self.keys, ordered, "left")
+        hi[order] = np.searchsorted(self.keys, ordered, "right")
         repeat = np.zeros(len(flat), bool)
         repeat[1:] = ordered[1:] == ordered[:-1]
-        starts = np.flatnonzero(~repeat)
-        run_start = starts[np.searchsorted(starts, np.arange(len(flat)), "right") - 1]
+        # Position of the first entry of each entry's run of equal keys.
+        run_start = np.maximum.accumulate(np.where(repeat, 0, np.arange(len(flat))))
         earlier: dict[int, list[int]] = {}
         for p in np.flatnonzero(repeat).tolist():
             earlier[int(order[p])] = [int(f) // bands for f in order[run_start[p] : p].tolist()]
@@ -743,34 +749,64 @@ class StoryEngine:
         return self._background
 
     # --- candidates and clusters
-    def _candidates(self, article: PlacedArticle, horizon: int) -> np.ndarray:
-        """Sequence numbers of the recent articles sharing the article's heaviest terms, best first (by
-        shared query weight, then the most recent), that its date does not rule out."""
+    def _candidates(self, articles: Sequence[PlacedArticle], horizon: int) -> list[np.ndarray]:
+        """Per article, the sequence numbers of the recent articles sharing its heaviest terms, best first
+        (by shared query weight, then the most recent), that its date does not rule out.
+
+        A block of articles at a time: a handful of array operations over every (article, posting) pair,
+        not a dozen small ones per article, on arrays small enough to sort in cache."""
+        out: list[np.ndarray] = []
+        for start in range(0, len(articles), _CANDIDATE_BLOCK):
+            out += self._block_candidates(articles[start : start + _CANDIDATE_BLOCK], horizon)
+        return out
+
+    def _block_candidates(self, articles: Sequence[PlacedArticle], horizon: int) -> list[np.ndarray]:
         s = self.settings
-        lists, weights = [], []
-        for term, weight in zip(
-            article.terms[: s.query_terms].tolist(), article.weights[: s.query_terms].tolist(), strict=True
-        ):
-            plist = self._postings.get(term)
-            if plist:
-                lists.append(plist[-s.posting_cap :])
-                weights.append(weight)
+        lists: list[list[int]] = []
+        weights: list[float] = []
+        owners: list[int] = []  # per posting list taken, the article's index in `articles`
+        for index, article in enumerate(articles):
+            for term, weight in zip(
+                article.terms[: s.query_terms].tolist(),
+                article.weights[: s.query_terms].tolist(),
+                strict=True,
+            ):
+                plist = self._postings.get(term)
+                if plist:
+                    lists.append(plist[-s.posting_cap :])
+                    weights.append(weight)
+                    owners.append(index)
+        out = [np.zeros(0, np.int64)] * len(articles)
         if not lists:
-            return np.zeros(0, np.int64)
+            return out
+        lengths = [len(p) for p in lists]
         seqs = np.fromiter(itertools.chain.from_iterable(lists), np.int64)
-        shared = np.repeat(np.array(weights), [len(p) for p in lists])
-        keep = (seqs > horizon) & (seqs != article.seq)
-        if article.certain:
-            # Nothing dated further away than the longest story span can share a story with it.
-            gap = np.abs(self._seq_time[seqs] - article.published)
-            keep &= ~(gap > s.max_story_span_seconds)  # NaN (uncertain) stays
-        seqs, shared = seqs[keep], shared[keep]
+        shared = np.repeat(np.array(weights), lengths)
+        owner = np.repeat(np.array(owners, np.int64), lengths)
+        own_seq = np.array([a.seq for a in articles], np.int64)
+        # Nothing dated further away than the longest story span can share a story with a dated article
+        # (NaN, an undated one on either side, rules nothing out).
+        own_time = np.array([a.published if a.certain else np.nan for a in articles], np.float64)
+        gap = np.abs(self._seq_time[seqs] - own_time[owner])
+        keep = (seqs > horizon) & (seqs != own_seq[owner]) & ~(gap > s.max_story_span_seconds)
+        seqs, shared, owner = seqs[keep], shared[keep], owner[keep]
         if not len(seqs):
-            return np.zeros(0, np.int64)
-        unique, inverse = np.unique(seqs, return_inverse=True)
+            return out
+        # One key per (article, candidate): weights add up per pair in the order they came, as before.
+        pair, inverse = np.unique(owner << 40 | seqs, return_inverse=True)
         score = np.bincount(inverse, weights=shared)
-        order = np.lexsort((-unique, -score))[: s.max_candidates]
-        return unique[order]
+        pair_owner, pair_seq = pair >> 40, pair & ((1 << 40) - 1)
+        order = np.lexsort((-pair_seq, -score, pair_owner))
+        pair_owner, pair_seq = pair_owner[order], pair_seq[order]
+        # Each article's best `max_candidates`: the rank of a pair within its article's run.
+        first = np.searchsorted(pair_owner, pair_owner, "left")
+        best = np.arange(len(pair_owner)) - first < s.max_candidates
+        pair_owner, pair_seq = pair_owner[best], pair_seq[best]
+        bounds = np.searchsorted(pair_owner, np.arange(len(articles) + 1), "left").tolist()
+        for index in range(len(articles)):
+            if bounds[index + 1] > bounds[index]:
+                out[index] = pair_seq[bounds[index] : bounds[index + 1]]
+        return out
 
     def _node_of_story(self, story: Story) -> _Node:
         return _Node(
@@ -933,8 +969,7 @@ class StoryEngine:
         # Only links that could ever clear a bar: the group average of two clusters is a weighted mean of
         # their parts' averages, so clusters whose every pair is below the lowest bar never merge.
         floor = self.settings.story_threshold
-        for article in new:
-            seqs = self._candidates(article, horizon)
+        for article, seqs in zip(new, self._candidates(new, horizon), strict=True):
             if not len(seqs):
                 continue
             me = node_of_article[article.article_id]
