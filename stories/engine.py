@@ -185,9 +185,10 @@ class _NodeTable:
     """The clusters of one agglomeration, with their scalar attributes and embeddings as arrays, so one
     cluster is weighed against all its neighbours in a few array operations (not a Python loop per pair)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rows: int = 1024, dims: int = 0) -> None:
+        """Room for `rows` clusters with `dims`-wide embeddings, grown as needed."""
         self.nodes: list[_Node] = []
-        self._grow(1024, 0)
+        self._grow(rows, dims)
 
     def _grow(self, rows: int, dims: int) -> None:
         old = len(self.nodes)
@@ -922,7 +923,9 @@ class StoryEngine:
         """Group-average clustering of the chunk's articles together with the recent stories they reach.
 
         Returns the final clusters holding new or reopened articles."""
-        table = _NodeTable()
+        # Sized for the chunk and about as many stories it reaches: growing copies every array.
+        dims = next((a.embedding.size for a in new if a.embedding.size), 0)
+        table = _NodeTable(max(1024, 2 * len(new)), dims)
         nodes = table.nodes
         node_of_article: dict[int, int] = {}
         node_of_story: dict[int, int] = {}
