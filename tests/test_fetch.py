@@ -124,7 +124,7 @@ def test_slow_response_times_out(feed_server):
     started = time.monotonic()
     result = fetch_one(feed_server, "/slow", FetchLimits(read_timeout=0.5, deadline=5))
     assert result.error == "read timed out after 0.5s (127.0.0.1)"
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 4.5  # not the server's 5 s
 
 
 def test_slow_drip_is_cut_by_the_deadline(feed_server):
@@ -134,7 +134,7 @@ def test_slow_drip_is_cut_by_the_deadline(feed_server):
     result = fetch_one(feed_server, "/drip", FetchLimits(read_timeout=1, deadline=1.5))
     assert result.error == "timed out after 1.5s"
     assert result.body is None
-    assert 1.4 < time.monotonic() - started < 3.5
+    assert 1.4 < time.monotonic() - started < 10  # not the drip's 200 s
 
 
 @pytest.mark.parametrize("content_length", [True, False])

@@ -586,7 +586,9 @@ def test_jsonl_is_fast_for_ten_thousand_lines(tmp_path: Path) -> None:
     assert result.error is None and not result.warnings
     assert len(result.records) == 10_000
     assert len({record.guid for record in result.records}) == 10_000
-    assert elapsed < 10, f"10k lines took {elapsed:.1f}s"
+    assert elapsed < 30, (
+        f"10k lines took {elapsed:.1f}s"
+    )  # linear, not quadratic; a loose bound on a shared machine
 
 
 # --------------------------------------------------------------------------------------------------------

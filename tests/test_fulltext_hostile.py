@@ -25,20 +25,20 @@ def _timed(page: bytes) -> tuple[float, object]:
 
 def test_an_entity_bomb_is_not_expanded() -> None:
     elapsed, result = _timed((BOMB + PARA * 3 + "</article></body></html>").encode())
-    assert elapsed < 5
+    assert elapsed < 15  # bounds against a hang on a shared machine, not speed measurements
     assert "lollollol" not in result.text
 
 
 def test_deep_nesting_and_a_page_at_the_size_cap_end_quickly() -> None:
     deep = b"<html><body>" + b"<div>" * 200_000 + PARA.encode() * 3 + b"</div>" * 200_000 + b"</body></html>"
     elapsed, _ = _timed(deep)
-    assert elapsed < 10
+    assert elapsed < 30
     big = (
         b"<html><body><article>" + PARA.encode() * (PAGE_MAX_BYTES // len(PARA)) + b"</article></body></html>"
     )
     assert len(big) <= PAGE_MAX_BYTES + 100
     elapsed, result = _timed(big)
-    assert elapsed < 20
+    assert elapsed < 60
     assert len(result.text) <= 200_001  # the stored body's cap (and its ellipsis)
 
 
