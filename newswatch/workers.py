@@ -9,6 +9,7 @@ plain data so they pickle; stories/ is imported lazily, so an idle cron pass nev
 from __future__ import annotations
 
 import os
+import select
 import threading
 import time
 from collections.abc import Sequence
@@ -18,18 +19,37 @@ if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
 
-def exit_with_parent(parent_pid: int) -> None:
-    """Worker initializer: end the worker soon after the ingest process dies (kill -9 included).
-
-    Forked workers inherit the ingest lock's file descriptor. An orphan blocked on the task queue never
-    exits, so it held the lock for good and every later ingest reported "another ingest is running"."""
+def exit_with_parent(ingest_pid: int) -> None:
+    """Worker initializer: end the worker as soon as the ingest process that made the pool exits (kill -9
+    included). An orphan blocked on the task queue never exits on its own: it holds both ends of the queue,
+    and the fork server it came from lives as long as its workers do."""
 
     def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(0.1)
+        try:
+            # Readable once the process has exited, even while it waits to be reaped.
+            handle = os.pidfd_open(ingest_pid)
+        except (AttributeError, OSError):  # no pidfd here (or already gone): poll
+            while _running(ingest_pid):
+                time.sleep(0.1)
+        else:
+            select.select([handle], [], [])
         os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# What the workers' tasks import, imported once by the fork server rather than by each worker.
+_WORKER_MODULES = ["feeds.parse", "feeds.files", "topics.tagging", "stories.features"]
 
 
 def feature_blobs(texts: Sequence[tuple[str, str]]) -> list[bytes]:
@@ -61,10 +81,20 @@ class WorkerPool:
         if self._pool is None:
             # Here, not at the top: multiprocessing is ~10 ms to import, and a pass with nothing to parse
             # (every feed 304) never starts the pool.
+            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
+            # Workers are forked from a fork server, a fresh process, never from this one: a fork taken
+            # while another thread of this process (the writer, the checkpoint thread) is inside SQLite
+            # hands the child a locked SQLite mutex, and a worker that then opens a database (the tagging
+            # index) hangs for good. Nor do they inherit this process's descriptors (the ingest lock).
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(_WORKER_MODULES)
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, initializer=exit_with_parent, initargs=(os.getpid(),)
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
             )
         return self._pool
 
