@@ -10,6 +10,7 @@ the next pass places them.
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -123,7 +124,9 @@ def _place_batches(
     before the next is asked for, so nothing changes but the overlap."""
     total = sum(len(batch) for batch in batches)
     placed = 0
-    pool = WorkerPool()
+    # The placer keeps a core of its own: it is the critical path, and a feature worker per core took turns
+    # with it (a 20k .jsonl ingest took 0.93x as long with one worker fewer, in three alternating pairs).
+    pool = WorkerPool(max(1, (os.cpu_count() or 2) - 1))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as store:
         source = engine.source
         engine.source = _ThroughStoreThread(source, store)
