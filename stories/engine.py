@@ -444,8 +444,7 @@ class StoryEngine:
         self._ring_terms = np.zeros((ring, self.settings.max_terms), np.int32)
         self._ring_weights = np.zeros((ring, self.settings.max_terms), _F32)
         self._ring_long = np.zeros(ring, bool)
-        # float32 (the float16 embeddings widened, exactly): a comparison then reads rows as they are.
-        self._ring_embedding = np.zeros((ring, 0), _F32)
+        self._ring_embedding = np.zeros((ring, 0), np.float16)
         self._ring_has_embedding = np.zeros(ring, bool)
         for article in sorted(self._articles.values(), key=lambda a: a.seq):
             self._fill_ring(article)
@@ -460,7 +459,7 @@ class StoryEngine:
         self._ring_long[slot] = n >= self.settings.long_text_terms
         dims = article.embedding.size
         if dims and self._ring_embedding.shape[1] != dims:
-            self._ring_embedding = np.zeros((len(self._ring_terms), dims), _F32)
+            self._ring_embedding = np.zeros((len(self._ring_terms), dims), np.float16)
             self._ring_has_embedding[:] = False
         self._ring_has_embedding[slot] = bool(dims)
         if dims:
@@ -855,7 +854,7 @@ class StoryEngine:
         s = self.settings
         if not a.embedding.size or self._ring_embedding.shape[1] != a.embedding.size:
             return lexical
-        embedded = self._ring_embedding[slots] @ a.embedding.astype(_F32)
+        embedded = self._ring_embedding[slots].astype(_F32) @ a.embedding
         w = np.where(self._ring_long[slots] & self._is_long(a), s.long_embedding_weight, s.embedding_weight)
         w = np.where(self._ring_has_embedding[slots], w, 0.0)
         return (1.0 - w) * lexical + w * embedded
