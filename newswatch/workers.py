@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import select
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -66,6 +67,23 @@ def feature_blobs(texts: Sequence[tuple[str, str]]) -> list[bytes]:
     return blobs
 
 
+def _start_fork_server() -> None:
+    """Start multiprocessing's resource tracker and fork server (once per process) with the real stderr.
+
+    They pass `sys.stderr.fileno()` on to the processes they start, and under the interface sys.stderr is
+    Textual's print capture, whose fileno() is -1: the interface's refresh failed with "bad value(s) in
+    fds_to_keep". Both keep file descriptor 2 either way, as forked workers did."""
+    from multiprocessing import forkserver, resource_tracker
+
+    saved = sys.stderr
+    sys.stderr = sys.__stderr__ if sys.__stderr__ is not None else saved
+    try:
+        resource_tracker.ensure_running()
+        forkserver.ensure_running()
+    finally:
+        sys.stderr = saved
+
+
 class WorkerPool:
     """A process pool created on first `get()`, with workers that exit when the ingest process dies."""
 
@@ -90,6 +108,7 @@ class WorkerPool:
             # index) hangs for good. Nor do they inherit this process's descriptors (the ingest lock).
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(_WORKER_MODULES)
+            _start_fork_server()
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=context,

@@ -179,3 +179,23 @@ def test_domain_packages_do_not_import_textual() -> None:
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_worker_pool_starts_under_a_stderr_without_a_file_descriptor(tmp_path: Path) -> None:
+    """Under the interface, sys.stderr is Textual's print capture (fileno() -1); the pool's fork server and
+    resource tracker must still start (the interface's refresh once failed: "bad value(s) in fds_to_keep")."""
+    probe = (
+        "import sys\n"
+        "class Capture:\n"
+        "    def write(self, text): return len(text)\n"
+        "    def flush(self): pass\n"
+        "    def fileno(self): return -1\n"
+        "sys.stderr = Capture()\n"
+        "from newswatch.workers import WorkerPool\n"
+        "pool = WorkerPool(1)\n"
+        "print(pool.get().submit(sum, [1, 2, 3]).result(timeout=60))\n"
+        "pool.shutdown()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "6"
