@@ -49,11 +49,12 @@ def _read_inputs(
     waiting = [aid for aid in article_ids if aid in rows and rows[aid][2] == FEATURES_AT_PLACEMENT]
     texts = [(rows[aid][3], rows[aid][4]) for aid in waiting]
     slices = [texts[start : start + _FEATURES_TASK] for start in range(0, len(texts), _FEATURES_TASK)]
-    tasks = (
-        [pool.get().submit(feature_blobs, part) for part in slices]
-        if len(texts) >= _FEATURES_IN_WORKERS
-        else []
-    )
+    tasks = []
+    if len(texts) >= _FEATURES_IN_WORKERS:
+        try:
+            tasks = [pool.get().submit(feature_blobs, part) for part in slices]
+        except Exception:  # no workers to be had: computed here, when the chunk is placed
+            tasks = []
 
     def inputs() -> list[PlaceInput]:
         blobs: list[bytes] = []

@@ -96,7 +96,12 @@ class WorkerPool:
         return self._pool is not None
 
     def get(self) -> ProcessPoolExecutor:
+        """The pool; raises RuntimeError where workers cannot start (callers then work in this process)."""
         if self._pool is None:
+            main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+            if main_file and not os.path.exists(main_file):
+                # Each worker imports the main program again, and one read from stdin cannot be.
+                raise RuntimeError(f"no worker processes: the main program {main_file} is not a file")
             # Here, not at the top: multiprocessing is ~10 ms to import, and a pass with nothing to parse
             # (every feed 304) never starts the pool.
             import multiprocessing

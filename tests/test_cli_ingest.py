@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from testkit.feedserver import FeedServer, make_rss
 from tests.conftest import REPO, SEEDS, run_cli
 
 
@@ -199,3 +200,26 @@ def test_worker_pool_starts_under_a_stderr_without_a_file_descriptor(tmp_path: P
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "6"
+
+
+def test_a_main_program_read_from_stdin_ingests_without_workers(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Workers import the main program again, which one read from stdin cannot be: the pass then parses its
+    feeds in its own process rather than report every feed as failed."""
+    feeds = 10  # enough for the pass to want its workers
+    lines = []
+    for n in range(feeds):
+        feed_server.feed(f"/f{n}.xml", make_rss(f"Feed {n}", 5, feed_id=f"f{n}"))
+        lines.append(f'[[sources]]\nname = "Feed {n}"\nurl = "{feed_server.url(f"/f{n}.xml")}"\n')
+    config = tmp_path / "config.toml"
+    config.write_text("\n".join(lines) + "\n[fetch]\nhost_gap = 0\n", encoding="utf-8")
+    program = (
+        "import sys\n"
+        f"sys.argv = ['newswatch', '--config', {str(config)!r}, '--db', {str(tmp_path / 'nw.db')!r}, 'ingest']\n"
+        "from newswatch.cli import main\n"
+        "main()\n"
+    )
+    run = subprocess.run([sys.executable, "-"], input=program, capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"{feeds * 5} new") and "0 failed sources" in run.stdout, run.stdout
