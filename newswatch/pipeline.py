@@ -47,11 +47,11 @@ _POOL_THRESHOLD = 8
 # About this much work (seconds) per write transaction: few enough commits to amortise them, short enough
 # that the TUI's own writes (read, starred) never wait long for the lock. Tests make it tiny.
 COMMIT_GROUP_SECONDS = 1.0
-# Records per unit of work of a path source: one features task, one upsert + tagging.
+# Records per unit of work of a path source: one tagging task, one upsert.
 PATH_CHUNK = 256
-# A slice of a path source with fewer new records than this computes their features inline.
+# A slice of a path source with fewer new records than this is tagged by the writer, not a worker.
 _INLINE_TAGS = 64
-# Slices of a path source whose features may be in the workers while one is written.
+# Slices of a path source whose tags may be in the workers while one is written.
 _SLICES_AHEAD = 2 * (os.cpu_count() or 2)
 # A .jsonl file larger than this is parsed in the workers.
 _JSONL_POOL_BYTES = 256 * 1024

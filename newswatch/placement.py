@@ -10,6 +10,7 @@ the next pass places them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -51,10 +52,8 @@ def _read_inputs(
     slices = [texts[start : start + _FEATURES_TASK] for start in range(0, len(texts), _FEATURES_TASK)]
     tasks = []
     if len(texts) >= _FEATURES_IN_WORKERS:
-        try:
+        with contextlib.suppress(Exception):  # no workers to be had: computed here, when the chunk is placed
             tasks = [pool.get().submit(feature_blobs, part) for part in slices]
-        except Exception:  # no workers to be had: computed here, when the chunk is placed
-            tasks = []
 
     def inputs() -> list[PlaceInput]:
         blobs: list[bytes] = []

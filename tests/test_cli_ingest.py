@@ -158,6 +158,15 @@ def test_the_command_ends_without_a_last_collection_over_everything(tmp_path: Pa
         assert run.stdout.strip().splitlines()[-1] == f"frozen: {frozen}"
 
 
+def _python(program: str, *, cwd: Path, from_stdin: bool = False) -> str:
+    """Run `program` in a new interpreter (with -c, or read from stdin); checks it succeeds, returns its
+    stripped stdout."""
+    argv, stdin = ([sys.executable, "-"], program) if from_stdin else ([sys.executable, "-c", program], None)
+    run = subprocess.run(argv, input=stdin, capture_output=True, text=True, cwd=cwd)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
 def test_domain_packages_do_not_import_textual() -> None:
     # Every module of the domain packages (stories.*, store.grouping_state, feeds.fetch included), found
     # by walking them so a new module is covered too; the import-linter contracts say the same statically.
@@ -177,9 +186,7 @@ def test_domain_packages_do_not_import_textual() -> None:
         "assert {'stories.engine', 'store.grouping_state', 'feeds.fetch'} <= set(sys.modules)\n"
         "print([m for m in ('textual', 'rich') if m in sys.modules])"
     )
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "[]"
+    assert _python(probe, cwd=REPO) == "[]"
 
 
 def test_worker_pool_starts_under_a_stderr_without_a_file_descriptor(tmp_path: Path) -> None:
@@ -197,9 +204,7 @@ def test_worker_pool_starts_under_a_stderr_without_a_file_descriptor(tmp_path: P
         "print(pool.get().submit(sum, [1, 2, 3]).result(timeout=60))\n"
         "pool.shutdown()\n"
     )
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "6"
+    assert _python(probe, cwd=tmp_path) == "6"
 
 
 def test_a_main_program_read_from_stdin_ingests_without_workers(
@@ -220,6 +225,5 @@ def test_a_main_program_read_from_stdin_ingests_without_workers(
         "from newswatch.cli import main\n"
         "main()\n"
     )
-    run = subprocess.run([sys.executable, "-"], input=program, capture_output=True, text=True, cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.startswith(f"{feeds * 5} new") and "0 failed sources" in run.stdout, run.stdout
+    out = _python(program, cwd=tmp_path, from_stdin=True)
+    assert out.startswith(f"{feeds * 5} new") and "0 failed sources" in out, out
