@@ -56,12 +56,23 @@ def _read_inputs(
             tasks = [pool.get().submit(feature_blobs, part) for part in slices]
 
     def inputs() -> list[PlaceInput]:
+        # The placer asks when it has nothing else to do: rather than wait, it computes the slices no worker
+        # has started, from the last back, while the workers go on from the first (a first chunk, with the
+        # placer idle, is done about twice as fast on two cores).
+        parts: list[list[bytes] | None] = [None] * len(slices)
+        for number in reversed(range(len(slices))):
+            if tasks and not tasks[number].cancel():
+                break
+            parts[number] = feature_blobs(slices[number])
         blobs: list[bytes] = []
         for number, part in enumerate(slices):
-            try:
-                blobs += tasks[number].result() if tasks else feature_blobs(part)
-            except Exception:  # a crashed worker costs time, not features
-                blobs += feature_blobs(part)
+            done = parts[number]
+            if done is None:
+                try:
+                    done = tasks[number].result()
+                except Exception:  # a crashed worker costs time, not features
+                    done = feature_blobs(part)
+            blobs += done
         later = dict(zip(waiting, blobs, strict=True))
         out = []
         for aid in article_ids:

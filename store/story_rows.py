@@ -17,6 +17,9 @@ def assign_stories(
 ) -> None:
     """(article id, story id, duplicate_of) for each placed article; `keep_duplicate_of` moves articles to
     another story without touching what they are copies of."""
+    # In id order, each row's page is near the last one's: placement order is time order, not storage
+    # order, and an update in random order cost ~1.35x as much on a 15k-article file.
+    rows = sorted(rows, key=lambda row: row[0])
     if keep_duplicate_of:
         db.conn.executemany("UPDATE articles SET story_id = ? WHERE id = ?", [(s, a) for a, s, _ in rows])
     else:
