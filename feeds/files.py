@@ -203,7 +203,9 @@ class JsonlReader:
     be read or holds no readable article at all (the batches read before a read failure stand).
 
     With an `executor`, lines are turned into records there (JSON decoding and cleaning are most of the
-    cost), `ahead` batches at a time, and come back in file order."""
+    cost), `ahead` batches at a time, and come back in file order. A batch whose task failed is read here,
+    unless it failed with TimeoutError (its worker was stopped as hung, and so could this process be): its
+    lines are then reported as not read."""
 
     def __init__(self, path: Path, *, default_outlet: str) -> None:
         self.path = path
@@ -237,6 +239,10 @@ class JsonlReader:
             future, lines = pending.popleft()
             try:
                 parsed = future.result() if future is not None else None
+            except TimeoutError as error:  # stopped as hung: read here, it could hang this process
+                first, last = lines[0][0], lines[-1][0]
+                self.warnings.append(f"{path.name}:{first}-{last}: lines not read: {error}")
+                return []
             except Exception:  # a worker that died costs time, not the lines it held
                 parsed = None
             if parsed is None:

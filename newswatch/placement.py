@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from feeds.records import UNCERTAIN_DATE_ORIGINS
-from newswatch.workers import WorkerPool, feature_blobs
+from newswatch.workers import WorkerPool, WorkersStopped, feature_blobs
 from store import grouping_state, story_rows
 from store.articles import FEATURES_AT_PLACEMENT
 from store.db import Database, from_db_time, write_batch
@@ -70,6 +70,8 @@ def _read_inputs(
             if done is None:
                 try:
                     done = tasks[number].result()
+                except WorkersStopped:  # may hang again if run here: placed as articles without text
+                    done = feature_blobs([("", "")] * len(part))
                 except Exception:  # a crashed worker costs time, not features
                     done = feature_blobs(part)
             blobs += done

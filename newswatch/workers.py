@@ -8,16 +8,24 @@ plain data so they pickle; stories/ is imported lazily, so an idle cron pass nev
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import sys
 import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+
+# Not concurrent.futures.process (BrokenProcessPool): it imports multiprocessing, which a pass of 304s never needs.
+from concurrent.futures import BrokenExecutor, Executor, Future, InvalidStateError
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
+
+# With tasks waiting, this long without one finishing means a worker hangs (every task is a bounded piece of
+# work: one feed's capped body, a slice of lines, ~128 articles' features): its pool's workers are stopped.
+STALL_SECONDS = 120.0
 
 
 def exit_with_parent(ingest_pid: int) -> None:
@@ -84,19 +92,146 @@ def _start_fork_server() -> None:
         sys.stderr = saved
 
 
-class WorkerPool:
-    """A process pool created on first `get()`, with workers that exit when the ingest process dies."""
+class WorkersStopped(TimeoutError):
+    """A task's error when it was running as its pool's workers were stopped as hung: it may hang again, so
+    callers do not run it in their own process."""
 
-    def __init__(self, workers: int | None = None):
+
+class _Task(Future[Any]):
+    """The future a caller holds for one task: the executor's, except when the watchdog stopped the workers
+    as hung. Then a task that was running fails with WorkersStopped, and one that was waiting is given to the
+    new workers (the executor fails it as if it had crashed)."""
+
+    def __init__(self, pool: WorkerPool, call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]):
+        super().__init__()
+        self.pool = pool
+        self.call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None = call
+        self.waiting_when_stopped = False
+        self.inner: Future[Any] = Future()
+
+    def follow(self, inner: Future[Any]) -> None:
+        self.inner = inner
+        inner.add_done_callback(self._settle)
+
+    def cancel(self) -> bool:
+        return self.inner.cancel() and super().cancel()
+
+    def fail(self, error: BaseException) -> None:
+        with contextlib.suppress(InvalidStateError):  # settled meanwhile
+            self.set_exception(error)
+
+    def _settle(self, inner: Future[Any]) -> None:
+        if self.done() or inner is not self.inner:
+            return
+        if inner.cancelled():
+            super().cancel()
+        elif (error := inner.exception()) is not None:
+            if isinstance(error, BrokenExecutor) and self.waiting_when_stopped:
+                self.waiting_when_stopped = False
+                self.pool.retry(self)
+                return
+            self.fail(error)
+        else:
+            with contextlib.suppress(InvalidStateError):
+                self.set_result(inner.result())
+        self.call = None
+
+
+class WorkerPool(Executor):
+    """A process pool whose workers start on first use and exit when the ingest process dies.
+
+    A worker that crashes breaks its pool, which fails every task not done, and the next task starts new
+    workers. A worker that hangs would hold the ingest, and its lock, for good: a watchdog stops the workers
+    once tasks have waited `stall_seconds` with none finishing. The tasks that were running fail with
+    WorkersStopped (callers do not run those in their own process: that could hang the ingest itself); those
+    only waiting go to new workers."""
+
+    def __init__(self, workers: int | None = None, *, stall_seconds: float = STALL_SECONDS):
         self.workers = workers or os.cpu_count() or 2
+        self.stall_seconds = stall_seconds
         self._pool: ProcessPoolExecutor | None = None
+        # Reentrant: a future's callbacks (which take it) can run in the thread that changes the pool.
+        self._lock = threading.RLock()
+        self._outstanding: set[_Task] = set()
+        self._progress = time.monotonic()  # when a task last finished, or one was given to idle workers
+        self._retry: list[_Task] = []
+        self._watchdog: threading.Thread | None = None
+        self._closed = threading.Event()
 
     @property
     def started(self) -> bool:
         return self._pool is not None
 
-    def get(self) -> ProcessPoolExecutor:
-        """The pool; raises RuntimeError where workers cannot start (callers then work in this process)."""
+    def get(self) -> WorkerPool:
+        """The pool, its workers started; raises RuntimeError where workers cannot start (callers then work
+        in this process)."""
+        with self._lock:
+            self._executor()
+        return self
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        task = _Task(self, (fn, args, kwargs))
+        with self._lock:
+            if not self._outstanding:
+                self._progress = time.monotonic()
+            self._outstanding.add(task)
+            self._start(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def retry(self, task: _Task) -> None:
+        """Give a task to new workers (from the watchdog's thread: this is called in the executor's)."""
+        with self._lock:
+            self._retry.append(task)
+
+    def _start(self, task: _Task) -> None:
+        assert task.call is not None
+        fn, args, kwargs = task.call
+        executor = self._executor()
+        try:
+            inner = executor.submit(fn, *args, **kwargs)
+        except RuntimeError:  # broken by a crashed or stopped worker: start new ones
+            self._discard(executor)
+            inner = self._executor().submit(fn, *args, **kwargs)
+        task.follow(inner)
+
+    def _finished(self, task: Future[Any]) -> None:
+        with self._lock:
+            self._outstanding.discard(task)  # type: ignore[arg-type]
+            self._progress = time.monotonic()
+
+    def _watch(self) -> None:
+        while not self._closed.wait(min(0.2, self.stall_seconds / 4)):
+            with self._lock:
+                retry, self._retry = self._retry, []
+                for task in retry:
+                    if not task.done():
+                        self._start(task)
+                if not self._outstanding or time.monotonic() - self._progress < self.stall_seconds:
+                    continue
+                # Failed before the workers are stopped, which fails every other task as a crash would.
+                stopped = f"no worker finished a task in {self.stall_seconds:.0f} s: stopped as hung"
+                for task in list(self._outstanding):
+                    if task.inner.running():
+                        task.fail(WorkersStopped(stopped))
+                    else:
+                        task.waiting_when_stopped = True
+                if self._pool is not None:
+                    self._discard(self._pool, kill=True)
+                self._progress = time.monotonic()  # the retried tasks' clock starts now
+
+    def _discard(self, executor: ProcessPoolExecutor, *, kill: bool = False) -> None:
+        if kill:
+            # A killed worker breaks the pool, which then fails the tasks still waiting (they are retried).
+            # Python 3.14's kill_workers() also shuts the pool down, and what becomes of those is not
+            # documented; the workers it holds (3.8 to 3.14) are killed directly instead.
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.kill()
+        executor.shutdown(wait=False)
+        if self._pool is executor:
+            self._pool = None
+
+    def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             main_file = getattr(sys.modules.get("__main__"), "__file__", None)
             if main_file and not os.path.exists(main_file):
@@ -120,9 +255,19 @@ class WorkerPool:
                 initializer=exit_with_parent,
                 initargs=(os.getpid(),),
             )
+            if self._watchdog is None:
+                self._closed = threading.Event()
+                self._watchdog = threading.Thread(target=self._watch, name="worker-watchdog", daemon=True)
+                self._watchdog.start()
         return self._pool
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = True) -> None:
+        self._closed.set()
+        self._watchdog = None
+        with self._lock:
+            retry, self._retry = self._retry, []
+        for task in retry:
+            task.fail(BrokenExecutor("the worker pool was shut down"))
         if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
             self._pool = None
