@@ -172,10 +172,10 @@ class WorkerPool(Executor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         task = _Task(self, (fn, args, kwargs))
         with self._lock:
+            self._start(task)  # raises where no workers can start: the caller works in its own process
             if not self._outstanding:
                 self._progress = time.monotonic()
             self._outstanding.add(task)
-            self._start(task)
         task.add_done_callback(self._finished)
         return task
 
@@ -206,7 +206,10 @@ class WorkerPool(Executor):
                 retry, self._retry = self._retry, []
                 for task in retry:
                     if not task.done():
-                        self._start(task)
+                        try:
+                            self._start(task)
+                        except Exception as error:  # no new workers to be had
+                            task.fail(error)
                 if not self._outstanding or time.monotonic() - self._progress < self.stall_seconds:
                     continue
                 # Failed before the workers are stopped, which fails every other task as a crash would.

@@ -25,7 +25,7 @@ def test_a_hung_worker_is_stopped_and_the_tasks_waiting_behind_it_still_run() ->
         worker = pool.submit(os.getpid).result(timeout=60)
         started = time.monotonic()
         hung = pool.submit(time.sleep, 3600)
-        # One worker holds one task and has one more queued: the rest only wait.
+        # The worker holds the hung task, and its queue (workers + 1 places) two more: the rest only wait.
         waiting = [pool.submit(pow, 2, n) for n in range(6)]
         with pytest.raises(WorkersStopped, match="no worker finished a task in 2 s"):
             hung.result(timeout=60)
@@ -35,9 +35,8 @@ def test_a_hung_worker_is_stopped_and_the_tasks_waiting_behind_it_still_run() ->
             try:
                 results.append(task.result(timeout=60))
             except WorkersStopped:
-                results.append(None)  # the one queued on the hung worker
+                results.append(None)  # queued for the hung worker: may be what hangs
         assert results[2:] == [2**n for n in range(2, 6)], results
-        assert results.count(None) <= 1
         assert 2.0 <= stopped_after < 30, stopped_after
         deadline = time.monotonic() + 10
         while _alive(worker) and time.monotonic() < deadline:
