@@ -589,21 +589,25 @@ class StoryEngine:
                 self._lsh.add(keys[i], article.seq, article.article_id, row=i)
             pending.append((item, article))
         # The chunk's articles are counted before any is weighed: inside a chunk, IDF does not depend on
-        # the order its articles came in.
-        for item, _ in pending:
-            terms = item.features.terms.astype(np.int64)
-            self._df[terms] += 1
-            for t in terms.tolist():
-                df_delta[t] = df_delta.get(t, 0) + 1
-            self.n_docs += 1
+        # the order its articles came in. (An article's term ids are distinct.)
+        if pending:
+            counted, counts = np.unique(
+                np.concatenate([item.features.terms for item, _ in pending]).astype(np.int64),
+                return_counts=True,
+            )
+            self._df[counted] += counts.astype(np.int32)
+            df_delta = dict(zip(counted.tolist(), counts.tolist(), strict=True))
+            self.n_docs += len(pending)
         for _, article in pending:
             if article.embedding.size:
                 if self.embedding_sum.size != article.embedding.size:
                     self.embedding_sum = np.zeros(article.embedding.size)
                 self.embedding_sum += article.embedding
                 self.embedding_count += 1
-        for item, article in pending:
-            article.terms, article.weights = self._weigh(item)
+        for (_, article), (terms, weights) in zip(
+            pending, self._weigh([item for item, _ in pending]), strict=True
+        ):
+            article.terms, article.weights = terms, weights
             article.embedding = self._centred(article.embedding)
             self._index_vectors(article)
             new.append(article)
@@ -728,18 +732,30 @@ class StoryEngine:
         # Kept as float16, as stored: half the memory of the window's largest part.
         return (centred / norm).astype(np.float16) if norm > 1e-6 else np.zeros(0, np.float16)
 
-    def _weigh(self, item: PlaceInput) -> tuple[np.ndarray, np.ndarray]:
-        """TF-IDF of the article's terms with the frequencies as they stand, pruned, unit length, frozen."""
-        terms = item.features.terms.astype(np.int64)
-        if not len(terms):
-            return terms, np.zeros(0, _F32)
-        prior = self.settings.background_articles
+    def _weigh(self, items: Sequence[PlaceInput]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per article, TF-IDF of its terms with the frequencies as they stand, pruned to the heaviest (ties
+        by term id), unit length, frozen. All the chunk's terms are weighed and ordered at once."""
+        s = self.settings
+        lengths = [len(item.features.terms) for item in items]
+        if not items or not sum(lengths):
+            return [(np.zeros(0, np.int64), np.zeros(0, _F32)) for _ in items]
+        terms = np.concatenate([item.features.terms for item in items]).astype(np.int64)
+        prior = s.background_articles
         df = self._df[terms] + self._background_df()[terms] if prior else self._df[terms]
         idf = np.log((1.0 + self.n_docs + prior) / (1.0 + df)) + 1.0
-        w = item.features.weights.astype(np.float64) * idf
-        order = np.lexsort((terms, -w))[: self.settings.max_terms]
-        terms, w = terms[order], w[order]
-        return terms, _f16(w / math.sqrt(float(np.dot(w, w))))
+        w = np.concatenate([item.features.weights for item in items]).astype(np.float64) * idf
+        owner = np.repeat(np.arange(len(items)), lengths)
+        order = np.lexsort((terms, -w, owner))  # by article, heaviest first, ties by term id
+        firsts = np.cumsum(lengths) - lengths
+        kept = order[np.arange(len(order)) - np.repeat(firsts, lengths) < s.max_terms]
+        terms, w = terms[kept], w[kept]
+        bounds = np.searchsorted(owner[kept], np.arange(len(items) + 1)).tolist()
+        out = []
+        for start, end in itertools.pairwise(bounds):
+            part = w[start:end]
+            norm = math.sqrt(float(np.dot(part, part))) if end > start else 1.0
+            out.append((terms[start:end], _f16(part / norm)))
+        return out
 
     def _background_df(self) -> np.ndarray:
         """`background_articles` x the background share of each term id, dense (one lookup per article)."""
