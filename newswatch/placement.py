@@ -5,8 +5,8 @@ and guid), in chunks of `CHUNK` articles. Their stateless story features are sto
 from their text as they are read (in worker processes a chunk or two ahead of the placer, or by the placer
 when it would otherwise wait). Each chunk is placed by the engine in one batch and committed in its own
 transaction with the engine's state. Chunks have a fixed size, not a fixed duration, so the stories never
-depend on how fast the machine is; a chunk takes well under a second. A kill loses at most the chunk in flight: its articles are still pending and
-the next pass places them.
+depend on how fast the machine is; a chunk takes well under a second. A kill loses at most the chunk in
+flight: its articles are still pending and the next pass places them.
 """
 
 from __future__ import annotations
