@@ -200,8 +200,8 @@ class WorkerPool(Executor):
             self._outstanding.discard(task)  # type: ignore[arg-type]
             self._progress = time.monotonic()
 
-    def _watch(self) -> None:
-        while not self._closed.wait(min(0.2, self.stall_seconds / 4)):
+    def _watch(self, closed: threading.Event) -> None:
+        while not closed.wait(min(0.2, self.stall_seconds / 4)):
             with self._lock:
                 retry, self._retry = self._retry, []
                 for task in retry:
@@ -260,7 +260,9 @@ class WorkerPool(Executor):
             )
             if self._watchdog is None:
                 self._closed = threading.Event()
-                self._watchdog = threading.Thread(target=self._watch, name="worker-watchdog", daemon=True)
+                self._watchdog = threading.Thread(
+                    target=self._watch, args=(self._closed,), name="worker-watchdog", daemon=True
+                )
                 self._watchdog.start()
         return self._pool
 
