@@ -45,17 +45,17 @@ def test_new_database_is_wal_versioned_with_foreign_keys(db_path: Path) -> None:
 
 
 def test_a_pass_checkpoints_the_wal_on_a_thread_of_its_own(db_path: Path) -> None:
-    # Inside checkpoints_beside the writer's own commits never checkpoint (wal_autocheckpoint 0): the pages
+    # Inside checkpoints_beside the writer's own commits checkpoint only past WAL_LIMIT_BYTES: the pages
     # still reach the database file, copied by the checkpoint thread; afterwards the writer checkpoints again.
     import time
 
-    from store.db import checkpoints_beside
+    from store.db import WAL_LIMIT_BYTES, checkpoints_beside
 
     db = open_db(db_path)
     db.conn.execute("CREATE TABLE filler (blob BLOB)")
     before = db_path.stat().st_size
     with checkpoints_beside(db):
-        assert db.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        assert db.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (WAL_LIMIT_BYTES // 4096,)
         with write_batch(db):
             db.conn.executemany("INSERT INTO filler VALUES (randomblob(4000))", [()] * 2000)
         deadline = time.monotonic() + 30
@@ -64,6 +64,29 @@ def test_a_pass_checkpoints_the_wal_on_a_thread_of_its_own(db_path: Path) -> Non
         assert db_path.stat().st_size >= before + 4_000_000
     assert db.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
     assert [t.name for t in __import__("threading").enumerate() if t.name == "newswatch-checkpoints"] == []
+    db.conn.close()
+
+
+def test_a_long_pass_keeps_the_wal_near_its_limit(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A writer that keeps writing never lets a passive checkpoint restart the WAL: a million-article .jsonl
+    # left 12 GB of it. Past the limit the checkpoint thread waits for a commit and restarts it.
+    import time
+
+    from store import db as store_db
+
+    monkeypatch.setattr(store_db, "WAL_LIMIT_BYTES", 1 << 20, raising=False)
+    db = open_db(db_path)
+    db.conn.execute("CREATE TABLE filler (blob BLOB)")
+    wal = Path(f"{db_path}-wal")
+    largest = 0
+    with store_db.checkpoints_beside(db):
+        for _ in range(400):  # 400 commits of 100 KB, a few ms apart, as a pass's commit groups come
+            with write_batch(db):
+                db.conn.executemany("INSERT INTO filler VALUES (randomblob(4000))", [()] * 25)
+            largest = max(largest, wal.stat().st_size)
+            time.sleep(0.002)
+    assert db.conn.execute("SELECT count(*) FROM filler").fetchone()[0] == 10_000  # 40 MB written
+    assert largest < 16 << 20, f"WAL reached {largest / 2**20:.1f} MB"
     db.conn.close()
 
 
