@@ -352,7 +352,7 @@ def _slice_tags(
     if len(new) < _INLINE_TAGS:
         return _SliceTags()
     try:
-        future = pool.get().submit(
+        future = pool.submit(
             tag_texts,
             topic_terms(topics),
             [(r.title, r.body, outlet_text(r.outlet, source["name"])) for r in new],

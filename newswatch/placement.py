@@ -54,7 +54,7 @@ def _read_inputs(
     tasks = []
     if len(texts) >= _FEATURES_IN_WORKERS:
         with contextlib.suppress(Exception):  # no workers to be had: computed here, when the chunk is placed
-            tasks = [pool.get().submit(feature_blobs, part) for part in slices]
+            tasks = [pool.submit(feature_blobs, part) for part in slices]
 
     def inputs() -> list[PlaceInput]:
         # The placer asks when it has nothing else to do: rather than wait, it computes the slices no worker

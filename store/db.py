@@ -108,6 +108,8 @@ def open_db(path: str | Path, *, readonly: bool = False) -> Database:
             # WAL + NORMAL is durable across application crashes (kill -9); only an OS crash can lose the
             # last commits, never corrupt the file.
             conn.execute("PRAGMA synchronous = NORMAL")
+            # When the WAL restarts, its file is cut back to this size; else it keeps its largest one.
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
         db = Database(conn)
         if not readonly:
             migrate(db)
@@ -119,7 +121,8 @@ def open_db(path: str | Path, *, readonly: bool = False) -> Database:
 
 
 # How often the WAL is checkpointed beside a pass (`checkpoints_beside`): about what SQLite's own automatic
-# checkpoint does at a cold pass's write rate (one every 1,000 pages, ~4 MB), so the WAL stays as small.
+# checkpoint does at a cold pass's write rate (one every 1,000 pages, ~4 MB). When that falls behind the
+# writer, WAL_LIMIT_BYTES bounds the WAL.
 _CHECKPOINT_SECONDS = 0.25
 _AUTO_CHECKPOINT_PAGES = 1000  # SQLite's default
 # The WAL a pass lets grow before its writer checkpoints itself. The thread alone fell behind a writer that
@@ -160,7 +163,6 @@ def checkpoints_beside(db: Database) -> Iterator[None]:
 
     page_size = db.conn.execute("PRAGMA page_size").fetchone()[0]
     db.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_LIMIT_BYTES // page_size}")
-    db.conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
     thread = threading.Thread(target=run, name="newswatch-checkpoints", daemon=True)
     thread.start()
     try:
