@@ -97,7 +97,7 @@ class IngestSummary:
         return [o for o in self.outcomes if o.skipped]
 
     def line(self) -> str:
-        parts = [f"{self.new} new", f"{self.updated} updated", f"{self.unchanged} unchanged"]
+        parts = [f"{self.new:,} new", f"{self.updated:,} updated", f"{self.unchanged:,} unchanged"]
         failed = len(self.failed)
         parts.append(f"{failed} failed source{'s' if failed != 1 else ''}")
         if self.skipped:

@@ -102,7 +102,7 @@ def test_a_large_file_commits_in_several_groups_and_others_write_between_them(
 
     monkeypatch.setattr(CommitGroups, "commit", commit_then_let_another_process_write)
     summary = _ingest(db, [SourceSpec("Big", "path", str(source))])
-    assert summary.line() == f"{LINES} new, 0 updated, 0 unchanged, 0 failed sources"
+    assert summary.line() == f"{LINES:,} new, 0 updated, 0 unchanged, 0 failed sources"
     assert len(commits) > 5
     assert len(seen_between) == 3
     for waited, stored, untagged in seen_between:
@@ -134,11 +134,11 @@ def test_features_are_stored_for_new_articles_and_a_second_ingest_adds_nothing(
 
     placer = Placer()
     again = _ingest(db, specs, placer)  # nothing new, but features are pending: placed once
-    assert again.line() == f"0 new, 0 updated, {LINES} unchanged, 0 failed sources"
+    assert again.line() == f"0 new, 0 updated, {LINES:,} unchanged, 0 failed sources"
     assert placer.calls == 1 and len(placer.placed) == LINES
     source.touch()  # re-read the file: still nothing new, nothing pending, no placement
     third = _ingest(db, specs, placer)
-    assert third.line() == f"0 new, 0 updated, {LINES} unchanged, 0 failed sources"
+    assert third.line() == f"0 new, 0 updated, {LINES:,} unchanged, 0 failed sources"
     assert placer.calls == 1
     assert _count(db_path, "SELECT count(*) FROM articles") == LINES
     assert _count(db_path, "SELECT count(*) FROM article_features") == 0
@@ -182,7 +182,7 @@ def test_a_kill_mid_source_keeps_every_committed_group_and_the_next_run_complete
 
     monkeypatch.setattr(pipeline, "add_found_tags", real_tag)
     summary = _ingest(db, specs, placer)
-    assert summary.line() == f"{LINES - committed} new, 0 updated, {committed} unchanged, 0 failed sources"
+    assert summary.line() == f"{LINES - committed:,} new, 0 updated, {committed:,} unchanged, 0 failed sources"
     assert placer.calls == 1 and sorted(placer.placed) == list(range(1, LINES + 1))
     assert _count(db_path, "SELECT count(DISTINCT guid) FROM articles") == LINES
     assert _count(db_path, "SELECT count(*) FROM article_topics") == len(range(0, LINES, 3))
@@ -206,7 +206,7 @@ def test_small_feeds_share_a_transaction_and_get_features(
     commits.clear()
     options = IngestOptions(topics=TOPICS, place_stories=placer, fetch_limits=FetchLimits(host_gap=0))
     summary = run_ingest(db, options, now=NOW)
-    assert summary.line() == f"{feeds * 5} new, 0 updated, 0 unchanged, 0 failed sources"
+    assert summary.line() == f"{feeds * 5:,} new, 0 updated, 0 unchanged, 0 failed sources"
     assert 1 <= len([c for c in commits if c]) < feeds  # the placer's own commit is not counted here
     assert placer.calls == 1 and len(placer.placed) == feeds * 5
 
