@@ -182,7 +182,9 @@ def test_a_kill_mid_source_keeps_every_committed_group_and_the_next_run_complete
 
     monkeypatch.setattr(pipeline, "add_found_tags", real_tag)
     summary = _ingest(db, specs, placer)
-    assert summary.line() == f"{LINES - committed:,} new, 0 updated, {committed:,} unchanged, 0 failed sources"
+    assert (
+        summary.line() == f"{LINES - committed:,} new, 0 updated, {committed:,} unchanged, 0 failed sources"
+    )
     assert placer.calls == 1 and sorted(placer.placed) == list(range(1, LINES + 1))
     assert _count(db_path, "SELECT count(DISTINCT guid) FROM articles") == LINES
     assert _count(db_path, "SELECT count(*) FROM article_topics") == len(range(0, LINES, 3))
