@@ -69,7 +69,7 @@ def test_fault_suite_one_run(feed_server: FeedServer, tmp_path: Path) -> None:
         assert error in line
     stored = sum(1 for f in faults if not f.expect_error)
     assert run.stdout.strip() == (
-        f"{HEALTHY * ITEMS + stored} new, 0 updated, 0 unchanged, {len(failing)} failed sources"
+        f"{HEALTHY * ITEMS + stored:,} new, 0 updated, 0 unchanged, {len(failing)} failed sources"
     )
 
     # Retry-After is stored as the earliest next fetch.
