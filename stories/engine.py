@@ -961,13 +961,7 @@ class StoryEngine:
         scratch[present] = np.arange(len(present), dtype=_F32)  # exact: fewer than 2**24 terms
         local = scratch[flat_terms].astype(np.int64)
         scratch[present] = 0.0
-        # Per pair, the higher cluster's terms in its own order (the order its products are summed in).
-        counts = lengths[hi]
-        pair_of_entry = np.repeat(np.arange(len(lo)), counts)
-        firsts = np.cumsum(counts) - counts
-        at = np.arange(int(counts.sum())) - np.repeat(firsts - starts[hi], counts)
-        entry_terms, entry_weights = local[at], flat_weights[at]
-        products = np.empty(len(at), _F32)
+        lexical = np.zeros(len(lo))
         block = max(1, min(64, (4 << 20) // len(present)))  # at most 16 MB of float32
         dense = np.zeros((block, len(present)), _F32)
         bounds = np.searchsorted(lo, np.arange(0, len(nodes) + block, block))
@@ -980,13 +974,15 @@ class StoryEngine:
             rows = np.repeat(np.arange(last - first), lengths[first:last])
             cols = local[starts[first] : starts[last - 1] + lengths[last - 1]]
             dense[rows, cols] = flat_weights[starts[first] : starts[last - 1] + lengths[last - 1]]
-            e0 = firsts[p0]
-            e1 = firsts[p1 - 1] + counts[p1 - 1]
-            products[e0:e1] = (
-                dense[lo[pair_of_entry[e0:e1]] - first, entry_terms[e0:e1]] * entry_weights[e0:e1]
+            # Per pair, the higher cluster's terms in its own order (the order its products are summed in).
+            counts = lengths[hi[p0:p1]]
+            pair = np.repeat(np.arange(p1 - p0), counts)
+            at = np.arange(int(counts.sum())) - np.repeat(
+                np.cumsum(counts) - counts - starts[hi[p0:p1]], counts
             )
+            products = dense[lo[p0 + pair] - first, local[at]] * flat_weights[at]
+            lexical[p0:p1] = np.bincount(pair, weights=products, minlength=p1 - p0)
             dense[rows, cols] = 0.0
-        lexical = np.bincount(pair_of_entry, weights=products, minlength=len(lo))
         sizes = table.n[lo] * table.n[hi]
         sims = lexical / sizes
         s = self.settings
