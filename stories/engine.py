@@ -962,7 +962,7 @@ class StoryEngine:
         local = scratch[flat_terms].astype(np.int64)
         scratch[present] = 0.0
         lexical = np.zeros(len(lo))
-        block = max(1, min(64, (1 << 20) // len(present)))  # at most 4 MB of float32
+        block = max(1, min(64, (1 << 20) // max(1, len(present))))  # at most 4 MB of float32
         dense = np.zeros((block, len(present)), _F32)
         bounds = np.searchsorted(lo, np.arange(0, len(nodes) + block, block))
         for number in range(len(bounds) - 1):
