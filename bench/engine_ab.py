@@ -1,14 +1,15 @@
-"""Story-engine A/B: two versions of stories/engine.py placing the same articles, alternating, in one process.
+"""Story-engine A/B: two versions of stories/engine.py placing the same articles, in alternating processes.
 
     python -m bench.engine_ab [--articles 100000] [--pairs 2] BEFORE [AFTER]
 
 BEFORE and AFTER are git revisions (their stories/engine.py is loaded) or paths to an engine.py; AFTER
 defaults to the working tree's. Both run against this tree's other modules. On a shared machine whose speed
 swings by a quarter between runs, single runs cannot measure a change of a few percent: runs of each
-version alternate, pair after pair, and both see the same articles (bench._genfeeds, in one month as the
-100k .jsonl bench has them, with features computed once). Per run: CPU seconds, those of the first and
-last tenth of the chunks (the window filling), and a hash of the final partition, which says whether the
-versions group alike.
+version alternate, pair after pair (the order flipped each pair), and both see the same articles
+(bench._genfeeds, in one month as the 100k .jsonl bench has them, features computed once and saved). Each
+run is a fresh process: a second engine in one process ran ~20% slower than the first, whichever it was.
+Per run: CPU seconds, those of the first and last tenth of the chunks (the window filling), and a hash of
+the final partition, which says whether the versions group alike.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import json
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -26,6 +29,8 @@ from types import ModuleType
 
 from bench.engine_speed import _inputs
 from newswatch.placement import CHUNK, SETTINGS
+from stories.engine import PlaceInput
+from stories.features import ArticleFeatures
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -64,31 +69,74 @@ def _run(module: ModuleType, inputs: list) -> tuple[float, float, float, str]:
     return sum(times), sum(times[:tenth]), sum(times[-tenth:]), digest
 
 
+def _run_saved(engine_path: str, inputs_path: str) -> None:
+    """One run, in this process: the engine at `engine_path` over the saved inputs; prints its figures."""
+    with open(inputs_path, "rb") as handle:
+        saved = pickle.load(handle)
+    inputs = [
+        PlaceInput(aid, published, certain, ArticleFeatures.from_bytes(blob))
+        for aid, published, certain, blob in saved
+    ]
+    module = _engine_module(engine_path, "engine_ab_run", Path(engine_path).parent)
+    print(json.dumps(_run(module, inputs)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("before", help="git revision or path of the engine.py to compare against")
     ap.add_argument("after", nargs="?", default=str(REPO / "stories" / "engine.py"))
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--pairs", type=int, default=2)
+    ap.add_argument("--run", nargs=2, metavar=("ENGINE", "INPUTS"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.run:
+        _run_saved(*args.run)
+        return 0
 
     with tempfile.TemporaryDirectory() as scratch:
-        versions = [
-            (label, _engine_module(v, f"engine_ab_{label}", Path(scratch)))
-            for label, v in (("before", args.before), ("after", args.after))
-        ]
-    inputs, _ = _inputs(args.articles)
-    print(f"{args.articles:,} articles in chunks of {CHUNK}; before = {args.before}, after = {args.after}")
-    print("\n| pair | version | CPU s | first tenth | last tenth | partition |\n|---|---|---|---|---|---|")
-    ratios = []
-    for pair in range(1, args.pairs + 1):
-        order = versions if pair % 2 else versions[::-1]
-        totals = {}
-        for label, module in order:
-            total, first, last, digest = _run(module, inputs)
-            totals[label] = total
-            print(f"| {pair} | {label} | {total:.2f} | {first:.2f} | {last:.2f} | {digest} |", flush=True)
-        ratios.append(totals["after"] / totals["before"])
+        engines = {}
+        for label, version in (("before", args.before), ("after", args.after)):
+            path = Path(version)
+            if not path.is_file():
+                path = Path(scratch) / f"engine_{label}.py"
+                path.write_text(
+                    subprocess.run(
+                        ["git", "-C", str(REPO), "show", f"{version}:stories/engine.py"],
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                    ).stdout,
+                    encoding="utf-8",
+                )
+            engines[label] = str(path)
+        inputs, _ = _inputs(args.articles)
+        inputs_path = Path(scratch) / "inputs.pickle"
+        with open(inputs_path, "wb") as handle:
+            saved = [(p.article_id, p.published, p.date_certain, p.features.to_bytes()) for p in inputs]
+            pickle.dump(saved, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        del inputs, saved
+        print(
+            f"{args.articles:,} articles in chunks of {CHUNK}; before = {args.before}, after = {args.after}"
+        )
+        print(
+            "\n| pair | version | CPU s | first tenth | last tenth | partition |\n|---|---|---|---|---|---|"
+        )
+        ratios = []
+        for pair in range(1, args.pairs + 1):
+            order = ["before", "after"] if pair % 2 else ["after", "before"]
+            totals = {}
+            for label in order:
+                done = subprocess.run(
+                    [sys.executable, "-m", "bench.engine_ab", "x", "--run", engines[label], str(inputs_path)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=REPO,
+                )
+                total, first, last, digest = json.loads(done.stdout.strip().splitlines()[-1])
+                totals[label] = total
+                print(f"| {pair} | {label} | {total:.2f} | {first:.2f} | {last:.2f} | {digest} |", flush=True)
+            ratios.append(totals["after"] / totals["before"])
     print("\nafter / before, by pair: " + ", ".join(f"{r:.2f}" for r in ratios))
     return 0
 
