@@ -35,20 +35,27 @@ from stories.features import ArticleFeatures
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _engine_module(version: str, name: str, scratch: Path) -> ModuleType:
+def _engine_file(version: str, label: str, scratch: Path) -> Path:
+    """`version` if it is a file, else its stories/engine.py from git, written into `scratch`."""
     path = Path(version)
-    if not path.is_file():
-        source = subprocess.run(
-            ["git", "-C", str(REPO), "show", f"{version}:stories/engine.py"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        path = scratch / f"{name}.py"
-        path.write_text(source, encoding="utf-8")
+    if path.is_file():
+        return path
+    source = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{version}:stories/engine.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    path = scratch / f"engine_{label}.py"
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
+def _engine_module(path: str) -> ModuleType:
+    name = "engine_ab_run"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise SystemExit(f"engine_ab: cannot load {version}")
+        raise SystemExit(f"engine_ab: cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
@@ -77,13 +84,13 @@ def _run_saved(engine_path: str, inputs_path: str) -> None:
         PlaceInput(aid, published, certain, ArticleFeatures.from_bytes(blob))
         for aid, published, certain, blob in saved
     ]
-    module = _engine_module(engine_path, "engine_ab_run", Path(engine_path).parent)
+    module = _engine_module(engine_path)
     print(json.dumps(_run(module, inputs)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("before", help="git revision or path of the engine.py to compare against")
+    ap.add_argument("before", nargs="?", help="git revision or path of the engine.py to compare against")
     ap.add_argument("after", nargs="?", default=str(REPO / "stories" / "engine.py"))
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--pairs", type=int, default=2)
@@ -92,23 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.run:
         _run_saved(*args.run)
         return 0
+    if args.before is None:
+        ap.error("the revision or engine.py to compare against is required")
 
     with tempfile.TemporaryDirectory() as scratch:
-        engines = {}
-        for label, version in (("before", args.before), ("after", args.after)):
-            path = Path(version)
-            if not path.is_file():
-                path = Path(scratch) / f"engine_{label}.py"
-                path.write_text(
-                    subprocess.run(
-                        ["git", "-C", str(REPO), "show", f"{version}:stories/engine.py"],
-                        check=True,
-                        capture_output=True,
-                        text=True,
-                    ).stdout,
-                    encoding="utf-8",
-                )
-            engines[label] = str(path)
+        engines = {
+            label: str(_engine_file(version, label, Path(scratch)))
+            for label, version in (("before", args.before), ("after", args.after))
+        }
         inputs, _ = _inputs(args.articles)
         inputs_path = Path(scratch) / "inputs.pickle"
         with open(inputs_path, "wb") as handle:
@@ -127,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             totals = {}
             for label in order:
                 done = subprocess.run(
-                    [sys.executable, "-m", "bench.engine_ab", "x", "--run", engines[label], str(inputs_path)],
+                    [sys.executable, "-m", "bench.engine_ab", "--run", engines[label], str(inputs_path)],
                     check=True,
                     capture_output=True,
                     text=True,

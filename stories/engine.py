@@ -1025,7 +1025,9 @@ class StoryEngine:
             adjacency.append(set())
             return table.add(node)
 
-        links: list[int] = []  # lo << 32 | hi
+        # The same pairs as `adjacency`, as lo << 32 | hi, for the first queue: reading them back out of
+        # the sets cost more than keeping this list (the sets are what merges update).
+        links: list[int] = []
 
         def link(a: int, b: int) -> None:
             if a != b:
