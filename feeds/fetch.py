@@ -20,10 +20,12 @@ Every per-feed problem becomes a one-line `FetchResult.error`; `fetch_feeds` doe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import ssl
 import sys
+import threading
 import time
 import zlib
 from collections import OrderedDict
@@ -89,6 +91,63 @@ class FetchResult:
     run_deadline_reached: bool = False
 
 
+class BodyBacklog:
+    """Bytes of fetched bodies their caller has not finished with (parsed and stored), and a bound on them.
+
+    A local or fast server answers faster than feeds are parsed, so without a bound a pass held every body of
+    its feeds at once: 120 feeds of 2.6 MB took an ingest to 381 MB of RSS. The fetcher waits for `room`
+    before each feed's request; the caller counts a body in (`add`, from any thread) when it gets one and out
+    (`done`, from any thread) when it has finished with it. Requests already running still finish, so the
+    bytes held stay below `limit` plus what the requests in flight bring (at most `concurrency` bodies).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+        self._lock = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    async def room(self) -> None:
+        """Return once the bytes held are below the limit (on the fetcher's event loop)."""
+        while True:
+            with self._lock:
+                if self.held < self.limit:
+                    return
+                loop = asyncio.get_running_loop()
+                freed: asyncio.Future[None] = loop.create_future()
+                self._waiters.append((loop, freed))
+            await freed
+
+    def add(self, size: int) -> None:
+        with self._lock:
+            self.held += size
+
+    def done(self, size: int) -> None:
+        with self._lock:
+            self.held -= size
+        self._wake()
+
+    def lift(self) -> None:
+        """No bound from now on (the caller stopped taking bodies: the fetcher must not wait for it)."""
+        with self._lock:
+            self.limit = sys.maxsize
+        self._wake()
+
+    def _wake(self) -> None:
+        with self._lock:
+            if self.held >= self.limit:
+                return
+            waiters, self._waiters = self._waiters, []
+        for loop, freed in waiters:
+            with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, freed)
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class _FeedError(Exception):
     """A per-feed failure with its one-line message."""
 
@@ -99,9 +158,10 @@ def fetch_all(
     *,
     on_result: Callable[[FetchResult], None] | None = None,
     hold: Callable[[str], str | None] | None = None,
+    backlog: BodyBacklog | None = None,
 ) -> list[FetchResult]:
     """Synchronous `fetch_feeds`, for callers without an event loop (the CLI, cron)."""
-    return asyncio.run(fetch_feeds(requests, limits, on_result=on_result, hold=hold))
+    return asyncio.run(fetch_feeds(requests, limits, on_result=on_result, hold=hold, backlog=backlog))
 
 
 async def fetch_feeds(
@@ -110,11 +170,14 @@ async def fetch_feeds(
     *,
     on_result: Callable[[FetchResult], None] | None = None,
     hold: Callable[[str], str | None] | None = None,
+    backlog: BodyBacklog | None = None,
 ) -> list[FetchResult]:
     """Fetch every request; results come back in request order, and to `on_result` as each finishes.
 
     `hold(host)`, asked when a request's turn for its host comes, may return why that host must not be
     asked now (it answered Retry-After to an earlier request): the request then fails with that reason.
+
+    With a `backlog`, no feed's request starts while the caller holds more body bytes than it allows.
 
     `on_result` runs on the event loop: keep it quick (hand parsing to a pool). If it raises, the error
     is logged and fetching goes on.
@@ -149,6 +212,7 @@ async def fetch_feeds(
     ) as client:
         fetcher = _Fetcher(client, limits, slots, host_slot)
         fetcher.hold = hold
+        fetcher.backlog = backlog
 
         def deliver(index: int, result: FetchResult) -> None:
             results[index] = result
@@ -323,6 +387,7 @@ class _Fetcher:
         self.slots = slots
         self.host_slot = host_slot
         self.hold: Callable[[str], str | None] | None = None
+        self.backlog: BodyBacklog | None = None
         self.next_start: dict[str, float] = {}  # per host: the earliest start of its next request
 
     async def fetch(self, request: FetchRequest) -> FetchResult:
@@ -371,6 +436,10 @@ class _Fetcher:
             if self.hold is not None and (reason := self.hold(url.host)):
                 raise _FeedError(reason)
             async with self.slots:
+                # Checked as the request would start, not before it queues for a slot: by then every
+                # feed's request has queued, and none has brought a body yet.
+                if self.backlog is not None:
+                    await self.backlog.room()
                 return await self._timed_hop(url, headers, result)
 
     async def _space(self, host: str) -> None:

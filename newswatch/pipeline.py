@@ -53,6 +53,9 @@ PATH_CHUNK = 256
 _INLINE_TAGS = 64
 # Slices of a path source whose tags may be in the workers while one is written.
 _SLICES_AHEAD = 2 * (os.cpu_count() or 2)
+# Bytes of fetched feed bodies a pass holds before it stores them (feeds.fetch.BodyBacklog): the fetcher
+# starts no request while they are over (or over the body cap, when that is higher).
+BACKLOG_BYTES = 64 * 1024 * 1024
 # A .jsonl file larger than this is parsed in the workers.
 _JSONL_POOL_BYTES = 256 * 1024
 # Backoff after repeated failures: 1, 2, 4 … intervals, capped.
@@ -426,7 +429,7 @@ def _ingest_feeds(
 
     The run deadline stops fetching (feeds left get "not fetched: run deadline reached"); bodies already
     fetched are still parsed and stored, which the body, entry and field caps keep short."""
-    from feeds.fetch import FetchRequest, FetchResult, fetch_all
+    from feeds.fetch import BodyBacklog, FetchRequest, FetchResult, fetch_all
 
     limits = options.fetch_limits
     if limits.run_deadline is not None:
@@ -442,10 +445,15 @@ def _ingest_feeds(
         if first is not row:
             same_url.append((row, first))
     use_pool = pool.started or len(rows) >= _POOL_THRESHOLD
-    finished: queue.Queue[tuple[FetchResult, Future[ParseResult] | ParseResult | None] | None] = queue.Queue()
+    # A feed's body counts from its fetch until the feed is stored (its parsed records are held as long).
+    backlog = BodyBacklog(max(BACKLOG_BYTES, limits.max_body_bytes))
+    finished: queue.Queue[tuple[FetchResult, Future[ParseResult] | ParseResult | None, int] | None]
+    finished = queue.Queue()
 
     def on_result(result: FetchResult) -> None:
         parsed: Future[ParseResult] | ParseResult | None = None
+        size = len(result.body or b"")
+        backlog.add(size)
         if result.body is not None and not result.error and not result.not_modified:
             row = by_url[result.url]
             kwargs = {
@@ -466,7 +474,7 @@ def _ingest_feeds(
                 result.body = None  # the worker has its copy; don't hold thousands of bodies twice
             else:
                 parsed = parse_feed(result.body, **kwargs)
-        finished.put((result, parsed))
+        finished.put((result, parsed, size))
 
     def fetch_everything() -> None:
         try:
@@ -474,6 +482,7 @@ def _ingest_feeds(
                 [FetchRequest(r["location"], r["etag"], r["last_modified"]) for r in by_url.values()],
                 limits,
                 on_result=on_result,
+                backlog=backlog,
             )
         finally:
             finished.put(None)
@@ -481,24 +490,28 @@ def _ingest_feeds(
     fetcher = threading.Thread(target=fetch_everything, name="fetch", daemon=True)
     fetcher.start()
     stored: set[str] = set()
-    while (item := groups.next_from(finished)) is not None:
-        result, pending = item
-        parsed: ParseResult | None
-        if isinstance(pending, Future):
-            _wait(pending, groups)
-            try:
-                parsed = pending.result()
-            except Exception as error:  # a crashed worker must not stop the other feeds
-                parsed = ParseResult(error=f"parser failed: {error}")
-        else:
-            parsed = pending
-        row = by_url[result.url]
-        outcome = SourceOutcome(row["name"])
-        with groups.unit():
-            _store_feed(db, row, result, parsed, options, outcome, now=now)
-        summary.outcomes.append(outcome)
-        stored.add(result.url)
-        report(row["name"])
+    try:
+        while (item := groups.next_from(finished)) is not None:
+            result, pending, size = item
+            parsed: ParseResult | None
+            if isinstance(pending, Future):
+                _wait(pending, groups)
+                try:
+                    parsed = pending.result()
+                except Exception as error:  # a crashed worker must not stop the other feeds
+                    parsed = ParseResult(error=f"parser failed: {error}")
+            else:
+                parsed = pending
+            row = by_url[result.url]
+            outcome = SourceOutcome(row["name"])
+            with groups.unit():
+                _store_feed(db, row, result, parsed, options, outcome, now=now)
+            backlog.done(size)
+            summary.outcomes.append(outcome)
+            stored.add(result.url)
+            report(row["name"])
+    finally:
+        backlog.lift()  # a write that failed must not leave the fetcher waiting for room
     fetcher.join()
     for row, first in same_url:
         outcome = SourceOutcome(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import tracemalloc
 
 import pytest
 
-from feeds.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all, fetch_feeds
+from feeds.fetch import BodyBacklog, FetchLimits, FetchRequest, FetchResult, fetch_all, fetch_feeds
 from newswatch import __version__
 from testkit.feedserver import FeedServer, make_rss
 
@@ -294,3 +295,37 @@ def test_every_connection_verifies_tls_and_the_ca_bundle_loads_only_for_https():
     assert secure.cert_store_stats()["x509_ca"] > 0
     assert plain.cert_store_stats()["x509_ca"] == 0  # trusts nothing, should it ever be used
     assert connections._context(tls=True) is secure
+
+
+def test_requests_wait_while_the_callers_backlog_of_bodies_is_over_its_bound(feed_server: FeedServer) -> None:
+    """Over the bound, no request starts until the caller (another thread) says it is done with enough bytes;
+    `lift` lets every waiting request go."""
+    for n in range(6):
+        feed_server.feed(f"/b{n}.xml", make_rss(f"B{n}", 1, feed_id=str(n)))
+    backlog = BodyBacklog(limit=100)
+    results: list[FetchResult] = []
+
+    def on_result(result: FetchResult) -> None:
+        results.append(result)
+        backlog.add(1000)  # every body puts the caller over its bound
+
+    requests = [FetchRequest(feed_server.url(f"/b{n}.xml")) for n in range(6)]
+    limits = FetchLimits(concurrency=1)
+    fetching = threading.Thread(
+        target=fetch_all, args=(requests, limits), kwargs={"on_result": on_result, "backlog": backlog}
+    )
+    fetching.start()
+    deadline = time.monotonic() + 10
+    while not results and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    assert len(results) == 1  # the others wait for room
+    backlog.done(1000)
+    while len(results) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    assert len(results) == 2
+    backlog.lift()
+    fetching.join(timeout=10)
+    assert not fetching.is_alive() and len(results) == 6
+    assert all(result.status == 200 and result.body for result in results)
