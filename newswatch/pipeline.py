@@ -27,7 +27,7 @@ from typing import Any
 from feeds.limits import FetchLimits
 from feeds.paths import local_guid, source_root
 from feeds.records import ArticleRecord, ParseResult
-from newswatch.workers import WorkerPool
+from newswatch.workers import WorkerPool, parse_and_tag
 from store import sources as source_store
 from store.articles import (
     FEATURES_AT_PLACEMENT,
@@ -385,6 +385,13 @@ class _SliceTags:
         self.guids = guids
         self.future = future
 
+    @classmethod
+    def found(cls, guids: Sequence[str], found: dict[str, list[tuple[int, list[str]]]]) -> _SliceTags:
+        """Tags a worker has already found, `guids` naming its texts in order."""
+        future: Future[dict[str, list[tuple[int, list[str]]]]] = Future()
+        future.set_result(found)
+        return cls(guids, future)
+
     def wait(self, groups: CommitGroups) -> None:
         if self.future is not None:
             _wait(self.future, groups)
@@ -445,13 +452,15 @@ def _ingest_feeds(
         if first is not row:
             same_url.append((row, first))
     use_pool = pool.started or len(rows) >= _POOL_THRESHOLD
+    # New records are tagged in the worker that parses their feed (as a path source's are), not by the writer:
+    # building each feed's batch index again on the writer's thread cost it about as much as the search index.
+    worker_topics = topic_terms(options.topics) if options.topics and backend_of(db).tags_in_workers else None
     # A feed's body counts from its fetch until the feed is stored (its parsed records are held as long).
     backlog = BodyBacklog(max(BACKLOG_BYTES, limits.max_body_bytes))
-    finished: queue.Queue[tuple[FetchResult, Future[ParseResult] | ParseResult | None, int] | None]
-    finished = queue.Queue()
+    finished: queue.Queue[tuple[FetchResult, Future[Any] | ParseResult | None, int] | None] = queue.Queue()
 
     def on_result(result: FetchResult) -> None:
-        parsed: Future[ParseResult] | ParseResult | None = None
+        parsed: Future[Any] | ParseResult | None = None
         size = len(result.body or b"")
         backlog.add(size)
         if result.body is not None and not result.error and not result.not_modified:
@@ -469,7 +478,10 @@ def _ingest_feeds(
             # The pool is made for the first body, not before: a pass of 304s starts no processes (and
             # does not import multiprocessing). Only this thread asks for it until the fetcher is done.
             executor = _executor(pool) if use_pool else None
-            if executor is not None:
+            if executor is not None and worker_topics is not None:
+                parsed = executor.submit(parse_and_tag, result.body, worker_topics, row["name"], **kwargs)
+                result.body = None
+            elif executor is not None:
                 parsed = executor.submit(parse_feed, result.body, **kwargs)
                 result.body = None  # the worker has its copy; don't hold thousands of bodies twice
             else:
@@ -494,18 +506,24 @@ def _ingest_feeds(
         while (item := groups.next_from(finished)) is not None:
             result, pending, size = item
             parsed: ParseResult | None
+            tags: _SliceTags | None = None
             if isinstance(pending, Future):
                 _wait(pending, groups)
                 try:
-                    parsed = pending.result()
+                    done = pending.result()
                 except Exception as error:  # a crashed worker must not stop the other feeds
-                    parsed = ParseResult(error=f"parser failed: {error}")
+                    done = ParseResult(error=f"parser failed: {error}")
+                if isinstance(done, tuple):  # parse_and_tag's
+                    parsed, found = done
+                    tags = _SliceTags.found([record.guid for record in parsed.records], found)
+                else:
+                    parsed = done
             else:
                 parsed = pending
             row = by_url[result.url]
             outcome = SourceOutcome(row["name"])
             with groups.unit():
-                _store_feed(db, row, result, parsed, options, outcome, now=now)
+                _store_feed(db, row, result, parsed, options, outcome, now=now, tags=tags)
             backlog.done(size)
             summary.outcomes.append(outcome)
             stored.add(result.url)
@@ -546,8 +564,10 @@ def _store_feed(
     outcome: SourceOutcome,
     *,
     now: datetime,
+    tags: _SliceTags | None = None,
 ) -> None:
-    """One feed's writes; the caller holds a unit of a commit group."""
+    """One feed's writes; the caller holds a unit of a commit group. `tags`: what a worker found for the
+    feed's records (the writer tags the rest)."""
     if result is None:
         outcome.error = "not fetched: the fetcher stopped unexpectedly"
         source_store.record_failure(db, row["id"], outcome.error, now=now)
@@ -577,7 +597,7 @@ def _store_feed(
         outcome.error = parsed.error
         source_store.record_failure(db, row["id"], parsed.error, now=now)
         return
-    stored = _store_records(db, row["id"], parsed.records, options, outcome, now=now)
+    stored = _store_records(db, row["id"], parsed.records, options, outcome, now=now, tags=tags)
     if options.fulltext is not None and stored.new_ids:
         from newswatch.fulltext_pass import queue_new_articles
 

@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
+    from feeds.records import ParseResult
+    from topics.tagging import TopicTerms
+
 # With tasks waiting, this long without one finishing means a worker hangs (every task is a bounded piece of
 # work: one feed's capped body, a slice of lines, ~128 articles' features): its pool's workers are stopped.
 STALL_SECONDS = 120.0
@@ -73,6 +76,20 @@ def feature_blobs(texts: Sequence[tuple[str, str]]) -> list[bytes]:
         except Exception:
             blobs.append(extract_features("", "").to_bytes())
     return blobs
+
+
+def parse_and_tag(
+    body: bytes, topics: Sequence[TopicTerms], source_name: str, **parse_options: Any
+) -> tuple[ParseResult, dict[str, list[tuple[int, list[str]]]]]:
+    """A feed parsed (`feeds.parse.parse_feed`), and the topic tags of its records as `tag_texts` finds them
+    (by record index), in one task: the writer then only stores what was found."""
+    from feeds.parse import parse_feed
+    from store.schema import outlet_text
+    from topics.tagging import tag_texts
+
+    parsed = parse_feed(body, **parse_options)
+    texts = [(r.title, r.body, outlet_text(r.outlet, source_name)) for r in parsed.records]
+    return parsed, tag_texts(topics, texts)
 
 
 def _start_fork_server() -> None:

@@ -246,3 +246,70 @@ def test_tags_found_in_the_workers_are_the_tags_the_writer_finds(
         db.conn.close()
     assert found[True] == found[False]
     assert {name for _, name, _ in found[True]} == {"Troops", "Border", "Wire"}
+
+
+def test_a_feeds_tags_found_in_its_parse_worker_are_the_tags_the_writer_finds(
+    feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Feeds parsed in the worker processes have their new records tagged there too (newswatch.workers.
+    # parse_and_tag); with that turned off the writer tags them in the store's batch index. Same tags, same
+    # explaining terms: a prefix, a phrase, a NOT, and `source:` matching the source's name where the articles'
+    # outlet is another.
+    from store import topic_tags
+    from store.backends.sqlite import SqliteBackend
+
+    topics = compile_topics(
+        [
+            ("Troops", "troop* AND NOT grain", False),
+            ("Border", '"near the border" OR exports', False),
+            ("Wire", "source:Outlet AND deployed", False),
+        ],
+        {},
+    )
+    feeds = 10  # enough for the process pool
+    specs = []
+    for n in range(feeds):
+        items = []
+        for i in range(6):
+            subject = (
+                "troops deployed near the border" if (n + i) % 3 == 0 else "grain exports resumed at the port"
+            )
+            items.append(
+                f"<item><title>Report {n}-{i}: {subject}</title><guid>f{n}-{i}</guid>"
+                f"<pubDate>0{1 + i} Nov 2024 10:00:00 +0000</pubDate>"
+                f"<description>Officials said that {subject}. Statement {i}.</description></item>"
+            )
+        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {n}</title>{"".join(items)}</channel></rss>'
+        feed_server.feed(f"/t{n}.xml", body.encode())
+        specs.append(SourceSpec(f"Outlet {n}", "url", feed_server.url(f"/t{n}.xml")))
+    batch_indexes = []
+    real_batch_index = topic_tags.BatchIndex
+
+    def counted(db: Any, article_ids: Any) -> Any:
+        batch_indexes.append(len(article_ids))
+        return real_batch_index(db, article_ids)
+
+    monkeypatch.setattr(topic_tags, "BatchIndex", counted)
+    found = {}
+    for in_workers in (True, False):
+        monkeypatch.setattr(SqliteBackend, "tags_in_workers", in_workers)
+        batch_indexes.clear()
+        db = open_db(tmp_path / f"{in_workers}.db")
+        sync_config(db, specs, topics, now=NOW)
+        options = IngestOptions(
+            topics=topics,
+            place_stories=Placer(),
+            fetch_limits=FetchLimits(host_gap=0),
+            # The articles' outlet is not the source's name, which the index adds to it for `source:`.
+            source_outlets={spec.name: "Wire Service" for spec in specs},
+        )
+        assert run_ingest(db, options, now=NOW).new == feeds * 6
+        found[in_workers] = db.execute(
+            """SELECT a.guid, t.name, at.matched_terms FROM article_topics at
+               JOIN articles a ON a.id = at.article_id JOIN topics t ON t.id = at.topic_id
+               ORDER BY a.guid, t.name"""
+        ).fetchall()
+        db.conn.close()
+        assert bool(batch_indexes) != in_workers  # the writer built no batch index when the workers tagged
+    assert found[True] == found[False]
+    assert {name for _, name, _ in found[True]} == {"Troops", "Border", "Wire"}
