@@ -25,20 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.engine_quality import Corpora
 from stories.engine import EngineSettings, PlaceInput
 from stories.features import EMBED_LEAD_CHARS
 from stories.tokens import normalize
-from testkit.story_eval import (
-    ECB_PATH,
-    UCI_PATH,
-    bcubed,
-    canonical,
-    jittered,
-    load_ecbplus,
-    load_uci,
-    run,
-    to_inputs,
-)
+from testkit.story_eval import ECB_PATH, UCI_PATH, bcubed, load_uci, run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -129,31 +120,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         values = {k: float(v) if "." in v else int(v) for k, v in pairs.items()}
         variants.append((item, replace(EngineSettings(), **values)))
 
-    uci = load_uci()
-    uci_articles = jittered([a for a, _ in uci])
-    uci_inputs = canonical(
-        to_inputs(uci_articles), {a.article_id: f"{a.article_id:09d}" for a in uci_articles}
-    )
-    ecb = load_ecbplus()
-    ecb_inputs = canonical(
-        to_inputs([a for a, _, _ in ecb]), {a.article_id: str(a.article_id) for a, _, _ in ecb}
-    )
-    texts = {f"u{a.article_id}": _embed_text(a.title, a.body) for a in uci_articles}
-    texts |= {f"e{a.article_id}": _embed_text(a.title, a.body) for a, _, _ in ecb}
+    corpora = Corpora()  # ECB+ in file order and UCI jittered, as bench.engine_quality scores them
+    (_, ecb_inputs, ecb_gold), (_, uci_inputs, uci_gold) = corpora.sets
+    texts = {f"u{a.article_id}": _embed_text(a.title, a.body) for a, _ in load_uci()}
+    texts |= {f"e{a.article_id}": _embed_text(a.title, a.body) for a, _, _ in corpora.ecb}
     print(f"encoding {len(texts):,} texts with the sentence model...", file=sys.stderr, flush=True)
     vectors = _teacher_vectors(args.teacher_python, texts)
-    corpora = {
+    embeddings = {
         "bundled table": (uci_inputs, ecb_inputs),
         "sentence model": (
             _with_embeddings(uci_inputs, vectors, "u"),
             _with_embeddings(ecb_inputs, vectors, "e"),
         ),
     }
-    uci_gold = {a.article_id: c for a, c in uci}
-    ecb_gold = {a.article_id: c for a, c, _ in ecb}
     print("| settings | embedding | UCI ±12 h | ECB+ |\n|---|---|---|---|")
     for label, settings in variants:
-        for name, (u, e) in corpora.items():
+        for name, (u, e) in embeddings.items():
             print(
                 f"| {label} | {name} | {_f1(u, uci_gold, settings):.4f} | {_f1(e, ecb_gold, settings):.4f} |",
                 flush=True,
