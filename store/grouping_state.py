@@ -23,7 +23,7 @@ import numpy as np
 
 from store.values import chunks
 from stories.engine import ChunkResult, EngineSettings, PlacedArticle, StateSource, Story, StoryEngine
-from stories.features import pack_arrays, unpack_arrays
+from stories.features import FEATURE_BODY_CHARS, pack_arrays, unpack_arrays
 
 if TYPE_CHECKING:
     from store.db import Database
@@ -182,16 +182,17 @@ def pending_article_ids(db: Database) -> list[int]:
 
 def features_of(db: Database, article_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
     """article id -> (published, date_origin, features blob, title, body); title and body only where the
-    blob is `store.articles.FEATURES_AT_PLACEMENT` (None otherwise)."""
+    blob is `store.articles.FEATURES_AT_PLACEMENT` (None otherwise), the body only as far as features read
+    it (`FEATURE_BODY_CHARS`)."""
     out: dict[int, tuple[Any, ...]] = {}
     for chunk in chunks(list(article_ids)):
         marks = ",".join("?" * len(chunk))
         for aid, published, origin, blob, title, body in db.conn.execute(
             f"""SELECT a.id, a.published, a.date_origin, f.blob,
                        CASE WHEN length(f.blob) = 0 THEN a.title END,
-                       CASE WHEN length(f.blob) = 0 THEN a.body END
+                       CASE WHEN length(f.blob) = 0 THEN substr(a.body, 1, ?) END
                 FROM articles a JOIN article_features f ON f.article_id = a.id WHERE a.id IN ({marks})""",
-            list(chunk),
+            [FEATURE_BODY_CHARS, *chunk],
         ):
             out[aid] = (published, origin, blob, title, body)
     return out

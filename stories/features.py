@@ -48,6 +48,10 @@ RAW_TERMS = 192  # terms kept before IDF is known (the placer keeps fewer after 
 LEAD_CHARS = 250  # where a dateline / lead's month mention counts
 DATED_LEAD_CHARS = 400  # where a date with a day ("November 6") counts
 EMBED_LEAD_CHARS = 600  # headline and lead: what the event is, before background paragraphs
+# A body's first this many characters make its features: the opening ~3,000 words of a long read say what it
+# is and carry its copies' shingles. It also bounds what placement reads of each text: a chunk of 2,000
+# articles at the parsers' 200,000-character cap would otherwise be 400 million characters.
+FEATURE_BODY_CHARS = 20_000
 
 _HASHER = MinHasher(NUM_PERM, LSH_BANDS)
 _HEADER = struct.Struct("<BHBHH")  # version, months mask, weekdays mask, n terms, embedding dims
@@ -236,7 +240,7 @@ _vocabulary = _Vocabulary()
 def extract_features(title: str, body: str) -> ArticleFeatures:
     """Everything the story engine needs from one article's text that does not depend on other articles."""
     global _vocabulary
-    title, body = normalize(title), normalize(body)
+    title, body = normalize(title), normalize(body[:FEATURE_BODY_CHARS])
     vocabulary = _vocabulary
     if max(len(vocabulary.chunks), len(vocabulary)) > _VOCABULARY_LIMIT:
         vocabulary = _vocabulary = _Vocabulary()

@@ -14,6 +14,8 @@ import random
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +150,38 @@ def test_same_blobs_from_concurrent_threads(monkeypatch: pytest.MonkeyPatch) -> 
     with ThreadPoolExecutor(4) as pool:
         runs = list(pool.map(lambda _: [extract_features(t, b).to_bytes() for t, b in texts], range(4)))
     assert all(run == expected for run in runs)
+
+
+NOW = datetime(2024, 11, 5, tzinfo=UTC)
+
+
+def test_a_long_body_makes_the_features_of_its_opening(tmp_path: Path) -> None:
+    """Features read a body's first FEATURE_BODY_CHARS characters, and placement reads no more of it from the
+    store: the same blob, whether computed from the whole text or from what placement reads."""
+    from feeds.records import ArticleRecord
+    from store.articles import FEATURES_AT_PLACEMENT, upsert_articles
+    from store.db import open_db, write_batch
+    from store.grouping_state import features_of
+    from store.sources import SourceSpec, sync_sources
+
+    opening = "Rescuers searched the rubble in Valparaíso on Monday. " * 400  # ~21,600 characters
+    tail = "An unrelated later section names Lisbon, Oslo and grain exports. " * 3000
+    body = opening + tail
+    assert len(opening) > features.FEATURE_BODY_CHARS
+    whole = extract_features("Quake", body).to_bytes()
+    assert whole == extract_features("Quake", body[: features.FEATURE_BODY_CHARS]).to_bytes()
+    assert whole != extract_features("Quake", tail).to_bytes()
+
+    db = open_db(tmp_path / "long.db")
+    with write_batch(db):
+        sync_sources(db, [SourceSpec("S", "path", str(tmp_path))], now=NOW)
+        [article_id] = upsert_articles(
+            db,
+            1,
+            [ArticleRecord(guid="long", title="Quake", body=body)],
+            now=NOW,
+            features=lambda records: [FEATURES_AT_PLACEMENT] * len(records),
+        ).new_ids
+    *_, title, read = features_of(db, [article_id])[article_id]
+    assert (title, read) == ("Quake", body[: features.FEATURE_BODY_CHARS])
+    assert extract_features(title, read).to_bytes() == whole
