@@ -5,7 +5,7 @@ feeds share a transaction, a large path source is split into several. Articles a
 their topic tags and their pending-placement row in one unit of work, so a reader (the TUI) never sees an
 article without its topics, and a kill loses at most the group in flight. A path source's file fingerprints and status go
 with its last unit: a source cut short is read again next pass and the upsert adds only what is missing.
-Feeds are parsed, and a file's lines read and tagged, in worker processes (newswatch.workers); stories are
+Feeds are parsed and tagged, and a file's lines read and tagged, in worker processes (newswatch.workers); stories are
 placed once, at the end, where the story features are computed (newswatch.placement).
 """
 

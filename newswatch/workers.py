@@ -1,6 +1,6 @@
-"""The ingest's worker processes: feed parsing and story features, off the writer's thread.
+"""The ingest's worker processes: feed parsing and tagging, and story features, off the writer's thread.
 
-One pool per ingest run, created on first use (`WorkerPool.get`), shared by feeds (parse per feed) and path
+One pool per ingest run, created on first use (`WorkerPool.get`), shared by feeds (parse and tag per feed) and path
 sources (a big .jsonl's lines, and the topic tags of each slice); placement has its own for the story
 features, computed a chunk ahead of the placer (newswatch.placement). Task functions are plain module-level functions over
 plain data so they pickle; stories/ is imported lazily, so an idle cron pass never loads numpy.
