@@ -452,8 +452,10 @@ def _ingest_feeds(
         if first is not row:
             same_url.append((row, first))
     use_pool = pool.started or len(rows) >= _POOL_THRESHOLD
-    # New records are tagged in the worker that parses their feed (as a path source's are), not by the writer:
-    # building each feed's batch index again on the writer's thread cost it about as much as the search index.
+    # A feed never read before has its records tagged in the worker that parses it (as a path source's slices
+    # are), not by the writer: building each feed's batch index on the writer's thread cost it about as much as
+    # the search index. A feed read before brings mostly items already stored, which a worker cannot tell
+    # apart: the writer tags its few new ones.
     worker_topics = topic_terms(options.topics) if options.topics and backend_of(db).tags_in_workers else None
     # A feed's body counts from its fetch until the feed is stored (its parsed records are held as long).
     backlog = BodyBacklog(max(BACKLOG_BYTES, limits.max_body_bytes))
@@ -478,7 +480,7 @@ def _ingest_feeds(
             # The pool is made for the first body, not before: a pass of 304s starts no processes (and
             # does not import multiprocessing). Only this thread asks for it until the fetcher is done.
             executor = _executor(pool) if use_pool else None
-            if executor is not None and worker_topics is not None:
+            if executor is not None and worker_topics is not None and row["last_success_at"] is None:
                 parsed = executor.submit(parse_and_tag, result.body, worker_topics, row["name"], **kwargs)
                 result.body = None
             elif executor is not None:

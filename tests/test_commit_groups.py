@@ -313,3 +313,13 @@ def test_a_feeds_tags_found_in_its_parse_worker_are_the_tags_the_writer_finds(
         assert bool(batch_indexes) != in_workers  # the writer built no batch index when the workers tagged
     assert found[True] == found[False]
     assert {name for _, name, _ in found[True]} == {"Troops", "Border", "Wire"}
+
+    # A feed read before brings mostly stored items, which a worker cannot tell apart: it is parsed only, and
+    # the writer tags its new ones.
+    monkeypatch.setattr(SqliteBackend, "tags_in_workers", True)
+    batch_indexes.clear()
+    feed_server.feed("/t0.xml", make_rss("Feed 0", 7, feed_id="f0-again"))
+    db = open_db(tmp_path / "True.db")
+    assert run_ingest(db, options, now=NOW).new == 7
+    db.conn.close()
+    assert batch_indexes == [7]
