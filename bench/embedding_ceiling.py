@@ -20,12 +20,12 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from bench.engine_quality import Corpora
+from bench.engine_quality import Corpora, setting_overrides
 from stories.engine import EngineSettings, PlaceInput
 from stories.features import EMBED_LEAD_CHARS
 from stories.tokens import normalize
@@ -111,14 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (ECB_PATH.exists() and UCI_PATH.exists()):
         print(f"eval data absent ({ECB_PATH}, {UCI_PATH}): nothing to measure")
         return 0
-    types = {f.name for f in fields(EngineSettings)}
     variants = [("shipped", EngineSettings())]
     for item in args.set:
-        pairs = dict(part.split("=", 1) for part in item.split(","))
-        if unknown := set(pairs) - types:
-            ap.error(f"unknown setting(s) {', '.join(sorted(unknown))}")
-        values = {k: float(v) if "." in v else int(v) for k, v in pairs.items()}
-        variants.append((item, replace(EngineSettings(), **values)))
+        try:
+            variants.append((item, replace(EngineSettings(), **setting_overrides(item.split(",")))))
+        except ValueError as error:
+            ap.error(str(error))
 
     corpora = Corpora()  # ECB+ in file order and UCI jittered, as bench.engine_quality scores them
     (_, ecb_inputs, ecb_gold), (_, uci_inputs, uci_gold) = corpora.sets

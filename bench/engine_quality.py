@@ -93,6 +93,19 @@ def sweep(chunk: int) -> None:
         print(f"| chunk (articles placed together) | {size} | {f1} | | |", flush=True)
 
 
+def setting_overrides(items: Sequence[str]) -> dict[str, float | int]:
+    """`name=value` items (a value with a dot is a float) as EngineSettings overrides; ValueError names an
+    unknown setting."""
+    names = {f.name for f in fields(EngineSettings)}
+    overrides: dict[str, float | int] = {}
+    for item in items:
+        name, value = item.split("=", 1)
+        if name not in names:
+            raise ValueError(f"unknown setting {name}")
+        overrides[name] = float(value) if "." in value else int(value)
+    return overrides
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chunk", type=int, default=2000)
@@ -100,13 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-seeds", action="store_true")
     ap.add_argument("--sweep", action="store_true", help="also move each main setting, one at a time")
     args = ap.parse_args(argv)
-    types = {f.name: f.type for f in fields(EngineSettings)}
-    overrides = {}
-    for item in args.set:
-        name, value = item.split("=", 1)
-        if name not in types:
-            ap.error(f"unknown setting {name}")
-        overrides[name] = float(value) if "." in value else int(value)
+    try:
+        overrides = setting_overrides(args.set)
+    except ValueError as error:
+        ap.error(str(error))
     settings = replace(EngineSettings(), **overrides)
     print(f"settings: {overrides or 'shipped'}; chunk {args.chunk}")
     if not args.no_seeds:

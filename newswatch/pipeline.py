@@ -38,7 +38,7 @@ from store.articles import (
 )
 from store.backends import backend_of
 from store.db import CommitGroups, Database, exclusive, from_db_time, utc_now, write_batch
-from store.schema import outlet_text
+from store.schema import index_texts
 from store.sources import FileFingerprint, SourceSpec
 from topics.tagging import Topic, add_found_tags, sync_and_retag, tag_articles, tag_texts, topic_terms
 
@@ -358,7 +358,7 @@ def _slice_tags(
         future = pool.submit(
             tag_texts,
             topic_terms(topics),
-            [(r.title, r.body, outlet_text(r.outlet, source["name"])) for r in new],
+            index_texts(new, source["name"]),
         )
     except Exception:  # a broken pool: the writer tags them
         return _SliceTags()

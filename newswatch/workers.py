@@ -84,12 +84,11 @@ def parse_and_tag(
     """A feed parsed (`feeds.parse.parse_feed`), and the topic tags of its records as `tag_texts` finds them
     (by record index), in one task: the writer then only stores what was found."""
     from feeds.parse import parse_feed
-    from store.schema import outlet_text
+    from store.schema import index_texts
     from topics.tagging import tag_texts
 
     parsed = parse_feed(body, **parse_options)
-    texts = [(r.title, r.body, outlet_text(r.outlet, source_name)) for r in parsed.records]
-    return parsed, tag_texts(topics, texts)
+    return parsed, tag_texts(topics, index_texts(parsed.records, source_name))
 
 
 def _start_fork_server() -> None:

@@ -7,11 +7,12 @@ a migration that has shipped: add a new one.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from feeds.records import ArticleRecord
     from store.db import Database
 
 
@@ -297,6 +298,12 @@ def outlet_text(outlet: str, source_name: str | None) -> str:
     if source_name is None or source_name == outlet:
         return outlet
     return f"{outlet} {source_name}"
+
+
+def index_texts(records: Sequence[ArticleRecord], source_name: str) -> list[tuple[str, str, str]]:
+    """(title, body, outlet) of each record as the search index will hold it: what tagging a batch of
+    records before they are stored (in a worker) must match against."""
+    return [(r.title, r.body, outlet_text(r.outlet, source_name)) for r in records]
 
 
 def _v7_source_names_in_the_index(db: Database) -> None:
